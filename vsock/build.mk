@@ -4,3 +4,7 @@ VSOCK_SRCS := vsock/transport.c
 $(eval $(call add_lib,vsock,$(VSOCK_SRCS)))
 
 $(eval $(call add_unit_test,test_transport,tests/unit/test_transport.c,vsock common))
+
+# vsockexec (boot): static, like /init (style.md C12).
+$(eval $(call add_prog,vsockexec,vsock/vsockexec.c vsock/vsockexec_args.c,vsock common,$(STATIC)))
+$(eval $(call add_unit_test,test_vsockexec_args,tests/unit/test_vsockexec_args.c vsock/vsockexec_args.c,vsock common))

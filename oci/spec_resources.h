@@ -35,7 +35,7 @@ struct oci_device_rule {
     bool allow;
     char type;            /* 'a', 'b' or 'c' ("" in JSON means 'a') */
     int64_t major, minor; /* -1 = wildcard (field absent) */
-    char access[4];       /* subset of "rwm", in that order; "" in JSON means "rwm" */
+    char access[4]; /* non-empty subset of "rwm", normalised to that order (runc rejects "") */
 };
 
 struct oci_memory {

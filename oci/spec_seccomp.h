@@ -91,7 +91,11 @@ struct oci_seccomp {
     uint32_t default_errno_ret;
     enum oci_seccomp_arch *architectures;
     size_t n_architectures;
-    unsigned flags;          /* OCI_SECCOMP_FLAG_* */
+    unsigned flags; /* OCI_SECCOMP_FLAG_* */
+    /* `flags` was present (even empty). runc: absent flags mean SPEC_ALLOW by default. */
+    bool has_flags;
+    /* Neither defaultAction nor syscalls: runc treats the profile as "no seccomp". */
+    bool disabled;
     char *listener_path;     /* NULL when absent */
     char *listener_metadata; /* NULL when absent */
     struct oci_seccomp_syscall *syscalls;
@@ -100,7 +104,7 @@ struct oci_seccomp {
 
 /* Parses the value of linux.seccomp into *ret. `json_path` names obj ("linux.seccomp").
  * Returns 0, or -EINVAL/-ERANGE/-ENOMEM with *err naming the first bad field's path;
- * *ret is untouched on failure. defaultAction is required. */
+ * *ret is untouched on failure. defaultAction is required when syscalls are listed. */
 int oci_seccomp_parse(const struct json_object *obj, const char *json_path, struct oci_seccomp *ret,
                       struct lcow_error **err);
 

@@ -1,0 +1,4 @@
+# mount/: storage mechanisms of the GCS (SCSI, VPMem, device-mapper, overlay, unmount, paths).
+MOUNT_SRCS := mount/paths.c mount/fs.c mount/exec.c mount/unmount.c mount/scsi.c \
+	mount/devmapper.c mount/pmem.c mount/overlay.c
+$(eval $(call add_lib,mount,$(MOUNT_SRCS)))

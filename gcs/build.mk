@@ -1,0 +1,7 @@
+# gcs/: one block per owner (bridge, protocol, network, ...). Edit only your own block.
+
+# network: adapters, namespaces, netlink, DNS files (gcs/network*.c; see gcs/README.md)
+GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \
+	gcs/network_netlink.c gcs/network_nic.c
+$(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
+$(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))

@@ -8,3 +8,9 @@ $(eval $(call add_unit_test,test_transport,tests/unit/test_transport.c,vsock com
 # vsockexec (boot): static, like /init (style.md C12).
 $(eval $(call add_prog,vsockexec,vsock/vsockexec.c vsock/vsockexec_args.c,vsock common,$(STATIC)))
 $(eval $(call add_unit_test,test_vsockexec_args,tests/unit/test_vsockexec_args.c vsock/vsockexec_args.c,vsock common))
+
+# vhost-user-vsock (vhost): the back end's library (rings, device, vhost-user), its program,
+# unit tests, the QEMU tier and the fuzz target.
+VHOST_SRCS := vsock/vring.c vsock/virtio_vsock.c vsock/virtio_vsock_conn.c vsock/vhost_user.c
+$(eval $(call add_lib,vhostvsock,$(VHOST_SRCS)))
+$(eval $(call add_prog,vhost-user-vsock,vsock/vhost_user_vsock_main.c,vhostvsock vsock common))

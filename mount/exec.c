@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,10 @@ static int resolve_tool(const char *name, char **ret, struct lcow_error **err)
 static __attribute__((noreturn)) void child_exec(const char *bin, char *const argv[], int null_fd,
                                                  int out_fd)
 {
+    /* gcs blocks SIGCHLD (and others) in every thread; the tool must start with none blocked.
+     * Raw syscall: glibc's sigprocmask is fine too, but this keeps the child libc-free. */
+    uint64_t none = 0;
+    (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
     if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
         _exit(126);
     (void)lcow_close_fds_from(3);

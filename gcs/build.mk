@@ -5,3 +5,8 @@ GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/n
 	gcs/network_netlink.c gcs/network_nic.c
 $(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
 $(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
+
+# storage: MappedVirtualDisk, SCSIDevice, VPMemDevice, CombinedLayers handlers over mount/
+# (gcs/storage*.c; link order: gcs_storage mount gcs_protocol common)
+GCS_STORAGE_SRCS := gcs/storage.c gcs/storage_handlers.c
+$(eval $(call add_lib,gcs_storage,$(GCS_STORAGE_SRCS)))

@@ -1,5 +1,11 @@
 # gcs/: one block per owner (bridge, protocol, network, ...). Edit only your own block.
 
+# protocol: bridge wire codecs and the CommandLine splitter (gcs/protocol*.c, gcs/cmdline.c),
+# linked by gcs and host/ (link order: gcs_protocol common, plus $(LIBS_JSON)).
+GCS_PROTOCOL_SRCS := gcs/protocol.c gcs/protocol_requests.c gcs/protocol_responses.c \
+	gcs/protocol_modify.c gcs/cmdline.c
+$(eval $(call add_lib,gcs_protocol,$(GCS_PROTOCOL_SRCS)))
+
 # network: adapters, namespaces, netlink, DNS files (gcs/network*.c; see gcs/README.md)
 GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \
 	gcs/network_netlink.c gcs/network_nic.c

@@ -45,36 +45,36 @@
 #define GCS_MAX_WRITE_PAYLOAD (GCS_MAX_WRITE_MESSAGE - GCS_HEADER_SIZE)
 
 /* Type word: bits 31..28 message kind, 27..20 category, 19..8 id, 7..0 version (always 1). */
-#define GCS_MSG_KIND_MASK      0xF0000000u
-#define GCS_MSG_CATEGORY_MASK  0x0FF00000u
-#define GCS_MSG_ID_MASK        0x000FFF00u
-#define GCS_MSG_VERSION_MASK   0x000000FFu
-#define GCS_MSG_KIND_REQUEST   0x10000000u
-#define GCS_MSG_KIND_RESPONSE  0x20000000u
-#define GCS_MSG_KIND_NOTIFY    0x30000000u
+#define GCS_MSG_KIND_MASK        0xF0000000u
+#define GCS_MSG_CATEGORY_MASK    0x0FF00000u
+#define GCS_MSG_ID_MASK          0x000FFF00u
+#define GCS_MSG_VERSION_MASK     0x000000FFu
+#define GCS_MSG_KIND_REQUEST     0x10000000u
+#define GCS_MSG_KIND_RESPONSE    0x20000000u
+#define GCS_MSG_KIND_NOTIFY      0x30000000u
 #define GCS_MSG_CATEGORY_SYSTEM  0x00100000u /* ComputeSystem */
 #define GCS_MSG_CATEGORY_SERVICE 0x00200000u /* ComputeService (Windows only) */
 
 /* Request types (§2.3). The response type is gcs_response_type(request). */
-#define GCS_MSG_CREATE                  0x10100101u
-#define GCS_MSG_START                   0x10100201u
-#define GCS_MSG_SHUTDOWN_GRACEFUL       0x10100301u
-#define GCS_MSG_SHUTDOWN_FORCED         0x10100401u
-#define GCS_MSG_EXECUTE_PROCESS         0x10100501u
-#define GCS_MSG_WAIT_FOR_PROCESS        0x10100601u
-#define GCS_MSG_SIGNAL_PROCESS          0x10100701u
-#define GCS_MSG_RESIZE_CONSOLE          0x10100801u
-#define GCS_MSG_GET_PROPERTIES          0x10100901u
-#define GCS_MSG_MODIFY_SETTINGS         0x10100a01u
-#define GCS_MSG_NEGOTIATE_PROTOCOL      0x10100b01u
-#define GCS_MSG_DUMP_STACKS             0x10100c01u
-#define GCS_MSG_DELETE_CONTAINER_STATE  0x10100d01u
+#define GCS_MSG_CREATE                 0x10100101u
+#define GCS_MSG_START                  0x10100201u
+#define GCS_MSG_SHUTDOWN_GRACEFUL      0x10100301u
+#define GCS_MSG_SHUTDOWN_FORCED        0x10100401u
+#define GCS_MSG_EXECUTE_PROCESS        0x10100501u
+#define GCS_MSG_WAIT_FOR_PROCESS       0x10100601u
+#define GCS_MSG_SIGNAL_PROCESS         0x10100701u
+#define GCS_MSG_RESIZE_CONSOLE         0x10100801u
+#define GCS_MSG_GET_PROPERTIES         0x10100901u
+#define GCS_MSG_MODIFY_SETTINGS        0x10100a01u
+#define GCS_MSG_NEGOTIATE_PROTOCOL     0x10100b01u
+#define GCS_MSG_DUMP_STACKS            0x10100c01u
+#define GCS_MSG_DELETE_CONTAINER_STATE 0x10100d01u
 /* Known to the host but not served by a Linux GCS (answered with E_NOTIMPL). */
 #define GCS_MSG_UPDATE_CONTAINER        0x10100e01u
 #define GCS_MSG_LIFECYCLE_NOTIFICATION  0x10100f01u
 #define GCS_MSG_MODIFY_SERVICE_SETTINGS 0x10200101u
 /* The only guest-originated message: container exit, always with ID 0. */
-#define GCS_MSG_CONTAINER_NOTIFICATION  0x30100101u
+#define GCS_MSG_CONTAINER_NOTIFICATION 0x30100101u
 
 /* The protocol version the GCS speaks (and the only one the host accepts). */
 #define GCS_PROTOCOL_VERSION 4
@@ -138,35 +138,35 @@ const char *gcs_msg_type_format(uint32_t type, char *buf, size_t cap);
  * HRESULTs (§2.7). `Result` is a signed int32 on the wire.
  * ------------------------------------------------------------------------------------------- */
 
-#define GCS_S_OK                              ((int32_t)0)
-#define GCS_E_NOTIMPL                         ((int32_t)0x80004001u)
-#define GCS_E_FAIL                            ((int32_t)0x80004005u)
-#define GCS_E_INVALIDARG                      ((int32_t)0x80070057u)
-#define GCS_E_NOT_FOUND                       ((int32_t)0x80070490u) /* ERROR_NOT_FOUND: pid */
-#define GCS_HCS_E_INVALID_STATE               ((int32_t)0x80370105u)
-#define GCS_HCS_E_CONNECTION_TIMEOUT          ((int32_t)0xC0370109u)
-#define GCS_HCS_E_UNKNOWN_MESSAGE             ((int32_t)0xC037010Bu) /* defined, never sent */
+#define GCS_S_OK                               ((int32_t)0)
+#define GCS_E_NOTIMPL                          ((int32_t)0x80004001u)
+#define GCS_E_FAIL                             ((int32_t)0x80004005u)
+#define GCS_E_INVALIDARG                       ((int32_t)0x80070057u)
+#define GCS_E_NOT_FOUND                        ((int32_t)0x80070490u) /* ERROR_NOT_FOUND: pid */
+#define GCS_HCS_E_INVALID_STATE                ((int32_t)0x80370105u)
+#define GCS_HCS_E_CONNECTION_TIMEOUT           ((int32_t)0xC0370109u)
+#define GCS_HCS_E_UNKNOWN_MESSAGE              ((int32_t)0xC037010Bu) /* defined, never sent */
 #define GCS_HCS_E_UNSUPPORTED_PROTOCOL_VERSION ((int32_t)0xC037010Cu)
-#define GCS_HCS_E_INVALID_JSON                ((int32_t)0xC037010Du)
-#define GCS_HCS_E_SYSTEM_NOT_FOUND            ((int32_t)0xC037010Eu)
-#define GCS_HCS_E_SYSTEM_ALREADY_EXISTS       ((int32_t)0xC037010Fu)
-#define GCS_HCS_E_SYSTEM_ALREADY_STOPPED      ((int32_t)0xC0370110u)
+#define GCS_HCS_E_INVALID_JSON                 ((int32_t)0xC037010Du)
+#define GCS_HCS_E_SYSTEM_NOT_FOUND             ((int32_t)0xC037010Eu)
+#define GCS_HCS_E_SYSTEM_ALREADY_EXISTS        ((int32_t)0xC037010Fu)
+#define GCS_HCS_E_SYSTEM_ALREADY_STOPPED       ((int32_t)0xC0370110u)
 
 /* Error codes a handler returns (as -GCS_ERR_x, in lcow_error.code as GCS_ERR_x) to select an
  * HRESULT exactly. They lie above every errno value, so they never arise by accident from a
  * syscall. lcow_error_make(err, GCS_ERR_SYSTEM_NOT_FOUND, "container `%s` not found", id). */
 enum gcs_err_code {
     GCS_ERR_BASE = 0x4000,
-    GCS_ERR_NOTIMPL = GCS_ERR_BASE,    /* E_NOTIMPL */
-    GCS_ERR_UNSUPPORTED_VERSION,       /* HCS_E_UNSUPPORTED_PROTOCOL_VERSION */
-    GCS_ERR_INVALID_JSON,              /* HCS_E_INVALID_JSON */
-    GCS_ERR_SYSTEM_NOT_FOUND,          /* HCS_E_SYSTEM_NOT_FOUND: unknown container id */
-    GCS_ERR_SYSTEM_EXISTS,             /* HCS_E_SYSTEM_ALREADY_EXISTS: duplicate Create */
-    GCS_ERR_SYSTEM_STOPPED,            /* HCS_E_SYSTEM_ALREADY_STOPPED: kill after exit */
-    GCS_ERR_INVALID_STATE,             /* HCS_E_INVALID_STATE */
-    GCS_ERR_TIMEOUT,                   /* HCS_E_CONNECTION_TIMEOUT: WaitForProcess timed out */
-    GCS_ERR_NOT_FOUND,                 /* ERROR_NOT_FOUND: unknown pid, netns not found */
-    GCS_ERR_INVALIDARG,                /* E_INVALIDARG */
+    GCS_ERR_NOTIMPL = GCS_ERR_BASE, /* E_NOTIMPL */
+    GCS_ERR_UNSUPPORTED_VERSION,    /* HCS_E_UNSUPPORTED_PROTOCOL_VERSION */
+    GCS_ERR_INVALID_JSON,           /* HCS_E_INVALID_JSON */
+    GCS_ERR_SYSTEM_NOT_FOUND,       /* HCS_E_SYSTEM_NOT_FOUND: unknown container id */
+    GCS_ERR_SYSTEM_EXISTS,          /* HCS_E_SYSTEM_ALREADY_EXISTS: duplicate Create */
+    GCS_ERR_SYSTEM_STOPPED,         /* HCS_E_SYSTEM_ALREADY_STOPPED: kill after exit */
+    GCS_ERR_INVALID_STATE,          /* HCS_E_INVALID_STATE */
+    GCS_ERR_TIMEOUT,                /* HCS_E_CONNECTION_TIMEOUT: WaitForProcess timed out */
+    GCS_ERR_NOT_FOUND,              /* ERROR_NOT_FOUND: unknown pid, netns not found */
+    GCS_ERR_INVALIDARG,             /* E_INVALIDARG */
     GCS_ERR_MAX,
 };
 
@@ -201,7 +201,7 @@ struct gcs_request_base {
 struct gcs_error_record {
     int32_t result;
     char *message;
-    char *stack_trace;   /* omitempty */
+    char *stack_trace; /* omitempty */
     char *module_name;
     char *file_name;
     uint32_t line;
@@ -269,8 +269,8 @@ struct gcs_capabilities {
     bool hv_socket_config_on_startup;
     struct gcs_schema_version *supported_schema_versions;
     size_t n_supported_schema_versions;
-    char *runtime_os_type;       /* "Linux" */
-    bool has_guest_defined;      /* decode: GuestDefinedCapabilities was an object */
+    char *runtime_os_type;  /* "Linux" */
+    bool has_guest_defined; /* decode: GuestDefinedCapabilities was an object */
     struct gcs_guest_capabilities guest_defined;
 };
 
@@ -341,8 +341,8 @@ int gcs_encode_create_response(const struct gcs_create_response *r, char **ret,
 
 /* The nested ProcessParameters document. */
 struct gcs_process_parameters {
-    char *command_line;        /* "" when absent */
-    char **command_args;       /* NULL-terminated; NULL when absent */
+    char *command_line;  /* "" when absent */
+    char **command_args; /* NULL-terminated; NULL when absent */
     char *working_directory;
     /* Environment map as "KEY=VALUE" strings in document order; NULL when absent. The encoder
      * writes the keys sorted, as Go marshals a map. */
@@ -439,8 +439,8 @@ void gcs_wait_for_process_response_done(struct gcs_wait_for_process_response *r)
 int gcs_decode_wait_for_process_response(const char *buf, size_t len,
                                          struct gcs_wait_for_process_response *ret,
                                          struct lcow_error **err);
-int gcs_encode_wait_for_process_response(const struct gcs_wait_for_process_response *r,
-                                         char **ret, struct lcow_error **err);
+int gcs_encode_wait_for_process_response(const struct gcs_wait_for_process_response *r, char **ret,
+                                         struct lcow_error **err);
 
 void gcs_signal_process_request_done(struct gcs_signal_process_request *r);
 int gcs_decode_signal_process_request(const char *buf, size_t len,
@@ -538,8 +538,9 @@ enum gcs_request_type {
     GCS_REQUEST_ADD, /* also an empty RequestType */
     GCS_REQUEST_REMOVE,
     GCS_REQUEST_UPDATE,
-    GCS_REQUEST_PRE_ADD, /* Windows networking only: handlers answer E_FAIL */
-    GCS_REQUEST_TYPE_OTHER, /* any other string: kept in request_type_name, handlers answer E_FAIL */
+    GCS_REQUEST_PRE_ADD,    /* Windows networking only: handlers answer E_FAIL */
+    GCS_REQUEST_TYPE_OTHER, /* any other string: kept in request_type_name, handlers answer E_FAIL
+                             */
     GCS_REQUEST_TYPE_MAX,
 };
 const char *gcs_request_type_name(enum gcs_request_type t);

@@ -11,8 +11,21 @@ GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/n
 	gcs/network_netlink.c gcs/network_nic.c
 $(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
 $(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
+$(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
 
 # storage: MappedVirtualDisk, SCSIDevice, VPMemDevice, CombinedLayers handlers over mount/
 # (gcs/storage*.c; link order: gcs_storage mount gcs_protocol common)
 GCS_STORAGE_SRCS := gcs/storage.c gcs/storage_handlers.c
 $(eval $(call add_lib,gcs_storage,$(GCS_STORAGE_SRCS)))
+GCS_HANDLER_LIBS += gcs_storage mount
+
+# bridge: the gcs program (bridge loop, dispatch, external processes, reaper, stdio, the
+# ModifySettings table). KEEP THIS BLOCK LAST: the gcs link line below reads
+# GCS_HANDLER_LIBS / GCS_HANDLER_LDFLAGS, to which a block above adds the libraries of the
+# handlers it plugs into gcs/modify.c, e.g.
+#     GCS_HANDLER_LIBS += gcs_storage mount
+#     GCS_HANDLER_LDFLAGS += $(LIBS_MNL)
+GCS_BRIDGE_SRCS := gcs/options.c gcs/reaper.c gcs/bridge.c gcs/worker.c gcs/dispatch.c \
+	gcs/process.c gcs/stdio.c gcs/modify.c
+$(eval $(call add_lib,gcs_bridge,$(GCS_BRIDGE_SRCS)))
+$(eval $(call add_prog,gcs,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(STATIC) $(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))

@@ -13,17 +13,17 @@
 
 struct gcs_options {
     /* hcsshim's flags */
-    bool v4;                      /* -v4: accepted; v4 is the only protocol */
-    enum lcow_log_level loglevel; /* -loglevel (default debug) */
-    bool log_json;                /* -log-format text|json (default text) */
-    const char *logfile;          /* -logfile PATH (NULL: stderr) */
-    bool use_inouterr;            /* -use-inouterr: bridge on stdin/stdout */
-    bool disable_time_sync;       /* -disable-time-sync */
-    const char *core_dump_location; /* -core-dump-location PATTERN */
-    uint64_t root_mem_reserve_bytes; /* -root-mem-reserve-bytes (default 75 MiB) */
-    uint64_t gcs_mem_limit_bytes;    /* -gcs-mem-limit-bytes (default 50 MiB) */
-    bool scrub_logs;              /* -scrub-logs (default true) */
-    int kmsg_log_level;           /* -kmsgLogLevel (default 4) */
+    bool v4;                           /* -v4: accepted; v4 is the only protocol */
+    enum lcow_log_level loglevel;      /* -loglevel (default debug) */
+    bool log_json;                     /* -log-format text|json (default text) */
+    const char *logfile;               /* -logfile PATH (NULL: stderr) */
+    bool use_inouterr;                 /* -use-inouterr: bridge on stdin/stdout */
+    bool disable_time_sync;            /* -disable-time-sync */
+    const char *core_dump_location;    /* -core-dump-location PATTERN */
+    uint64_t root_mem_reserve_bytes;   /* -root-mem-reserve-bytes (default 75 MiB) */
+    uint64_t gcs_mem_limit_bytes;      /* -gcs-mem-limit-bytes (default 50 MiB) */
+    bool scrub_logs;                   /* -scrub-logs (default true) */
+    int kmsg_log_level;                /* -kmsgLogLevel (default 4) */
     const char *initial_policy_stance; /* -initial-policy-stance allow|deny */
     /* ours */
     const char *bridge;      /* -bridge ADDR (design.md §4) */

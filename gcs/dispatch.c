@@ -1,0 +1,418 @@
+/* Request routing (§2.8, §3, §6): a table maps each message type to its handler. Quick
+ * handlers run inline on the loop thread; those that may block are handed to a worker. Every
+ * request gets exactly one response, with the request's ID and response type. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "common/log.h"
+#include "gcs/bridge.h"
+#include "gcs/modify.h"
+
+#define DUMP_STACKS_MAX (60u * 1024) /* §4.10: keep the text well under 64 KiB */
+
+typedef void (*handler_fn)(struct gcs *g, struct gcs_req *r);
+
+struct handler_def {
+    uint32_t type;
+    handler_fn fn;
+};
+
+static bool is_uvm_id(const char *id)
+{
+    return strcmp(id, GCS_UVM_CONTAINER_ID) == 0;
+}
+
+/* Answers a failed strict decode: InvalidJSON for malformed input, E_FAIL for the rest. */
+static void reply_decode_error(struct gcs *g, struct gcs_req *r, int rc, struct lcow_error *e)
+{
+    gcs_reply_error(g, r, gcs_hresult_from_decode_error(-rc), e);
+}
+
+static void reply_not_found(struct gcs *g, struct gcs_req *r, const char *cid)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    lcow_error_make(&e, GCS_ERR_SYSTEM_NOT_FOUND, "container `%s` not found", cid);
+    gcs_reply_error(g, r, 0, e);
+}
+
+static void reply_payload(struct gcs *g, struct gcs_req *r, int rc, char *payload,
+                          struct lcow_error *e)
+{
+    if (rc < 0)
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
+    else
+        gcs_reply(g, r, payload);
+}
+
+/* ---- NegotiateProtocol (§3) -------------------------------------------------------------- */
+
+static void handle_negotiate(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_negotiate_request q = {0};
+    int rc = gcs_decode_negotiate_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+        goto out;
+    }
+    if (q.maximum_version < GCS_PROTOCOL_VERSION || q.minimum_version > GCS_PROTOCOL_VERSION) {
+        lcow_error_make(&e, GCS_ERR_UNSUPPORTED_VERSION,
+                        "unsupported protocol version range [%u, %u]", q.minimum_version,
+                        q.maximum_version);
+        gcs_reply_error(g, r, 0, e);
+        goto out;
+    }
+    struct gcs_negotiate_response resp = {0};
+    char *payload = NULL;
+    rc = gcs_negotiate_response_default(r->base.activity_id, &resp, &e);
+    if (rc >= 0)
+        rc = gcs_encode_negotiate_response(&resp, &payload, &e);
+    gcs_negotiate_response_done(&resp);
+    if (rc >= 0)
+        g->negotiated = true; /* recorded when the handler completes (§2.8) */
+    reply_payload(g, r, rc, payload, e);
+out:
+    gcs_negotiate_request_done(&q);
+    gcs_req_free(r);
+}
+
+/* ---- base-only requests ------------------------------------------------------------------ */
+
+/* Strict decode of the base; answers and returns false when it fails. */
+static bool decode_base(struct gcs *g, struct gcs_req *r, struct gcs_request_base *b)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    int rc = gcs_decode_request_base(r->payload, r->len, b, &e);
+    if (rc < 0)
+        reply_decode_error(g, r, rc, e);
+    return rc >= 0;
+}
+
+static void handle_dump_stacks(struct gcs *g, struct gcs_req *r)
+{
+    struct gcs_request_base b = {0};
+    if (decode_base(g, r, &b)) {
+        cleanup_error struct lcow_error *e = NULL;
+        struct gcs_dump_stacks_response resp = {
+            .base.activity_id = r->base.activity_id,
+            .guest_stacks = gcs_dump_stacks(g),
+        };
+        char *payload = NULL;
+        int rc = resp.guest_stacks ? gcs_encode_dump_stacks_response(&resp, &payload, &e)
+                                   : lcow_error_make(&e, ENOMEM, "DumpStacks");
+        free(resp.guest_stacks);
+        reply_payload(g, r, rc, payload, e);
+    }
+    gcs_request_base_done(&b);
+    gcs_req_free(r);
+}
+
+/* ShutdownGraceful/Forced (§4.3). For the UVM: answer, stop serving, exit 0. gcs never powers
+ * anything off; init does when gcs exits. */
+static void handle_shutdown(struct gcs *g, struct gcs_req *r)
+{
+    struct gcs_request_base b = {0};
+    if (decode_base(g, r, &b)) {
+        if (is_uvm_id(b.container_id)) {
+            lcow_info("shutdown of the UVM requested (%s)",
+                      r->type == GCS_MSG_SHUTDOWN_FORCED ? "forced" : "graceful");
+            gcs_reply_ok(g, r);
+            g->stopping = true;
+        } else {
+            reply_not_found(g, r, b.container_id);
+        }
+    }
+    gcs_request_base_done(&b);
+    gcs_req_free(r);
+}
+
+/* Start is a no-op that always succeeds (§4.2): the container starts on its first Execute. */
+static void handle_start(struct gcs *g, struct gcs_req *r)
+{
+    struct gcs_request_base b = {0};
+    if (decode_base(g, r, &b))
+        gcs_reply_ok(g, r);
+    gcs_request_base_done(&b);
+    gcs_req_free(r);
+}
+
+/* Requests about containers. Containers are created by a later component; until one exists
+ * every container id is unknown (0xC037010E), which is what the Go GCS answers too. */
+static void handle_delete_state(struct gcs *g, struct gcs_req *r)
+{
+    struct gcs_request_base b = {0};
+    if (decode_base(g, r, &b))
+        reply_not_found(g, r, b.container_id);
+    gcs_request_base_done(&b);
+    gcs_req_free(r);
+}
+
+static void handle_get_properties(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_get_properties_request q = {0};
+    int rc = gcs_decode_get_properties_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+    } else if (is_uvm_id(q.base.container_id)) {
+        lcow_error_make(&e, EINVAL, "GetProperties is not supported on the UVM");
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
+    } else {
+        reply_not_found(g, r, q.base.container_id);
+    }
+    gcs_get_properties_request_done(&q);
+    gcs_req_free(r);
+}
+
+/* Worker: a Create carries a whole OCI spec, so even its decode stays off the loop thread. */
+static void job_create(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_create_request q = {0};
+    int rc = gcs_decode_create_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+    } else {
+        lcow_error_make(&e, ENOTSUP, "create container `%s`: containers are not supported yet",
+                        q.base.container_id);
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
+    }
+    gcs_create_request_done(&q);
+    gcs_req_free(r);
+}
+
+/* ---- processes ----------------------------------------------------------------------------- */
+
+static void handle_wait(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_wait_for_process_request q = {0};
+    int rc = gcs_decode_wait_for_process_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+    } else if (is_uvm_id(q.base.container_id)) {
+        gcs_proc_wait(g, r, &q); /* takes r */
+        r = NULL;
+    } else {
+        reply_not_found(g, r, q.base.container_id);
+    }
+    gcs_wait_for_process_request_done(&q);
+    gcs_req_free(r);
+}
+
+/* SignalProcess (§4.6). Unlike the Go GCS (which answers 0xC037010E for the UVM id), external
+ * processes can be signalled: the host has no other way to stop one. */
+static void handle_signal(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_signal_process_request q = {0};
+    int rc = gcs_decode_signal_process_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+    } else if (!is_uvm_id(q.base.container_id)) {
+        reply_not_found(g, r, q.base.container_id);
+    } else {
+        int sig = q.signal == 0 ? SIGKILL : q.signal; /* absent Options or 0: SIGKILL */
+        if (sig < 1 || sig > SIGRTMAX)
+            rc = lcow_error_make(&e, EINVAL, "invalid signal %d", (int)q.signal);
+        else
+            rc = gcs_proc_signal(g, q.process_id, sig, &e);
+        if (rc < 0)
+            gcs_reply_error(g, r, 0, e);
+        else
+            gcs_reply_ok(g, r);
+    }
+    gcs_signal_process_request_done(&q);
+    gcs_req_free(r);
+}
+
+static void handle_resize(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_resize_console_request q = {0};
+    int rc = gcs_decode_resize_console_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+    } else if (!is_uvm_id(q.base.container_id)) {
+        reply_not_found(g, r, q.base.container_id);
+    } else if (gcs_proc_resize(g, q.process_id, q.height, q.width, &e) < 0) {
+        gcs_reply_error(g, r, 0, e);
+    } else {
+        gcs_reply_ok(g, r);
+    }
+    gcs_resize_console_request_done(&q);
+    gcs_req_free(r);
+}
+
+/* ---- ModifySettings (§4.9) ----------------------------------------------------------------- */
+
+static void job_modify(struct gcs *g, struct gcs_req *r)
+{
+    cleanup_error struct lcow_error *e = NULL;
+    struct gcs_modify_settings_request q = {0};
+    int rc = gcs_decode_modify_settings_request(r->payload, r->len, &q, &e);
+    if (rc < 0) {
+        reply_decode_error(g, r, rc, e);
+    } else if (!is_uvm_id(q.base.container_id)) {
+        if (q.request.resource_type == GCS_RESOURCE_CONTAINER_CONSTRAINTS) {
+            reply_not_found(g, r, q.base.container_id);
+        } else {
+            lcow_error_make(&e, ENOTSUP, "invalid ResourceType `%s` for a container",
+                            gcs_resource_type_name(q.request.resource_type));
+            gcs_reply_error(g, r, GCS_E_FAIL, e);
+        }
+    } else if (gcs_modify_dispatch(g, &q.request, &e) < 0) {
+        gcs_reply_error(g, r, 0, e);
+    } else {
+        gcs_reply_ok(g, r);
+    }
+    gcs_modify_settings_request_done(&q);
+    gcs_req_free(r);
+}
+
+/* ---- table and routing --------------------------------------------------------------------- */
+
+static void submit(struct gcs *g, struct gcs_req *r, gcs_job_fn fn)
+{
+    if (gcs_workers_submit(g, fn, r) < 0) {
+        cleanup_error struct lcow_error *e = NULL;
+        lcow_error_make(&e, EAGAIN, "no worker thread available");
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
+        gcs_req_free(r);
+    }
+}
+
+static void handle_create(struct gcs *g, struct gcs_req *r)
+{
+    submit(g, r, job_create);
+}
+
+static void handle_execute(struct gcs *g, struct gcs_req *r)
+{
+    submit(g, r, gcs_proc_execute);
+}
+
+static void handle_modify(struct gcs *g, struct gcs_req *r)
+{
+    submit(g, r, job_modify);
+}
+
+static const struct handler_def handlers[] = {
+    {GCS_MSG_CREATE, handle_create},
+    {GCS_MSG_START, handle_start},
+    {GCS_MSG_SHUTDOWN_GRACEFUL, handle_shutdown},
+    {GCS_MSG_SHUTDOWN_FORCED, handle_shutdown},
+    {GCS_MSG_EXECUTE_PROCESS, handle_execute},
+    {GCS_MSG_WAIT_FOR_PROCESS, handle_wait},
+    {GCS_MSG_SIGNAL_PROCESS, handle_signal},
+    {GCS_MSG_RESIZE_CONSOLE, handle_resize},
+    {GCS_MSG_GET_PROPERTIES, handle_get_properties},
+    {GCS_MSG_MODIFY_SETTINGS, handle_modify},
+    {GCS_MSG_NEGOTIATE_PROTOCOL, handle_negotiate},
+    {GCS_MSG_DUMP_STACKS, handle_dump_stacks},
+    {GCS_MSG_DELETE_CONTAINER_STATE, handle_delete_state},
+};
+
+/* §6: unknown types, anything before negotiation, and a second Negotiate. */
+static void reply_not_impl(struct gcs *g, struct gcs_req *r)
+{
+    char name[64];
+    cleanup_error struct lcow_error *e = NULL;
+    lcow_error_make(&e, GCS_ERR_NOTIMPL,
+                    "HRESULT 0x80004001: bridge: function not supported, header type: %s",
+                    gcs_msg_type_format(r->type, name, sizeof(name)));
+    gcs_reply_error(g, r, GCS_E_NOTIMPL, e);
+    gcs_req_free(r);
+}
+
+void gcs_dispatch(struct gcs *g, struct gcs_req *r)
+{
+    lcow_trace("request %llu type 0x%08x container `%s`", (unsigned long long)r->id, r->type,
+               r->base.container_id);
+    const struct handler_def *h = NULL;
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(handlers); i++)
+        if (handlers[i].type == r->type)
+            h = &handlers[i];
+    bool negotiate = r->type == GCS_MSG_NEGOTIATE_PROTOCOL;
+    if (!h || negotiate == g->negotiated) {
+        reply_not_impl(g, r);
+        return;
+    }
+    h->fn(g, r);
+}
+
+/* ---- DumpStacks text ---------------------------------------------------------------------- */
+
+static void append(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+{
+    if (*pos >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *pos, cap - *pos, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *pos = *pos + (size_t)n < cap ? *pos + (size_t)n : cap;
+}
+
+/* Reads /proc/self/task/TID/NAME into out (first line, possibly truncated). */
+static void read_task_file(const char *tid, const char *name, char *out, size_t cap)
+{
+    char path[320];
+    cleanup_free char *c = NULL;
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/self/task/%.255s/%s", tid, name);
+    if (lcow_read_file(path, 4096, &c, NULL, NULL) == 0) {
+        c[strcspn(c, "\n")] = '\0';
+        snprintf(out, cap, "%.*s", (int)(cap - 1), c);
+    }
+}
+
+/* One line per thread: name, state and the kernel function it sleeps in. */
+static void dump_threads(char *buf, size_t cap, size_t *pos)
+{
+    cleanup_dir DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char comm[64], wchan[64], stat[512];
+        read_task_file(de->d_name, "comm", comm, sizeof(comm));
+        read_task_file(de->d_name, "wchan", wchan, sizeof(wchan));
+        read_task_file(de->d_name, "stat", stat, sizeof(stat));
+        const char *rp = strrchr(stat, ')');
+        append(buf, cap, pos, "thread %s (%s) state %c wchan %s\n", de->d_name, comm,
+               rp && rp[1] && rp[2] ? rp[2] : '?', wchan[0] ? wchan : "-");
+    }
+}
+
+char *gcs_dump_stacks(struct gcs *g)
+{
+    char *buf = malloc(DUMP_STACKS_MAX);
+    if (!buf)
+        return NULL;
+    size_t pos = 0;
+    unsigned threads = 0, busy = 0, queued = 0;
+    gcs_workers_stats(g, &threads, &busy, &queued);
+    append(buf, DUMP_STACKS_MAX, &pos,
+           "gcs pid %d: bridge %s, connection %llu (%s), %llu requests served\n"
+           "workers: %u threads, %u busy, %u queued\n",
+           (int)getpid(), g->opt.bridge, (unsigned long long)g->n_connections,
+           g->negotiated ? "negotiated" : "not negotiated", (unsigned long long)g->n_requests,
+           threads, busy, queued);
+    dump_threads(buf, DUMP_STACKS_MAX, &pos);
+    if (pos < DUMP_STACKS_MAX)
+        pos += gcs_proc_describe(g, buf + pos, DUMP_STACKS_MAX - pos);
+    buf[pos < DUMP_STACKS_MAX ? pos : DUMP_STACKS_MAX - 1] = '\0';
+    return buf;
+}

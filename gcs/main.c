@@ -1,0 +1,76 @@
+/* gcs: the LCOW guest agent. Parses the command line, sets up logging, and serves the bridge
+ * until the host shuts the UVM down. gcs never powers anything off: it exits 0 and init (PID 1)
+ * does the rest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "common/log.h"
+#include "gcs/bridge.h"
+
+/* fds 0/1/2 must exist, or the first socket would land on one and a child would inherit it
+ * as stdio by accident. */
+static void ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int n = open("/dev/null", O_RDWR);
+            if (n >= 0 && n != fd)
+                close(n);
+        }
+    }
+}
+
+static int setup_logging(const struct gcs_options *o, struct lcow_error **err)
+{
+    int fd = STDERR_FILENO;
+    if (o->logfile) {
+        fd = open(o->logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return lcow_error_errno(err, "open log file `%s`", o->logfile);
+    }
+    lcow_log_setup(fd, o->loglevel, o->log_json);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct gcs_options opt;
+    ensure_std_fds();
+    int r = gcs_options_parse(argc, argv, &opt, &err);
+    if (r == 1) {
+        fputs(gcs_options_usage(), stdout);
+        return 0;
+    }
+    if (r < 0) {
+        fprintf(stderr, "gcs: %s\n", lcow_error_message(err));
+        return 2;
+    }
+    if (setup_logging(&opt, &err) < 0) {
+        fprintf(stderr, "gcs: %s\n", lcow_error_message(err));
+        return 1;
+    }
+    /* A write to a host that went away must fail with EPIPE, not kill the agent. Children get
+     * the default back before exec. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct gcs g;
+    r = gcs_init(&g, &opt, &err);
+    if (r < 0) {
+        lcow_log(LCOW_LOG_FATAL, "gcs: %s", lcow_error_message(err));
+        gcs_done(&g);
+        return 1;
+    }
+    lcow_info("gcs started (pid %d, bridge %s%s)", (int)getpid(), opt.bridge,
+              opt.use_inouterr ? ", on stdin/stdout" : "");
+    /* No exit on an error past this point: the loop logs, answers and keeps serving. */
+    r = gcs_run(&g);
+    gcs_done(&g);
+    return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,42 @@
+/* stdio of external processes (§1.6): dialling the host's ports before the reply, the pty of
+ * EmulateConsole, and the relay between a pty master and the host's sockets. Internal to gcs. */
+#ifndef LCOW_GCS_STDIO_H
+#define LCOW_GCS_STDIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "gcs/protocol.h"
+#include "vsock/transport.h"
+
+/* The host's sockets for stdin, stdout, stderr (-1 where not requested). */
+struct gcs_stdio {
+    int fd[3];
+};
+
+#define GCS_STDIO_INIT                                                                             \
+    {                                                                                              \
+        {                                                                                          \
+            -1, -1, -1                                                                             \
+        }                                                                                          \
+    }
+
+/* Dials each requested stream, in the order stdin, stdout, stderr (as the host accepts them).
+ * A requested stream without a port, or a failed dial, fails the whole call (nothing stays
+ * open). */
+int gcs_stdio_dial(const struct vsock_addr *base, const struct gcs_process_parameters *p,
+                   const struct gcs_vsock_stdio_relay *relay, struct gcs_stdio *ret,
+                   struct lcow_error **err);
+void gcs_stdio_close(struct gcs_stdio *s);
+
+/* Opens a pty pair (master and slave CLOEXEC, slave mode 0600), sized when rows/cols > 0. */
+int gcs_pty_open(uint16_t rows, uint16_t cols, int *ret_master, int *ret_slave,
+                 struct lcow_error **err);
+
+/* Copies stdin socket -> master and master -> stdout socket until the master reports EOF/EIO
+ * (every slave closed). Blocks; run it on its own thread. Closes the sockets in s (not the
+ * master). */
+void gcs_pty_relay(int master, struct gcs_stdio *s);
+
+#endif

@@ -1,0 +1,5 @@
+# host/: the host side. bridge_client.c is the bridge client library (prefix host_) the tests
+# and runlcow use; lcow-bridge is a tiny CLI on it.
+HOST_BRIDGE_SRCS := host/bridge_client.c
+$(eval $(call add_lib,host_bridge,$(HOST_BRIDGE_SRCS)))
+$(eval $(call add_prog,lcow-bridge,host/lcow_bridge.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))

@@ -14,3 +14,9 @@ $(eval $(call add_unit_test,test_vsockexec_args,tests/unit/test_vsockexec_args.c
 VHOST_SRCS := vsock/vring.c vsock/virtio_vsock.c vsock/virtio_vsock_conn.c vsock/vhost_user.c
 $(eval $(call add_lib,vhostvsock,$(VHOST_SRCS)))
 $(eval $(call add_prog,vhost-user-vsock,vsock/vhost_user_vsock_main.c,vhostvsock vsock common))
+# QEMU tier: the test initrd's /init (static) and the host-side peer
+$(eval $(call add_test_prog,vhost_guest,tests/uvm/vhost_guest.c tests/uvm/vhost_guest_bench.c,,$(STATIC)))
+$(eval $(call add_test_prog,vhost_host,tests/uvm/vhost_host.c tests/uvm/vhost_host_bench.c,,-lpthread))
+CHECK_DEPS += $(BUILD)/bin/vhost-user-vsock
+CHECK_SCRIPTS += tests/integration/vsockexec_unix.sh
+CHECK_SCRIPTS += tests/uvm/vhost_vsock.sh

@@ -7,14 +7,15 @@
 #include "gcs/bridge.h"
 #include "gcs/modify.h"
 #include "gcs/protocol.h"
+#include "gcs/storage.h"
 
 /* Rows follow gcs-protocol.md §4.9. ContainerConstraints also targets container ids. */
 static const struct gcs_modify_entry modify_table[] = {
-    {"MappedVirtualDisk", GCS_MODIFY_UVM, NULL},
-    {"SCSIDevice", GCS_MODIFY_UVM, NULL},
+    {"MappedVirtualDisk", GCS_MODIFY_UVM, gcs_storage_mapped_virtual_disk},
+    {"SCSIDevice", GCS_MODIFY_UVM, gcs_storage_scsi_device},
     {"MappedDirectory", GCS_MODIFY_UVM, NULL},
-    {"VPMemDevice", GCS_MODIFY_UVM, NULL},
-    {"CombinedLayers", GCS_MODIFY_UVM, NULL},
+    {"VPMemDevice", GCS_MODIFY_UVM, gcs_storage_vpmem_device},
+    {"CombinedLayers", GCS_MODIFY_UVM, gcs_storage_combined_layers},
     {"Network", GCS_MODIFY_UVM, NULL},
     {"VPCIDevice", GCS_MODIFY_UVM, NULL},
     {"ContainerConstraints", GCS_MODIFY_UVM | GCS_MODIFY_CONTAINER, NULL},

@@ -5,3 +5,7 @@ $(eval $(call add_lib,mount,$(MOUNT_SRCS)))
 
 $(eval $(call add_unit_test,test_mount,tests/unit/test_mount.c,mount common))
 $(eval $(call add_unit_test,test_mount_scsi,tests/unit/test_mount_scsi.c,mount common))
+
+# Integration: gcs/storage.c through the protocol decoder on loop devices and a fake sysfs.
+$(eval $(call add_test_prog,storage_drive,tests/integration/storage_drive.c,gcs_storage mount gcs_protocol common,$(LIBS_JSON) -lpthread))
+CHECK_SCRIPTS += tests/integration/storage_lib.sh

@@ -134,6 +134,9 @@ static int prepare_filesystem(const struct mount_env *env, const struct mount_bl
         return lcow_error_make(err, EINVAL, "EnsureFilesystem needs Filesystem");
     if (cfg->ensure_filesystem && cfg->read_only)
         return lcow_error_make(err, EINVAL, "EnsureFilesystem on a ReadOnly disk");
+    if (cfg->ensure_filesystem && strcmp(want, "ext4") != 0 && strcmp(want, "xfs") != 0)
+        return lcow_error_make(err, EINVAL,
+                               "EnsureFilesystem: unsupported filesystem `%s` (ext4, xfs)", want);
     const char *found = NULL;
     int r = detect_with_retry(env, cfg->source, &found, err);
     if (r < 0)

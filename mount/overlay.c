@@ -141,6 +141,20 @@ static int bind_bundle(const char *rootfs, const char *scratch, struct overlay_u
     return 0;
 }
 
+/* overlayfs refuses a single lowerdir without an upperdir; the read-only view of one layer is
+ * a read-only bind of it. */
+static int bind_single_layer(const char *layer, const char *rootfs, struct lcow_error **err)
+{
+    if (mount(layer, rootfs, NULL, MS_BIND, NULL) < 0)
+        return lcow_error_errno(err, "bind `%s` onto `%s`", layer, rootfs);
+    if (mount(NULL, rootfs, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+        int r = lcow_error_errno(err, "remount `%s` read-only", rootfs);
+        (void)umount2(rootfs, MNT_DETACH);
+        return r;
+    }
+    return 0;
+}
+
 int mount_overlay_add(const struct mount_overlay_config *cfg, bool *ret_bundle_bound,
                       struct lcow_error **err)
 {
@@ -172,11 +186,12 @@ int mount_overlay_add(const struct mount_overlay_config *cfg, bool *ret_bundle_b
     r = mount_mkdir_p(cfg->rootfs, 0755, &u.rootfs_created, err);
     if (r < 0)
         goto fail;
-    unsigned long flags = has_scratch(cfg) ? 0 : MS_RDONLY;
-    if (mount("overlay", cfg->rootfs, "overlay", flags, data) < 0) {
+    if (!has_scratch(cfg) && cfg->n_layers == 1)
+        r = bind_single_layer(cfg->layers[0], cfg->rootfs, err);
+    else if (mount("overlay", cfg->rootfs, "overlay", has_scratch(cfg) ? 0 : MS_RDONLY, data) < 0)
         r = lcow_error_errno(err, "mount overlay on `%s` (%s)", cfg->rootfs, data);
+    if (r < 0)
         goto fail;
-    }
     free_undo(&u);
     if (ret_bundle_bound)
         *ret_bundle_bound = bound;

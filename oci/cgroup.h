@@ -123,22 +123,30 @@ const char *oci_cgroup_v2_dir(const struct oci_cgroup *cg);
 int oci_cgroup_clone_fd(const struct oci_cgroup *cg);
 
 /* Writes every resource present in `res` to the hierarchy owning it. Device rules are
- * followed by runc's default allowed devices (null, zero, full, tty, random, urandom, ptmx,
- * pts, tun, fuse... see oci_cgroup_default_devices) unless OCI_CGROUP_NO_DEFAULT_DEVICES.
- * A resource whose controller exists nowhere is an error when set to a non-default value
- * (-EOPNOTSUPP naming it), except that net_cls/net_prio are skipped as runc does when they
- * are not mounted. The `unified` map on a host without cgroup2 is -EOPNOTSUPP (runc). */
+ * followed by runc's default allowed devices (oci_cgroup_default_devices) unless
+ * OCI_CGROUP_NO_DEFAULT_DEVICES; as in runc, a default whose path appears in
+ * `linux_device_paths` (NULL-terminated paths of linux.devices, may be NULL) is left out.
+ * A resource whose controller exists nowhere is -EOPNOTSUPP naming it, except that
+ * net_cls/net_prio are skipped as runc does when they are not mounted. The `unified` map on a
+ * host without cgroup2 is -EOPNOTSUPP (runc); in hybrid mode it goes to the cgroup2 directory.
+ * memory.kernel/kernelTCP are written where the kernel still has the files (deprecated, errors
+ * ignored, as runc ignores them). */
 enum {
     OCI_CGROUP_NO_DEFAULT_DEVICES = 1u << 0,
-    /* update semantics: memory limit and swap are written in the order that keeps
-     * memsw >= limit at every step; devices are only touched when present. */
+    /* update semantics: devices are only touched when present in `res`, and the v1 memory
+     * limit and memsw are written in the order that keeps memsw >= limit at every step. */
     OCI_CGROUP_UPDATE = 1u << 1,
 };
-int oci_cgroup_apply(struct oci_cgroup *cg, const struct oci_linux_resources *res, unsigned flags,
+int oci_cgroup_apply(struct oci_cgroup *cg, const struct oci_linux_resources *res,
+                     const char *const *linux_device_paths, unsigned flags,
                      struct lcow_error **err);
 
+struct oci_cgroup_default_device {
+    const char *path; /* NULL for rules not tied to a node (mknod *, pts) */
+    struct oci_device_rule rule;
+};
 /* The default device rules runc appends (static storage). */
-const struct oci_device_rule *oci_cgroup_default_devices(size_t *ret_n);
+const struct oci_cgroup_default_device *oci_cgroup_default_devices(size_t *ret_n);
 
 /* Moves pid into the cgroup in every hierarchy (cgroup.procs). */
 int oci_cgroup_enter(const struct oci_cgroup *cg, pid_t pid, struct lcow_error **err);
@@ -176,7 +184,8 @@ uint64_t oci_cgroup_shares_to_weight(uint64_t shares);
 /* v1 blkio weight (10..1000) to v2 io.weight (1..10000), as runc's ConvertBlkIOToIOWeightValue. */
 uint64_t oci_cgroup_blkio_to_io_weight(uint64_t weight);
 /* memory.swap value for v2 from the OCI (v1 memsw) values: swap - limit, as runc
- * (ConvertMemorySwapToCgroupV2Value). *ret = -1 means "max"; -EINVAL on inconsistent input. */
+ * (ConvertMemorySwapToCgroupV2Value). *ret = -1 means "max", 0 "leave unset"; -EINVAL on
+ * inconsistent input. */
 int oci_cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *ret, struct lcow_error **err);
 
 /* ---------- statistics, a neutral shape gcs turns into the v1 Metrics JSON ---------- */
@@ -228,5 +237,18 @@ struct oci_cgroup_stats {
 int oci_cgroup_stats(const struct oci_cgroup *cg, struct oci_cgroup_stats *ret,
                      struct lcow_error **err);
 void oci_cgroup_stats_done(struct oci_cgroup_stats *s);
+
+/* ---------- v2 device controller: a BPF_PROG_TYPE_CGROUP_DEVICE program ---------- */
+
+struct bpf_insn;
+/* Builds the program for `rules` with v1 semantics (the last matching rule decides; no match
+ * denies). *ret is a heap array of *ret_n instructions. */
+int oci_cgroup_devices_bpf_build(const struct oci_device_rule *rules, size_t n,
+                                 struct bpf_insn **ret, size_t *ret_n, struct lcow_error **err);
+/* Loads the program and attaches it to the cgroup2 directory fd with BPF_F_ALLOW_MULTI, then
+ * detaches every other device program on that cgroup (so an update replaces the old one).
+ * Returns the program fd (CLOEXEC) or -errno. */
+int oci_cgroup_devices_bpf_attach(int cgroup_fd, const struct bpf_insn *insns, size_t n,
+                                  struct lcow_error **err);
 
 #endif

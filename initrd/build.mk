@@ -10,3 +10,41 @@ $(eval $(call add_prog,initrd-modlist,initrd/modlist_main.c,modlist common))
 
 $(eval $(call add_unit_test,test_init_args,tests/unit/test_init_args.c,initcore vsock common))
 $(eval $(call add_unit_test,test_init_modlist,tests/unit/test_init_modlist.c,modlist common))
+
+# boot-selftest: the guest-side stand-in host of the UVM boot test, also the unix: host of the
+# init/vsockexec integration tests. Static: it runs inside the initrd.
+$(eval $(call add_test_prog,boot-selftest,tests/uvm/boot_selftest.c,vsock common,$(STATIC) $(LIBS_JSON)))
+CHECK_SCRIPTS += tests/integration/init_reap.sh
+
+# make initrd: build/vmlinux + build/initrd.img from the current Debian kernel package
+# (KERNEL_DEB=path.deb to use a given one). /init and vsockexec must be static and must not
+# carry a sanitizer (ASan needs /proc before PID 1 has mounted it), so sanitizer builds take
+# them from a plain sub-build.
+INITRD_EARLY_MODULES := virtio_pci virtio_mmio vsock vmw_vsock_virtio_transport vsock_loopback
+INITRD_LATE_MODULES := virtio_scsi sd_mod crc32c_intel crc32c_generic ext4 virtio_pmem nd_pmem \
+	overlay virtio_net 9pnet_virtio 9p dm_mod xfs
+INITRD_COMPRESS ?= zstd
+KERNEL_DEB ?=
+ifeq ($(SANITIZER),)
+INITRD_BIN := $(BUILD)/bin
+else
+INITRD_BIN := $(BUILD)/initrd-tree/bin
+$(INITRD_BIN)/%: FORCE
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/initrd-tree SANITIZER= $@
+endif
+INITRD_GCS := $(if $(filter $(BUILD)/bin/gcs,$(PROGRAMS)),$(INITRD_BIN)/gcs)
+INITRD_INPUTS := $(INITRD_BIN)/init $(INITRD_BIN)/vsockexec $(INITRD_BIN)/initrd-modlist $(INITRD_GCS)
+
+$(BUILD)/initrd.img: initrd/mkinitrd.sh initrd/build.mk $(INITRD_INPUTS) $(KERNEL_DEB)
+	@echo '  INITRD  $@'
+	$(Q)initrd/mkinitrd.sh --build $(BUILD) --init $(INITRD_BIN)/init \
+		--vsockexec $(INITRD_BIN)/vsockexec --modlist $(INITRD_BIN)/initrd-modlist \
+		$(if $(INITRD_GCS),--gcs $(INITRD_GCS)) $(if $(KERNEL_DEB),--kernel-deb $(KERNEL_DEB)) \
+		--early "$(INITRD_EARLY_MODULES)" --late "$(INITRD_LATE_MODULES)" \
+		--compress $(INITRD_COMPRESS)
+$(BUILD)/vmlinux: $(BUILD)/initrd.img
+
+initrd: $(BUILD)/initrd.img $(BUILD)/vmlinux
+CHECK_DEPS += $(BUILD)/initrd.img
+BENCH_DEPS += $(BUILD)/initrd.img
+.PHONY: initrd

@@ -20,3 +20,4 @@ $(eval $(call add_test_prog,vhost_host,tests/uvm/vhost_host.c tests/uvm/vhost_ho
 CHECK_DEPS += $(BUILD)/bin/vhost-user-vsock
 CHECK_SCRIPTS += tests/integration/vsockexec_unix.sh
 CHECK_SCRIPTS += tests/uvm/vhost_vsock.sh
+$(eval $(call add_unit_test,test_vring,tests/unit/test_vring.c,vhostvsock vsock common))

@@ -48,3 +48,4 @@ initrd: $(BUILD)/initrd.img $(BUILD)/vmlinux
 CHECK_DEPS += $(BUILD)/initrd.img
 BENCH_DEPS += $(BUILD)/initrd.img
 .PHONY: initrd
+CHECK_SCRIPTS += tests/uvm/boot_selftest.sh

@@ -35,7 +35,10 @@
 #define TYPE_NEGOTIATE     0x10100b01u
 #define TYPE_SHUTDOWN_HARD 0x10100401u
 #define RESPONSE_OF(t)     (0x20000000u | ((t)&0x0fffffffu))
-#define UVM_ID             "00000000-0000-0000-0000-000000000000"
+#ifndef GRND_INSECURE
+#define GRND_INSECURE 0x0004
+#endif
+#define UVM_ID "00000000-0000-0000-0000-000000000000"
 
 enum role {
     ROLE_ENTROPY,
@@ -205,34 +208,54 @@ static bool negotiate(int fd)
     return true;
 }
 
-/* init's own records from the kernel log, with the kernel's timestamps. */
-static void print_kmsg_timeline(void)
+/* Reads init's records from the kernel log into buf (one "TIMELINE t text" line each);
+ * returns true once init reported its late modules, the last step of its boot. */
+static bool read_kmsg_timeline(char *buf, size_t cap)
 {
     cleanup_close int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    size_t pos = 0;
+    bool done = false;
+    buf[0] = '\0';
     if (fd < 0)
-        return;
+        return true; /* no kernel log to wait for */
     char rec[2048];
     for (;;) {
         ssize_t n = read(fd, rec, sizeof(rec) - 1);
         if (n < 0 && errno == EPIPE)
-            continue; /* overwritten records */
+            continue; /* records overwritten while reading */
         if (n <= 0)
             break;
         rec[n] = '\0';
         unsigned long long usec;
         char *text = strchr(rec, ';');
-        if (text == NULL || sscanf(rec, "%*u,%*u,%llu", &usec) != 1)
+        if (text == NULL || sscanf(rec, "%*u,%*u,%llu", &usec) != 1 ||
+            strncmp(text + 1, "init: ", 6) != 0)
             continue;
         text++;
-        if (strncmp(text, "init: ", 6) == 0)
-            say("TIMELINE %.3f %.*s", (double)usec / 1e6, (int)strcspn(text, "\n"), text);
+        done |= strstr(text, "late modules") != NULL;
+        int w = snprintf(buf + pos, cap - pos, "TIMELINE %.3f %.*s\n", (double)usec / 1e6,
+                         (int)strcspn(text, "\n"), text);
+        if (w > 0 && (size_t)w < cap - pos)
+            pos += (size_t)w;
     }
+    return done;
+}
+
+/* Prints init's timeline once its boot is complete (or after 20 s). */
+static void print_kmsg_timeline(void)
+{
+    static char buf[16384];
+    for (int i = 0; i < 200 && !read_kmsg_timeline(buf, sizeof(buf)); i++)
+        usleep(100 * 1000);
+    (void)lcow_write_all(out_fd, buf, strlen(buf));
 }
 
 static void serve_entropy(int fd)
 {
     unsigned char buf[ENTROPY_BYTES];
-    if (getrandom(buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+    /* GRND_INSECURE: a fresh TCG guest's pool is not initialised yet, and blocking here
+     * would stall init's boot by a second; the bytes only need to be unpredictable enough. */
+    if (getrandom(buf, sizeof(buf), GRND_INSECURE) != (ssize_t)sizeof(buf))
         memset(buf, 0x5a, sizeof(buf));
     (void)lcow_write_all(fd, buf, sizeof(buf));
     say("SELFTEST: entropy served at %.3f", uptime());

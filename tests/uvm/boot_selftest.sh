@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The UVM boots (QEMU TCG, -M pc, PVH build/vmlinux + build/initrd.img, 512 MiB): init mounts,
+# loads the modules, takes entropy, vsockexec starts gcs with stderr on port 109, and gcs dials
+# the bridge and negotiates. With no host vsock here, the host side runs inside the guest:
+# init -x starts boot-selftest, which listens over vsock loopback (CID 1); gcs dials
+# vsock:1:0x40000000. After NegotiateProtocol it sends ShutdownForced for the UVM id: gcs
+# exits, and init must power the VM off. One boot per run; QEMU is killed on every exit path.
+set -euo pipefail
+top=${LCOW_TOP:-$(pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
+for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest"; do
+  [ -f "$f" ] || { echo "FAIL: missing $f (make initrd)"; exit 1; }
+done
+
+d=$(mktemp -d)
+qpid=
+cleanup() {
+  [ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$d"
+}
+trap cleanup EXIT
+log="$build/test-logs/boot_selftest.console"
+mkdir -p "$(dirname "$log")"
+
+# The test initrd: the real one plus a second archive with the guest-side host (the kernel
+# unpacks concatenated archives in order). A sanitizer build's helper is dynamic: bring its libs.
+x="$d/extra"
+mkdir -p "$x/bin"
+install -m 0755 "$build/tests/boot-selftest" "$x/bin/boot-selftest"
+{ ldd "$build/tests/boot-selftest" 2>/dev/null || true; } |
+  awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+    install -D -m 0755 "$(readlink -f "$lib")" "$x$lib"
+  done
+cat > "$x/bin/boot-selftest-start" <<'SH'
+#!/bin/sh
+exec /bin/boot-selftest --listen listen:vsock:0 --entropy 1 --log 109 --bridge 0x40000000 \
+  --daemon --shutdown --kmsg --timeout 90
+SH
+chmod 0755 "$x/bin/boot-selftest-start"
+(cd "$x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$d/extra.cpio.gz"
+cat "$build/initrd.img" "$d/extra.cpio.gz" > "$d/initrd.img"
+
+append="console=ttyS0 quiet panic=-1 -- -t vsock:1 -e 1 -x /bin/boot-selftest-start"
+append+=" /bin/vsockexec -t vsock:1 -e 109 /bin/gcs -v4 -log-format json -loglevel info"
+append+=" -bridge vsock:1:1073741824"
+start=$(date +%s.%N)
+"$qemu" -accel tcg -M pc -m 512 -display none -nodefaults -no-reboot -serial "file:$log" \
+  -kernel "$build/vmlinux" -initrd "$d/initrd.img" -append "$append" &
+qpid=$!
+# Power-off ends QEMU (-no-reboot); 120 s is far above a TCG boot (about 5 s here).
+for _ in $(seq 1200); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$qpid" 2>/dev/null; then
+  cat "$log"; echo "FAIL: the VM did not power off within 120 s"; exit 1
+fi
+rc=0; wait "$qpid" || rc=$?
+qpid=
+end=$(date +%s.%N)
+cat "$log"
+echo "qemu exit status $rc after $(echo "$end - $start" | bc) s"
+fail() { echo "FAIL: $*"; exit 1; }
+[ "$rc" = 0 ] || fail "qemu exited with $rc"
+grep -q 'BOOT-SELFTEST PASS' "$log" || fail "no PASS marker: gcs did not negotiate"
+grep -q 'SELFTEST: entropy served' "$log" || fail "init did not take entropy"
+grep -q 'TIMELINE .* init: early modules: [1-9][0-9]* loaded, 0 present, 0 skipped, 0 failed' "$log" ||
+  fail "early modules did not all load"
+grep -Eq 'TIMELINE .* init: late modules: [1-9][0-9]* loaded, 0 present, [0-9]+ skipped, 0 failed' "$log" ||
+  fail "late modules did not all load"
+grep -q 'TIMELINE .* init: started `/bin/vsockexec`' "$log" || fail "vsockexec not started"
+grep -q '^log| ' "$log" || fail "no gcs log on port 109 (vsockexec -e 109)"
+grep -q 'reboot: Power down' "$log" || fail "init did not power off after gcs exited"
+echo PASS

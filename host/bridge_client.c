@@ -134,6 +134,20 @@ int host_bridge_connect(const char *addr, int timeout_ms, struct host_bridge **r
     return 0;
 }
 
+int host_bridge_adopt(const char *addr, int fd, struct host_bridge **ret, struct lcow_error **err)
+{
+    struct vsock_addr a;
+    int r = parse_addr(addr, &a, err);
+    struct host_bridge *b = r < 0 ? NULL : bridge_new(&a);
+    if (!b) {
+        close(fd);
+        return r < 0 ? r : lcow_error_make(err, ENOMEM, "allocate the bridge");
+    }
+    b->fd = fd;
+    *ret = b;
+    return 0;
+}
+
 static void parked_free_all(struct host_bridge *b)
 {
     while (b->parked) {

@@ -35,6 +35,9 @@ int host_bridge_listen(const char *addr, struct host_bridge **ret, struct lcow_e
  * stdio on the same base. */
 int host_bridge_connect(const char *addr, int timeout_ms, struct host_bridge **ret,
                         struct lcow_error **err);
+/* Wraps an already connected fd (a GCS run with -use-inouterr on a socketpair); stdio
+ * listeners use addr's base. Takes fd. */
+int host_bridge_adopt(const char *addr, int fd, struct host_bridge **ret, struct lcow_error **err);
 /* Waits for (the next) GCS connection; replaces the current one. Request ids restart at 0. */
 int host_bridge_accept(struct host_bridge *b, int timeout_ms, struct lcow_error **err);
 /* Closes the current connection (the GCS then redials). */

@@ -3,3 +3,6 @@
 HOST_BRIDGE_SRCS := host/bridge_client.c
 $(eval $(call add_lib,host_bridge,$(HOST_BRIDGE_SRCS)))
 $(eval $(call add_prog,lcow-bridge,host/lcow_bridge.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+
+# gcs over unix: against this client (negotiation, processes, waits, reconnects, bad input).
+$(eval $(call add_unit_test,test_bridge,tests/integration/test_bridge.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))

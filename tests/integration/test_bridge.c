@@ -1,0 +1,769 @@
+/* gcs over unix: against the host bridge client (host/bridge_client.h): negotiation, E_NOTIMPL
+ * rules, external processes (stdio, pty, exit codes, waits, signals, timeouts), concurrency,
+ * reconnects, -use-inouterr, listen mode, shutdown and bad input (gcs-protocol.md §6).
+ * Each test starts its own gcs in a fresh temporary directory and kills it in teardown. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "common/json.h"
+#include "gcs/protocol.h"
+#include "host/bridge_client.h"
+
+#define T_MS 5000 /* every wait in these tests is bounded */
+#define UVM  GCS_UVM_CONTAINER_ID
+
+struct fixture {
+    char dir[64];
+    char addr[128]; /* unix:DIR/b */
+    char log[128];
+    pid_t gcs;
+    struct host_bridge *b;
+};
+
+static const char *gcs_path(void)
+{
+    static char path[512];
+    const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
+    snprintf(path, sizeof(path), "%s/%s/bin/gcs", top ? top : ".", build ? build : "build");
+    return path;
+}
+
+/* Starts gcs with `-bridge bridge` plus extra flags; stdin/stdout from in/out when >= 0. */
+static pid_t start_gcs(struct fixture *f, const char *bridge, const char *extra, int in, int out)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (in >= 0)
+            dup2(in, 0);
+        if (out >= 0)
+            dup2(out, 1);
+        char *argv[16];
+        int n = 0;
+        argv[n++] = (char *)gcs_path();
+        argv[n++] = (char *)"-v4";
+        argv[n++] = (char *)"-log-format=json";
+        argv[n++] = (char *)"-loglevel";
+        argv[n++] = (char *)"debug";
+        argv[n++] = (char *)"-logfile";
+        argv[n++] = f->log;
+        argv[n++] = (char *)"-bridge";
+        argv[n++] = (char *)bridge;
+        if (extra)
+            argv[n++] = (char *)extra;
+        argv[n] = NULL;
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int setup_dir(struct fixture **ret)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/lcow-bridge-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->addr, sizeof(f->addr), "unix:%s/b", f->dir);
+    snprintf(f->log, sizeof(f->log), "%s/gcs.log", f->dir);
+    f->gcs = -1;
+    *ret = f;
+    return 0;
+}
+
+/* Dial mode: the host listens, gcs dials. Not negotiated yet. */
+static int setup(void **state)
+{
+    struct fixture *f;
+    if (setup_dir(&f) < 0)
+        return -1;
+    *state = f;
+    cleanup_error struct lcow_error *err = NULL;
+    if (host_bridge_listen(f->addr, &f->b, &err) < 0) {
+        fprintf(stderr, "%s\n", lcow_error_message(err));
+        return -1;
+    }
+    f->gcs = start_gcs(f, f->addr, NULL, -1, -1);
+    if (host_bridge_accept(f->b, T_MS, &err) < 0) {
+        fprintf(stderr, "accept: %s\n", lcow_error_message(err));
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_negotiated(void **state)
+{
+    if (setup(state) < 0)
+        return -1;
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    if (host_bridge_negotiate(f->b, T_MS, &err) < 0) {
+        fprintf(stderr, "negotiate: %s\n", lcow_error_message(err));
+        return -1;
+    }
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    cleanup_dir DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+/* Every JSON log line must be one object with logrus's fields (§1.7). */
+static void check_log(const struct fixture *f)
+{
+    cleanup_free char *text = NULL;
+    if (lcow_read_file(f->log, 16 << 20, &text, NULL, NULL) < 0)
+        return;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        cleanup_json struct json_object *o = NULL;
+        if (lcow_json_parse(line, strlen(line), "log line", &o, NULL) < 0)
+            fail_msg("log line is not JSON: %s", line);
+        assert_non_null(lcow_json_field(o, "time"));
+        assert_non_null(lcow_json_field(o, "level"));
+        assert_non_null(lcow_json_field(o, "msg"));
+    }
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->gcs > 0) {
+        kill(f->gcs, SIGKILL);
+        waitpid(f->gcs, NULL, 0);
+    }
+    host_bridge_free(f->b);
+    check_log(f);
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static int32_t call_result(struct fixture *f, uint32_t type, const char *payload,
+                           struct host_message *ret)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_message m = {0};
+    if (host_bridge_call(f->b, type, payload, T_MS, &m, &err) < 0)
+        fail_msg("call 0x%08x: %s", type, lcow_error_message(err));
+    int32_t result = 0;
+    assert_int_equal(host_message_result(&m, &result, NULL, &err), 0);
+    if (ret)
+        *ret = m;
+    else
+        host_message_done(&m);
+    return result;
+}
+
+/* Reads fd to EOF (bounded). */
+static char *read_all(int fd)
+{
+    char *buf = calloc(1, 65536);
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, T_MS) <= 0)
+            fail_msg("timed out reading a stream");
+        ssize_t n = read(fd, buf + len, 65535 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    return buf;
+}
+
+static uint32_t exec_proc(struct fixture *f, const struct host_exec *x, struct host_process *p)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    if (host_bridge_exec(f->b, NULL, x, T_MS, p, NULL, &err) < 0)
+        fail_msg("exec: %s", lcow_error_message(err));
+    return p->pid;
+}
+
+static uint32_t wait_exit(struct fixture *f, uint32_t pid)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    uint32_t code = 0;
+    if (host_bridge_wait_process(f->b, NULL, pid, GCS_INFINITE_TIMEOUT, T_MS, &code, NULL, &err) <
+        0)
+        fail_msg("wait %u: %s", pid, lcow_error_message(err));
+    return code;
+}
+
+static int32_t wait_result(struct fixture *f, uint32_t pid, uint32_t timeout_ms)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    uint32_t code = 0;
+    int32_t result = 0;
+    int r = host_bridge_wait_process(f->b, NULL, pid, timeout_ms, T_MS, &code, &result, &err);
+    assert_true(r == 0 || r == -EREMOTEIO);
+    return result;
+}
+
+static int32_t signal_proc(struct fixture *f, uint32_t pid, int sig)
+{
+    char payload[256];
+    snprintf(payload, sizeof(payload),
+             "{\"ContainerId\":\"%s\",\"ActivityId\":\"%s\",\"ProcessId\":%u,\"Options\":{"
+             "\"Signal\":%d}}",
+             UVM, GCS_ZERO_GUID, pid, sig);
+    return call_result(f, GCS_MSG_SIGNAL_PROCESS, payload, NULL);
+}
+
+/* Sends a raw ExecuteProcess with the given ProcessParameters text (already JSON-escaped). */
+static int32_t exec_raw(struct fixture *f, const char *params_escaped)
+{
+    cleanup_free char *payload = NULL;
+    assert_true(asprintf(&payload,
+                         "{\"ContainerId\":\"%s\",\"ActivityId\":\"%s\",\"Settings\":"
+                         "{\"ProcessParameters\":\"%s\"}}",
+                         UVM, GCS_ZERO_GUID, params_escaped) > 0);
+    return call_result(f, GCS_MSG_EXECUTE_PROCESS, payload, NULL);
+}
+
+static void assert_still_serving(struct fixture *f)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_message m = {0};
+    assert_int_equal(host_bridge_simple(f->b, GCS_MSG_DUMP_STACKS, NULL, T_MS, &m, &err), 0);
+    assert_non_null(strstr(m.payload, "gcs pid"));
+    host_message_done(&m);
+}
+
+/* ---- negotiation and E_NOTIMPL ------------------------------------------------------------ */
+
+static void test_negotiate(void **state)
+{
+    struct fixture *f = *state;
+    struct host_message m = {0};
+    const char *q = "{\"ContainerId\":\"\",\"ActivityId\":\"" GCS_ZERO_GUID
+                    "\",\"MinimumVersion\":4,\"MaximumVersion\":4}\n";
+    assert_int_equal(call_result(f, GCS_MSG_NEGOTIATE_PROTOCOL, q, &m), 0);
+    assert_int_equal(m.type, 0x20100b01);
+    assert_non_null(strstr(m.payload, "\"Version\":4"));
+    assert_non_null(strstr(m.payload, "\"RuntimeOsType\":\"Linux\""));
+    assert_non_null(strstr(m.payload, "\"SupportedSchemaVersions\":[{\"Major\":2,\"Minor\":1}]"));
+    assert_non_null(strstr(m.payload, "\"NamespaceAddRequestSupported\":true"));
+    host_message_done(&m);
+    /* A second Negotiate on the same connection has no handler. */
+    assert_int_equal(call_result(f, GCS_MSG_NEGOTIATE_PROTOCOL, q, NULL), GCS_E_NOTIMPL);
+}
+
+static void test_negotiate_bad_range(void **state)
+{
+    struct fixture *f = *state;
+    const char *q = "{\"ContainerId\":\"\",\"MinimumVersion\":5,\"MaximumVersion\":9}";
+    assert_int_equal(call_result(f, GCS_MSG_NEGOTIATE_PROTOCOL, q, NULL),
+                     GCS_HCS_E_UNSUPPORTED_PROTOCOL_VERSION);
+    /* Still un-negotiated: a good range now works. */
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+}
+
+static void test_unnegotiated(void **state)
+{
+    struct fixture *f = *state;
+    struct host_message m = {0};
+    const char *start = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
+    assert_int_equal(call_result(f, GCS_MSG_START, start, &m), GCS_E_NOTIMPL);
+    assert_int_equal(m.type, 0x20100201);
+    assert_non_null(strstr(m.payload, "function not supported"));
+    host_message_done(&m);
+}
+
+static void test_unknown_type(void **state)
+{
+    struct fixture *f = *state;
+    const char *b = "{\"ContainerId\":\"" UVM "\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
+    struct host_message m = {0};
+    assert_int_equal(call_result(f, GCS_MSG_UPDATE_CONTAINER, b, &m), GCS_E_NOTIMPL);
+    assert_int_equal(m.type, 0x20100e01);
+    host_message_done(&m);
+    assert_int_equal(call_result(f, GCS_MSG_MODIFY_SERVICE_SETTINGS, b, &m), GCS_E_NOTIMPL);
+    assert_int_equal(m.type, 0x20200101);
+    host_message_done(&m);
+    assert_int_equal(call_result(f, 0x1abcde01, b, NULL), GCS_E_NOTIMPL);
+    assert_still_serving(f);
+}
+
+static void test_dump_stacks_and_start(void **state)
+{
+    struct fixture *f = *state;
+    assert_still_serving(f);
+    const char *start = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
+    assert_int_equal(call_result(f, GCS_MSG_START, start, NULL), 0);
+    /* Container requests for an unknown id. */
+    assert_int_equal(call_result(f, GCS_MSG_DELETE_CONTAINER_STATE, start, NULL),
+                     GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(call_result(f, GCS_MSG_SHUTDOWN_GRACEFUL, start, NULL),
+                     GCS_HCS_E_SYSTEM_NOT_FOUND);
+    const char *props = "{\"ContainerId\":\"" UVM "\",\"Query\":\"{\\\"PropertyTypes\\\":[]}\"}";
+    assert_int_equal(call_result(f, GCS_MSG_GET_PROPERTIES, props, NULL), GCS_E_FAIL);
+}
+
+/* ---- external processes ------------------------------------------------------------------- */
+
+static void test_echo(void **state)
+{
+    struct fixture *f = *state;
+    const char *argv[] = {"/bin/echo", "hi", NULL};
+    struct host_exec x = {.argv = argv, .std_out = true};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_string_equal(out, "hi\n");
+    assert_int_equal(wait_exit(f, pid), 0);
+    /* The exit code was consumed by the first wait (§4.5). */
+    assert_int_equal(wait_result(f, pid, 0), GCS_E_NOT_FOUND);
+    host_process_close(&p);
+}
+
+static void test_cat_stdin_half_close(void **state)
+{
+    struct fixture *f = *state;
+    const char *argv[] = {"cat", NULL};
+    struct host_exec x = {.argv = argv, .std_in = true, .std_out = true, .std_err = true};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    const char msg[] = "hello through the bridge\n";
+    assert_int_equal(lcow_write_all(p.fd[0], msg, sizeof(msg) - 1), 0);
+    shutdown(p.fd[0], SHUT_WR); /* the host's end of input */
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_string_equal(out, msg);
+    cleanup_free char *errs = read_all(p.fd[2]);
+    assert_string_equal(errs, "");
+    assert_int_equal(wait_exit(f, pid), 0);
+    host_process_close(&p);
+}
+
+static void test_env_cwd_cmdline(void **state)
+{
+    struct fixture *f = *state;
+    /* The complete environment: nothing inherited from gcs. */
+    const char *argv[] = {"/usr/bin/env", NULL};
+    const char *env[] = {"A=b c", "PATH=/bin", NULL};
+    struct host_exec x = {.argv = argv, .env = env, .std_out = true};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_string_equal(out, "A=b c\nPATH=/bin\n");
+    assert_int_equal(wait_exit(f, pid), 0);
+    host_process_close(&p);
+
+    struct host_exec y = {.command_line = "sh -c 'pwd; exit 7'", .cwd = "/tmp", .std_out = true};
+    pid = exec_proc(f, &y, &p);
+    cleanup_free char *out2 = read_all(p.fd[1]);
+    assert_string_equal(out2, "/tmp\n");
+    assert_int_equal(wait_exit(f, pid), 7);
+    host_process_close(&p);
+}
+
+static void test_exec_errors(void **state)
+{
+    struct fixture *f = *state;
+    /* Empty argv (CommandArgs and CommandLine both empty) is an error, not a crash. */
+    assert_int_equal(exec_raw(f, "{\\\"CommandLine\\\":\\\"\\\"}"), GCS_E_FAIL);
+    assert_int_equal(exec_raw(f, "{\\\"CommandArgs\\\":[\\\"/nonexistent/x\\\"]}"), GCS_E_FAIL);
+    assert_int_equal(exec_raw(f, "{\\\"CommandArgs\\\":[\\\"no-such-program-xyz\\\"]}"),
+                     GCS_E_FAIL);
+    assert_int_equal(
+        exec_raw(
+            f,
+            "{\\\"CommandArgs\\\":[\\\"true\\\"],\\\"WorkingDirectory\\\":\\\"/nonexistent\\\"}"),
+        GCS_E_FAIL);
+    /* stdout requested, but the host gave no port. */
+    assert_int_equal(
+        exec_raw(f, "{\\\"CommandArgs\\\":[\\\"true\\\"],\\\"CreateStdOutPipe\\\":true}"),
+        GCS_E_FAIL);
+    /* A container id that does not exist. */
+    const char *c = "{\"ContainerId\":\"c1\",\"Settings\":{\"ProcessParameters\":\"{}\"}}";
+    assert_int_equal(call_result(f, GCS_MSG_EXECUTE_PROCESS, c, NULL), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_still_serving(f);
+}
+
+static void test_pty(void **state)
+{
+    struct fixture *f = *state;
+    const char *argv[] = {"/bin/sh", "-c", "tty; stty size; read l; echo got $l", NULL};
+    struct host_exec x = {
+        .argv = argv, .tty = true, .std_in = true, .std_out = true, .rows = 30, .cols = 100};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    assert_int_equal(lcow_write_all(p.fd[0], "abc\n", 4), 0);
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_non_null(strstr(out, "/dev/pts/"));
+    assert_non_null(strstr(out, "30 100"));
+    assert_non_null(strstr(out, "got abc"));
+    assert_int_equal(wait_exit(f, pid), 0);
+    host_process_close(&p);
+}
+
+static void test_pty_resize(void **state)
+{
+    struct fixture *f = *state;
+    const char *argv[] = {"/bin/sh", "-c", "read l; stty size", NULL};
+    struct host_exec x = {.argv = argv, .tty = true, .std_in = true, .std_out = true};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    char q[256];
+    snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"Height\":40,\"Width\":120}",
+             UVM, pid);
+    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), 0);
+    assert_int_equal(lcow_write_all(p.fd[0], "go\n", 3), 0);
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_non_null(strstr(out, "40 120"));
+    assert_int_equal(wait_exit(f, pid), 0);
+    /* Gone: resize and signal of the pid are "not found". */
+    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), GCS_E_NOT_FOUND);
+    host_process_close(&p);
+
+    /* A process without a console cannot be resized. */
+    const char *sl[] = {"sleep", "30", NULL};
+    struct host_exec y = {.argv = sl};
+    pid = exec_proc(f, &y, &p);
+    snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"Height\":4,\"Width\":5}",
+             UVM, pid);
+    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), GCS_E_FAIL);
+    assert_int_equal(signal_proc(f, pid, 9), 0);
+    assert_int_equal(wait_exit(f, pid), 0xFFFFFFFFu);
+}
+
+/* A WaitForProcess stays outstanding while other requests complete (§2.8). */
+static void test_wait_concurrent(void **state)
+{
+    struct fixture *f = *state;
+    const char *sl[] = {"sleep", "60", NULL};
+    struct host_exec x = {.argv = sl};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    char q[256];
+    snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"TimeoutInMs\":4294967295}",
+             UVM, pid);
+    uint64_t wait_id[2];
+    cleanup_error struct lcow_error *err = NULL;
+    /* Two waiters on the same pid: both get the code. */
+    assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, q, &wait_id[0], &err), 0);
+    assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, q, &wait_id[1], &err), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_still_serving(f);
+        const char *e[] = {"/bin/echo", "x", NULL};
+        struct host_exec y = {.argv = e, .std_out = true};
+        struct host_process p2;
+        uint32_t pid2 = exec_proc(f, &y, &p2);
+        cleanup_free char *out = read_all(p2.fd[1]);
+        assert_string_equal(out, "x\n");
+        assert_int_equal(wait_exit(f, pid2), 0);
+        host_process_close(&p2);
+    }
+    assert_int_equal(signal_proc(f, pid, 15), 0);
+    for (int i = 0; i < 2; i++) {
+        struct host_message m = {0};
+        assert_int_equal(host_bridge_recv(f->b, wait_id[i], T_MS, &m, &err), 0);
+        assert_int_equal(m.type, 0x20100601);
+        assert_non_null(strstr(m.payload, "\"ExitCode\":4294967295"));
+        host_message_done(&m);
+    }
+    /* Signal after the exit: not found. */
+    assert_int_equal(signal_proc(f, pid, 15), GCS_E_NOT_FOUND);
+}
+
+static void test_wait_timeout(void **state)
+{
+    struct fixture *f = *state;
+    const char *sl[] = {"sleep", "60", NULL};
+    struct host_exec x = {.argv = sl};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    struct host_message m = {0};
+    char q[256];
+    snprintf(q, sizeof(q),
+             "{\"ContainerId\":\"%s\",\"ActivityId\":\"%s\",\"ProcessId\":%u,\"TimeoutInMs\":150}",
+             UVM, GCS_ZERO_GUID, pid);
+    uint64_t t0 = lcow_now_ns();
+    assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, q, &m), GCS_HCS_E_CONNECTION_TIMEOUT);
+    assert_true(lcow_now_ns() - t0 >= 140ull * 1000000);
+    assert_non_null(strstr(m.payload, "\"Result\":-1070137079"));
+    host_message_done(&m);
+    /* The timed-out waiter is withdrawn; the process is still there. */
+    assert_int_equal(signal_proc(f, pid, 0), 0); /* 0 means SIGKILL */
+    assert_int_equal(wait_exit(f, pid), 0xFFFFFFFFu);
+    /* Unknown pids. */
+    assert_int_equal(wait_result(f, 999999, 100), GCS_E_NOT_FOUND);
+    assert_int_equal(signal_proc(f, 999999, 9), GCS_E_NOT_FOUND);
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+static void test_redial_renegotiate(void **state)
+{
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    for (int i = 0; i < 2; i++) {
+        host_bridge_drop(f->b);
+        assert_int_equal(host_bridge_accept(f->b, T_MS, &err), 0);
+        /* A new connection starts un-negotiated. */
+        const char *start = "{\"ContainerId\":\"c1\"}";
+        assert_int_equal(call_result(f, GCS_MSG_START, start, NULL), GCS_E_NOTIMPL);
+        assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+        assert_int_equal(call_result(f, GCS_MSG_START, start, NULL), 0);
+    }
+}
+
+static void test_use_inouterr(void **state)
+{
+    struct fixture *f;
+    assert_int_equal(setup_dir(&f), 0);
+    *state = f;
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+    /* stdio streams still dial the -bridge base. */
+    f->gcs = start_gcs(f, f->addr, "-use-inouterr", sp[1], sp[1]);
+    close(sp[1]);
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(host_bridge_adopt(f->addr, sp[0], &f->b, &err), 0);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+    const char *argv[] = {"/bin/echo", "inouterr", NULL};
+    struct host_exec x = {.argv = argv, .std_out = true};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_string_equal(out, "inouterr\n");
+    assert_int_equal(wait_exit(f, pid), 0);
+    host_process_close(&p);
+    /* EOF on stdin ends gcs cleanly. */
+    host_bridge_drop(f->b);
+    int status = 0;
+    assert_int_equal(waitpid(f->gcs, &status, 0), f->gcs);
+    f->gcs = -1;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_listen_mode(void **state)
+{
+    struct fixture *f;
+    assert_int_equal(setup_dir(&f), 0);
+    *state = f;
+    char listen_addr[160];
+    snprintf(listen_addr, sizeof(listen_addr), "listen:%s", f->addr);
+    f->gcs = start_gcs(f, listen_addr, NULL, -1, -1);
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(host_bridge_connect(f->addr, T_MS, &f->b, &err), 0);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+    const char *argv[] = {"/bin/echo", "listen", NULL};
+    struct host_exec x = {.argv = argv, .std_out = true};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    cleanup_free char *out = read_all(p.fd[1]);
+    assert_string_equal(out, "listen\n");
+    assert_int_equal(wait_exit(f, pid), 0);
+    host_process_close(&p);
+    /* The host comes back: gcs accepts again, un-negotiated. */
+    host_bridge_free(f->b);
+    f->b = NULL;
+    assert_int_equal(host_bridge_connect(f->addr, T_MS, &f->b, &err), 0);
+    assert_int_equal(call_result(f, GCS_MSG_START, "{\"ContainerId\":\"c\"}", NULL), GCS_E_NOTIMPL);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+}
+
+static void test_shutdown_uvm(void **state)
+{
+    struct fixture *f = *state;
+    const char *q = "{\"ContainerId\":\"" UVM "\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
+    assert_int_equal(call_result(f, GCS_MSG_SHUTDOWN_FORCED, q, NULL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(f->gcs, &status, 0), f->gcs);
+    f->gcs = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- bad input (§6) ------------------------------------------------------------------------- */
+
+/* After a frame-level violation gcs drops the link and redials; the new link works. */
+static void expect_drop_and_redial(struct fixture *f)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_message m = {0};
+    int r = host_bridge_recv(f->b, 12345, T_MS, &m, &err);
+    assert_int_equal(r, -ECONNRESET);
+    lcow_error_release(&err);
+    assert_int_equal(host_bridge_accept(f->b, T_MS, &err), 0);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+    assert_still_serving(f);
+}
+
+static void raw_header(uint8_t h[16], uint32_t type, uint32_t size, uint64_t id)
+{
+    struct gcs_header hd = {.type = type, .size = size, .id = id};
+    gcs_header_encode(&hd, h);
+}
+
+static void test_bad_frames(void **state)
+{
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    uint8_t h[16];
+    /* Size smaller than the header. */
+    raw_header(h, GCS_MSG_DUMP_STACKS, 8, 1);
+    assert_int_equal(host_bridge_send_raw(f->b, h, sizeof(h), &err), 0);
+    expect_drop_and_redial(f);
+    /* Size over the read cap. */
+    raw_header(h, GCS_MSG_DUMP_STACKS, 0x7fffffff, 1);
+    assert_int_equal(host_bridge_send_raw(f->b, h, sizeof(h), &err), 0);
+    expect_drop_and_redial(f);
+    /* Truncated body, then EOF from the host. */
+    raw_header(h, GCS_MSG_DUMP_STACKS, 100, 1);
+    assert_int_equal(host_bridge_send_raw(f->b, h, sizeof(h), &err), 0);
+    assert_int_equal(host_bridge_send_raw(f->b, "{\"Contai", 8, &err), 0);
+    host_bridge_drop(f->b);
+    assert_int_equal(host_bridge_accept(f->b, T_MS, &err), 0);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+    assert_still_serving(f);
+    /* Several frames in one write, split at odd places, still work. */
+    cleanup_free uint8_t *fr = NULL;
+    size_t len = 0;
+    const char *b = "{\"ContainerId\":\"" UVM "\"}";
+    assert_int_equal(
+        gcs_frame_build(GCS_MSG_START, 77, b, strlen(b), GCS_MAX_READ_MESSAGE, &fr, &len, &err), 0);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(host_bridge_send_raw(f->b, fr + i, 1, &err), 0);
+    struct host_message m = {0};
+    assert_int_equal(host_bridge_recv(f->b, 77, T_MS, &m, &err), 0);
+    host_message_done(&m);
+}
+
+static void test_bad_json(void **state)
+{
+    struct fixture *f = *state;
+    /* Invalid JSON. */
+    assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, "{not json", NULL),
+                     GCS_HCS_E_INVALID_JSON);
+    assert_int_equal(call_result(f, GCS_MSG_START, "", NULL), GCS_HCS_E_INVALID_JSON);
+    /* Wrong types. */
+    assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS,
+                                 "{\"ContainerId\":\"" UVM "\",\"ProcessId\":\"12\"}", NULL),
+                     GCS_HCS_E_INVALID_JSON);
+    assert_int_equal(call_result(f, GCS_MSG_START, "{\"ContainerId\":5}", NULL),
+                     GCS_HCS_E_INVALID_JSON);
+    /* Integer overflow of a u32 field. */
+    assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS,
+                                 "{\"ContainerId\":\"" UVM "\",\"ProcessId\":1099511627776}", NULL),
+                     GCS_HCS_E_INVALID_JSON);
+    /* A nested string that is not JSON. */
+    assert_int_equal(exec_raw(f, "not json"), GCS_HCS_E_INVALID_JSON);
+    assert_int_equal(
+        call_result(f, GCS_MSG_GET_PROPERTIES, "{\"ContainerId\":\"c\",\"Query\":\"{{\"}", NULL),
+        GCS_HCS_E_INVALID_JSON);
+    assert_int_equal(call_result(f, GCS_MSG_CREATE,
+                                 "{\"ContainerId\":\"c\",\"ContainerConfig\":\"nope\"}", NULL),
+                     GCS_HCS_E_INVALID_JSON);
+    /* ModifySettings: unknown ResourceType, a type without handler, a container target. */
+    assert_int_equal(call_result(f, GCS_MSG_MODIFY_SETTINGS,
+                                 "{\"ContainerId\":\"" UVM "\",\"Request\":{\"ResourceType\":"
+                                 "\"Bogus\",\"RequestType\":\"Add\",\"Settings\":{}}}",
+                                 NULL),
+                     GCS_E_FAIL);
+    assert_int_equal(call_result(f, GCS_MSG_MODIFY_SETTINGS,
+                                 "{\"ContainerId\":\"" UVM "\",\"Request\":{\"ResourceType\":"
+                                 "\"SecurityPolicy\",\"Settings\":{}}}",
+                                 NULL),
+                     GCS_E_FAIL);
+    assert_int_equal(call_result(f, GCS_MSG_MODIFY_SETTINGS,
+                                 "{\"ContainerId\":\"c9\",\"Request\":{\"ResourceType\":"
+                                 "\"ContainerConstraints\",\"Settings\":{}}}",
+                                 NULL),
+                     GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(call_result(f, GCS_MSG_MODIFY_SETTINGS,
+                                 "{\"ContainerId\":\"" UVM "\",\"Request\":{\"ResourceType\":"
+                                 "\"MappedVirtualDisk\",\"Settings\":{\"Lun\":\"x\"}}}",
+                                 NULL),
+                     GCS_HCS_E_INVALID_JSON);
+    assert_still_serving(f);
+}
+
+/* Huge field values: every answer still fits the host's 64 KiB frame limit (the client rejects
+ * larger frames), and gcs keeps serving. */
+static void test_huge_fields(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 1 << 20;
+    cleanup_free char *big = malloc(n + 1);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    cleanup_free char *q = NULL;
+    assert_true(asprintf(&q, "{\"ContainerId\":\"%s\",\"ActivityId\":\"%s\"}", big, big) > 0);
+    assert_int_equal(call_result(f, GCS_MSG_DELETE_CONTAINER_STATE, q, NULL),
+                     GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(call_result(f, GCS_MSG_START, q, NULL), 0);
+    assert_int_equal(call_result(f, GCS_MSG_DUMP_STACKS, q, NULL), 0);
+    free(q);
+    q = NULL;
+    assert_true(asprintf(&q, "{\"ContainerId\":\"" UVM "\",\"ProcessId\":1,\"ActivityId\":\"%s\"}",
+                         big) > 0);
+    assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, q, NULL), GCS_E_NOT_FOUND);
+    free(q);
+    q = NULL;
+    /* A 4 MiB message (under the read cap) is read and answered. */
+    cleanup_free char *big4 = malloc((4u << 20) + 1);
+    memset(big4, 'b', 4u << 20);
+    big4[4u << 20] = '\0';
+    assert_true(asprintf(&q, "{\"ContainerId\":\"c\",\"Pad\":\"%s\"}", big4) > 0);
+    assert_int_equal(call_result(f, GCS_MSG_DELETE_CONTAINER_STATE, q, NULL),
+                     GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_still_serving(f);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_negotiate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_negotiate_bad_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unnegotiated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_type, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_dump_stacks_and_start, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_echo, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_cat_stdin_half_close, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_env_cwd_cmdline, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_errors, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_pty, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_pty_resize, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_concurrent, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_timeout, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_redial_renegotiate, setup_negotiated, teardown),
+        cmocka_unit_test_teardown(test_use_inouterr, teardown),
+        cmocka_unit_test_teardown(test_listen_mode, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_uvm, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frames, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_json, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_fields, setup_negotiated, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -9,4 +9,13 @@ $(eval $(call add_lib,oci_cgroup,$(OCI_CGROUP_SRCS)))
 # libseccomp is needed only by whoever links liboci_seccomp: add $(LIBS_SECCOMP).
 $(eval $(call add_lib,oci_seccomp,oci/seccomp.c))
 $(eval $(call add_unit_test,test_oci_cgroup_spec,tests/unit/test_oci_cgroup_spec.c,oci_spec_res common,$(LIBS_JSON)))
+$(eval $(call add_unit_test,test_oci_seccomp,tests/unit/test_oci_seccomp.c,oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
 # --- end oci-cg ---
+
+# --- oci-core: spec model, executor, state dir, ocirun ---
+OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c oci/prepare.c \
+	oci/child.c oci/executor.c oci/state.c
+$(eval $(call add_lib,oci,$(OCI_SRCS)))
+OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
+$(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
+# --- end oci-core ---

@@ -1,0 +1,338 @@
+/* Seccomp: OCI profile → compiled BPF → loaded in a forked child, which then makes the syscall
+ * and reports what it saw (errno, or death by a signal). Covers every action, every argument
+ * operator, repeated argument indices, architectures, flags, unknown names and NOTIFY. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/seccomp.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "oci/seccomp.h"
+#include "oci/spec_seccomp.h"
+
+/* What the child saw: exit code = errno of the probed syscall (0 = success), or a signal. */
+struct outcome {
+    bool signaled;
+    int sig;
+    int code;
+};
+
+typedef long (*probe_fn)(long arg);
+
+static long probe_getpid(long arg)
+{
+    (void)arg;
+    return syscall(SYS_getpid);
+}
+
+static long probe_umask(long arg)
+{
+    return syscall(SYS_umask, arg);
+}
+
+static long probe_mkdir(long arg)
+{
+    (void)arg;
+    return syscall(SYS_mkdir, "/proc/lcow-test-never-created", 0700);
+}
+
+static struct oci_seccomp_program compile(const char *doc, unsigned opts, int want_rc)
+{
+    cleanup_json struct json_object *o = NULL;
+    assert_int_equal(lcow_json_parse(doc, strlen(doc), "profile", &o, NULL), 0);
+    struct oci_seccomp spec = {0};
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(oci_seccomp_parse(o, "linux.seccomp", &spec, &err), 0);
+    struct oci_seccomp_program p = {0};
+    int rc = oci_seccomp_compile(&spec, opts, &p, &err);
+    if (rc != want_rc)
+        fail_msg("compile: rc=%d want %d: %s", rc, want_rc, lcow_error_message(err));
+    oci_seccomp_done(&spec);
+    if (rc == 0) {
+        /* The program no longer refers to the spec's heap except listener strings. */
+        p.listener_path = NULL;
+        p.listener_metadata = NULL;
+    }
+    return p;
+}
+
+static struct outcome run(const struct oci_seccomp_program *p, probe_fn fn, long arg)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* cmocka catches SIGSYS & co. to report "exceptions"; the child must die of them. */
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                signal(sig, SIG_DFL);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            _exit(120);
+        int r = oci_seccomp_load(p);
+        if (r < 0)
+            _exit(121);
+        if (p->notify && r == 0)
+            _exit(122);
+        errno = 0;
+        long v = fn(arg);
+        _exit(v < 0 ? (errno & 0x7f) : 0);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    struct outcome o = {.signaled = WIFSIGNALED(st)};
+    if (o.signaled)
+        o.sig = WTERMSIG(st);
+    else
+        o.code = WEXITSTATUS(st);
+    return o;
+}
+
+static void expect_errno(const struct oci_seccomp_program *p, probe_fn fn, long arg, int want)
+{
+    struct outcome o = run(p, fn, arg);
+    if (o.signaled || o.code != want)
+        fail_msg("arg %ld: signaled=%d sig=%d code=%d, want errno %d", arg, o.signaled, o.sig,
+                 o.code, want);
+}
+
+static void expect_signal(const struct oci_seccomp_program *p, probe_fn fn, int sig)
+{
+    struct outcome o = run(p, fn, 0);
+    if (!o.signaled || o.sig != sig)
+        fail_msg("signaled=%d sig=%d code=%d, want signal %d", o.signaled, o.sig, o.code, sig);
+}
+
+#define RULE(names, act)  "{\"names\":[" names "],\"action\":\"" act "\"}"
+#define ALLOW_WITH(rules) "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[" rules "]}"
+
+static void test_errno_actions(void **state)
+{
+    struct oci_seccomp_program p =
+        compile(ALLOW_WITH(RULE("\"getpid\"", "SCMP_ACT_ERRNO") ","
+                                                                "{\"names\":[\"mkdir\"],"
+                                                                "\"action\":\"SCMP_ACT_ERRNO\","
+                                                                "\"errnoRet\":42}"),
+                0, 0);
+    assert_true(p.len > 0);
+    expect_errno(&p, probe_getpid, 0, EPERM); /* runc's default errno */
+    expect_errno(&p, probe_mkdir, 0, 42);
+    expect_errno(&p, probe_umask, 022, 0); /* untouched syscall */
+    oci_seccomp_program_done(&p);
+
+    /* defaultAction ERRNO with defaultErrnoRet, plus an allow list that keeps exit working. */
+    p = compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
+                "\"syscalls\":[" RULE("\"exit_group\",\"exit\",\"umask\"", "SCMP_ACT_ALLOW") "]}",
+                0, 0);
+    expect_errno(&p, probe_getpid, 0, ENOSYS);
+    expect_errno(&p, probe_umask, 022, 0);
+    oci_seccomp_program_done(&p);
+}
+
+static void test_kill_and_trap(void **state)
+{
+    static const char *const kills[] = {"SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD",
+                                        "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP"};
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(kills); i++) {
+        char doc[256];
+        snprintf(doc, sizeof(doc),
+                 "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"getpid\"],"
+                 "\"action\":\"%s\"}]}",
+                 kills[i]);
+        struct oci_seccomp_program p = compile(doc, 0, 0);
+        expect_signal(&p, probe_getpid, SIGSYS);
+        oci_seccomp_program_done(&p);
+    }
+    /* A killing default with the probe allowed: the child lives. */
+    struct oci_seccomp_program p =
+        compile("{\"defaultAction\":\"SCMP_ACT_KILL_PROCESS\",\"syscalls\":[" RULE(
+                    "\"getpid\",\"exit_group\",\"exit\"", "SCMP_ACT_ALLOW") "]}",
+                0, 0);
+    expect_errno(&p, probe_getpid, 0, 0);
+    expect_signal(&p, probe_umask, SIGSYS);
+    oci_seccomp_program_done(&p);
+}
+
+static void test_trace_log_allow(void **state)
+{
+    /* TRACE without a tracer: the kernel fails the syscall with ENOSYS. */
+    struct oci_seccomp_program p = compile(
+        ALLOW_WITH(RULE("\"getpid\"", "SCMP_ACT_TRACE") "," RULE("\"umask\"", "SCMP_ACT_LOG")), 0,
+        0);
+    expect_errno(&p, probe_getpid, 0, ENOSYS);
+    expect_errno(&p, probe_umask, 022, 0);
+    oci_seccomp_program_done(&p);
+}
+
+#define UMASK_RULE(args)                                                                           \
+    ALLOW_WITH(                                                                                    \
+        "{\"names\":[\"umask\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":33,\"args\":[" args     \
+        "]}")
+
+static void test_argument_operators(void **state)
+{
+    static const struct {
+        const char *op;
+        long hit, miss;
+    } cases[] = {
+        {"SCMP_CMP_EQ", 0100, 0101}, {"SCMP_CMP_NE", 0101, 0100}, {"SCMP_CMP_LT", 077, 0100},
+        {"SCMP_CMP_LE", 0100, 0101}, {"SCMP_CMP_GT", 0101, 0100}, {"SCMP_CMP_GE", 0100, 077},
+    };
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(cases); i++) {
+        char doc[512];
+        snprintf(doc, sizeof(doc), UMASK_RULE("{\"index\":0,\"value\":64,\"op\":\"%s\"}"),
+                 cases[i].op);
+        struct oci_seccomp_program p = compile(doc, 0, 0);
+        expect_errno(&p, probe_umask, cases[i].hit, 33);
+        expect_errno(&p, probe_umask, cases[i].miss, 0);
+        oci_seccomp_program_done(&p);
+    }
+    /* MASKED_EQ: value is the mask, valueTwo the datum (arg & 0700) == 0700. */
+    struct oci_seccomp_program p =
+        compile(UMASK_RULE("{\"index\":0,\"value\":448,\"valueTwo\":448,\"op\":\"SCMP_CMP_"
+                           "MASKED_EQ\"}"),
+                0, 0);
+    expect_errno(&p, probe_umask, 0777, 33);
+    expect_errno(&p, probe_umask, 0700, 33);
+    expect_errno(&p, probe_umask, 0077, 0);
+    oci_seccomp_program_done(&p);
+}
+
+static void test_repeated_index_is_or(void **state)
+{
+    /* Two conditions on the same argument become two rules (runc), i.e. EQ 1 OR EQ 2. */
+    struct oci_seccomp_program p =
+        compile(UMASK_RULE("{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},"
+                           "{\"index\":0,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}"),
+                0, 0);
+    expect_errno(&p, probe_umask, 1, 33);
+    expect_errno(&p, probe_umask, 2, 33);
+    expect_errno(&p, probe_umask, 3, 0);
+    oci_seccomp_program_done(&p);
+}
+
+static void test_architectures(void **state)
+{
+    struct oci_seccomp_program native =
+        compile(ALLOW_WITH(RULE("\"getpid\"", "SCMP_ACT_ERRNO")), 0, 0);
+    struct oci_seccomp_program multi =
+        compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+                "\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"syscalls\":[" RULE("\"getpid\"",
+                                                                           "SCMP_ACT_ERRNO") "]}",
+                0, 0);
+    /* Each extra architecture adds its own arch check and syscall table. */
+    assert_true(multi.len > native.len);
+    expect_errno(&multi, probe_getpid, 0, EPERM);
+    oci_seccomp_program_done(&native);
+    oci_seccomp_program_done(&multi);
+    /* A profile for a foreign architecture only still compiles (native is always included). */
+    struct oci_seccomp_program foreign =
+        compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_AARCH64\"],"
+                "\"syscalls\":[" RULE("\"getpid\"", "SCMP_ACT_ERRNO") "]}",
+                0, 0);
+    expect_errno(&foreign, probe_getpid, 0, EPERM);
+    oci_seccomp_program_done(&foreign);
+}
+
+static void test_unknown_and_redundant(void **state)
+{
+    const char *doc = ALLOW_WITH(RULE("\"no_such_syscall_xyz\",\"getpid\"",
+                                      "SCMP_ACT_ERRNO") "," RULE("\"umask\"", "SCMP_ACT_ALLOW"));
+    /* runc skips unknown names (and a rule equal to the default action). */
+    struct oci_seccomp_program p = compile(doc, 0, 0);
+    expect_errno(&p, probe_getpid, 0, EPERM);
+    oci_seccomp_program_done(&p);
+    /* crun's strict mode: an error naming the rule and the name. */
+    cleanup_json struct json_object *o = NULL;
+    assert_int_equal(lcow_json_parse(doc, strlen(doc), "p", &o, NULL), 0);
+    struct oci_seccomp spec = {0};
+    assert_int_equal(oci_seccomp_parse(o, "linux.seccomp", &spec, NULL), 0);
+    cleanup_error struct lcow_error *err = NULL;
+    struct oci_seccomp_program q = {0};
+    assert_int_equal(oci_seccomp_compile(&spec, OCI_SECCOMP_FAIL_UNKNOWN_SYSCALL, &q, &err),
+                     -EINVAL);
+    assert_non_null(strstr(err->msg, "linux.seccomp.syscalls[0]"));
+    assert_non_null(strstr(err->msg, "no_such_syscall_xyz"));
+    assert_null(q.filter);
+    oci_seccomp_done(&spec);
+    assert_true(oci_seccomp_syscall_nr("getpid") == SYS_getpid);
+    assert_int_equal(oci_seccomp_syscall_nr("no_such_syscall_xyz"), -1);
+}
+
+static void test_flags(void **state)
+{
+    struct oci_seccomp_program p = compile(ALLOW_WITH(RULE("\"getpid\"", "SCMP_ACT_ERRNO")), 0, 0);
+    assert_int_equal(p.flags, SECCOMP_FILTER_FLAG_SPEC_ALLOW); /* absent flags: runc's default */
+    oci_seccomp_program_done(&p);
+    p = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[],\"syscalls\":[" RULE(
+                    "\"getpid\"", "SCMP_ACT_ERRNO") "]}",
+                0, 0);
+    assert_int_equal(p.flags, 0);
+    expect_errno(&p, probe_getpid, 0, EPERM);
+    oci_seccomp_program_done(&p);
+    p = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\","
+                "\"SECCOMP_FILTER_FLAG_TSYNC\",\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"],"
+                "\"syscalls\":[" RULE("\"getpid\"", "SCMP_ACT_ERRNO") "]}",
+                0, 0);
+    assert_int_equal(p.flags, SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_TSYNC |
+                                  SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+    expect_errno(&p, probe_getpid, 0, EPERM); /* the kernel accepts them */
+    oci_seccomp_program_done(&p);
+}
+
+static void test_notify(void **state)
+{
+    struct oci_seccomp_program p =
+        compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/x.sock\","
+                "\"syscalls\":[" RULE("\"mkdir\"", "SCMP_ACT_NOTIFY") "]}",
+                0, 0);
+    assert_true(p.notify);
+    assert_true(p.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    /* The child gets a listener fd from load() (exit 122 otherwise) and never calls mkdir. */
+    expect_errno(&p, probe_getpid, 0, 0);
+    oci_seccomp_program_done(&p);
+    /* runc's restrictions. */
+    p = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[" RULE("\"write\"",
+                                                                            "SCMP_ACT_NOTIFY") "]}",
+                0, -EINVAL);
+    p = compile("{\"defaultAction\":\"SCMP_ACT_NOTIFY\",\"syscalls\":[" RULE("\"write\"",
+                                                                             "SCMP_ACT_ALLOW") "]}",
+                0, -EINVAL);
+}
+
+static void test_disabled_profile(void **state)
+{
+    struct oci_seccomp_program p = compile("{\"syscalls\":[]}", 0, 0);
+    assert_int_equal(p.len, 0);
+    assert_null(p.filter);
+    assert_int_equal(oci_seccomp_load(&p), 0);
+    assert_int_equal(oci_seccomp_load(NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_errno_actions),
+        cmocka_unit_test(test_kill_and_trap),
+        cmocka_unit_test(test_trace_log_allow),
+        cmocka_unit_test(test_argument_operators),
+        cmocka_unit_test(test_repeated_index_is_or),
+        cmocka_unit_test(test_architectures),
+        cmocka_unit_test(test_unknown_and_redundant),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_notify),
+        cmocka_unit_test(test_disabled_profile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

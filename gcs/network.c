@@ -50,6 +50,7 @@ struct gcs_network {
     char **dhcp_argv;
     char *dhcp_script;
     unsigned dhcp_timeout_ms;
+    gcs_net_wait_fn wait_child;
 };
 
 /* ---- configuration and lifetime ---- */
@@ -87,6 +88,7 @@ int gcs_network_new(const struct gcs_network_config *cfg, struct gcs_network **r
     net->dhcp_argv = strv_dup(dhcp); /* NULL vector: no client; Sync reports it if needed */
     net->lookup_timeout_ms = cfg->lookup_timeout_ms ? cfg->lookup_timeout_ms : 5000;
     net->dhcp_timeout_ms = cfg->dhcp_timeout_ms ? cfg->dhcp_timeout_ms : 30000;
+    net->wait_child = cfg->wait_child;
     if (!net->sysfs_root || !net->dhcp_script || (dhcp && !net->dhcp_argv)) {
         gcs_network_free(net);
         return lcow_error_make(err, ENOMEM, "network table: out of memory");
@@ -436,7 +438,8 @@ static int configure_nic_steps(struct nic_ctx *c, struct lcow_error **err)
                                "is installed",
                                a->id);
     return gcs_net_dhcp_run((const char *const *)c->net->dhcp_argv, c->net->dhcp_script,
-                            c->nic->ifname, c->target_fd, c->net->dhcp_timeout_ms, err);
+                            c->nic->ifname, c->target_fd, c->net->dhcp_timeout_ms,
+                            c->net->wait_child, err);
 }
 
 /* Moves (unless host mode) and configures one adapter; all or nothing. */

@@ -97,12 +97,17 @@ int gcs_net_mac_parse(const char *s, unsigned char ret[6]);
 
 /* ---- the namespace table ---- */
 
+/* Waits for child pid to exit and returns its raw wait status; gcs passes gcs_reaper_wait()
+ * (its one reaper), the default waits through the pidfd. 0 or -errno. */
+typedef int (*gcs_net_wait_fn)(pid_t pid, int *ret_status);
+
 struct gcs_network_config {
     const char *sysfs_root;       /* default "/sys" (tests use a fake tree) */
     unsigned lookup_timeout_ms;   /* interface lookup bound; default 5000 (the Go GCS's 5 s) */
     const char *const *dhcp_argv; /* DHCP client argv prefix; default udhcpc (or busybox's) */
     const char *dhcp_script;      /* default /sbin/udhcpc_config.script */
     unsigned dhcp_timeout_ms;     /* default 30000 */
+    gcs_net_wait_fn wait_child;   /* how the DHCP client is reaped (NULL: its pidfd) */
 };
 
 struct gcs_network;
@@ -219,13 +224,13 @@ void gcs_net_plan_routes(const struct gcs_net_adapter *a, bool low_metric,
 /* ---- DHCP (gcs/network_dhcp.c) ---- */
 
 /* Runs `argv_prefix... -q -i IFNAME -s SCRIPT` (udhcpc's flags) inside netns_fd (-1: the
- * caller's), stdout to /dev/null and stderr captured, and waits at most timeout_ms (then
- * SIGKILL). The child is created with clone3(exit_signal 0) and waited through its pidfd, so
- * a central SIGCHLD reaper (waitpid(-1) without __WALL) never takes its status. argv_prefix[0]
- * must be an absolute path. 0, -ETIMEDOUT, or -EIO for a non-zero exit (message carries the
- * client's stderr). */
+ * caller's), with an empty signal mask, stdout to /dev/null and stderr captured, and waits at
+ * most timeout_ms (then SIGKILL). The child is reaped by wait_child (NULL: waitid on its
+ * pidfd). argv_prefix[0] must be an absolute path. 0, -ETIMEDOUT, or -EIO for a non-zero
+ * exit (the message carries the client's stderr). */
 int gcs_net_dhcp_run(const char *const *argv_prefix, const char *script, const char *ifname,
-                     int netns_fd, unsigned timeout_ms, struct lcow_error **err);
+                     int netns_fd, unsigned timeout_ms, gcs_net_wait_fn wait_child,
+                     struct lcow_error **err);
 /* The default client: /sbin/udhcpc, /usr/sbin/udhcpc, else busybox's applet; NULL if none. */
 const char *const *gcs_net_dhcp_default_argv(void);
 

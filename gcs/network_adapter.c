@@ -40,6 +40,19 @@ static bool ip_is_zero(const struct gcs_net_ip *ip)
     return true;
 }
 
+/* A next hop must be a unicast address: multicast, broadcast, loopback, "this network" and
+ * reserved (240/4) IPv4 gateways, and multicast or loopback IPv6 ones, are refused up front.
+ * (The kernel would reject some of them only after the gateway retry of §5.6 had already
+ * added the bogus address to the link.) */
+static bool ip_is_unicast(const struct gcs_net_ip *ip)
+{
+    static const unsigned char v6_loopback[16] = {[15] = 1};
+    const unsigned char *a = ip->addr;
+    if (ip->family == AF_INET)
+        return a[0] != 0 && a[0] != 127 && a[0] < 224;
+    return a[0] != 0xff && memcmp(a, v6_loopback, 16) != 0;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -200,6 +213,11 @@ int gcs_net_adapter_add_route(struct gcs_net_adapter *a, const char *next_hop,
                                    i, next_hop, destination_prefix);
         rt.gw_zero = ip_is_zero(&rt.gw);
         rt.has_gw = !rt.gw_zero;
+        if (rt.has_gw && !ip_is_unicast(&rt.gw))
+            return lcow_error_make(err, EINVAL,
+                                   "Routes[%zu].NextHop `%.64s` is not a unicast "
+                                   "address",
+                                   i, next_hop);
     }
     if (metric < 0 || metric > UINT16_MAX)
         return lcow_error_make(err, EINVAL, "Routes[%zu].Metric %lld out of range", i,

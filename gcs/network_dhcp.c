@@ -1,10 +1,11 @@
 /* DHCP for adapters the host sends without IPConfigs (gcs-protocol.md §5.6): busybox udhcpc
  * run inside the target network namespace, bounded by a timeout.
  *
- * The child is made with clone3(CLONE_PIDFD, exit_signal 0) rather than fork(): it must
- * setns() before exec, and with no exit signal it is invisible to gcs's central SIGCHLD
- * reaper (waitpid(-1) without __WALL), so only this code collects its status, through the
- * pidfd. Between clone and exec the child uses raw syscalls on data prepared beforehand. */
+ * The child is made with clone3(CLONE_PIDFD) rather than fork(): it must setns() before exec,
+ * and between clone and exec it uses only raw syscalls on data prepared beforehand (no
+ * malloc, no locks: other threads may hold them). Its exit is watched through the pidfd and
+ * its status collected by the caller's wait function, so inside gcs the one central reaper
+ * stays the only code that reaps. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -49,7 +50,10 @@ static __attribute__((noreturn)) void dhcp_child(char *const *argv, int netns_fd
                                                  int errfd)
 {
     static const char msg[] = "gcs: cannot start the DHCP client\n";
-    if ((netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) || dup2(devnull, 0) < 0 ||
+    uint64_t empty = 0;
+    /* gcs blocks SIGCHLD in every thread for its signalfd; the client gets a clean mask. */
+    if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty)) < 0 ||
+        (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) || dup2(devnull, 0) < 0 ||
         dup2(devnull, 1) < 0 || dup2(errfd, 2) < 0 || lcow_close_fds_from(3) < 0)
         _exit(127);
     execve(argv[0], argv, environ);
@@ -57,14 +61,13 @@ static __attribute__((noreturn)) void dhcp_child(char *const *argv, int netns_fd
     _exit(127);
 }
 
-/* Waits for the child behind pidfd, collecting its stderr from errfd, for at most timeout_ms.
- * Returns the wait status, or -ETIMEDOUT after killing it. */
-static int dhcp_wait(int pidfd, int errfd, unsigned timeout_ms, char *out, size_t cap,
-                     size_t *out_len)
+/* Until the child behind pidfd exits or timeout_ms pass, collects its stderr from errfd.
+ * Returns true when it timed out (the caller kills it). */
+static bool dhcp_watch(int pidfd, int errfd, unsigned timeout_ms, char *out, size_t cap,
+                       size_t *out_len)
 {
     unsigned long long deadline = lcow_now_ns() + (unsigned long long)timeout_ms * 1000000ull;
-    bool timed_out = false, err_open = true;
-    siginfo_t si = {0};
+    bool err_open = true;
 
     for (;;) {
         struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
@@ -72,12 +75,10 @@ static int dhcp_wait(int pidfd, int errfd, unsigned timeout_ms, char *out, size_
         int ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000ull) + 1;
         int n = poll(p, err_open ? 2 : 1, ms);
         if (n < 0 && errno != EINTR)
-            break;
-        if (n == 0) {
-            timed_out = true;
-            break;
-        }
-        if (n > 0 && err_open && (p[1].revents & (POLLIN | POLLHUP))) {
+            return false; /* cannot watch: fall through to a plain wait */
+        if (n == 0)
+            return true;
+        if (n > 0 && err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             char tmp[256];
             ssize_t r = LCOW_RETRY_EINTR(read(errfd, tmp, sizeof(tmp)));
             if (r <= 0)
@@ -85,29 +86,33 @@ static int dhcp_wait(int pidfd, int errfd, unsigned timeout_ms, char *out, size_
             for (ssize_t i = 0; i < r && *out_len + 1 < cap; i++)
                 out[(*out_len)++] = tmp[i];
         }
+        /* A pidfd polls readable once the process has exited, reaped or not. */
         if (n > 0 && (p[0].revents & POLLIN))
-            break;
+            return false;
     }
-    if (timed_out)
-        (void)sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-    if (LCOW_RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WCLONE)) < 0)
+}
+
+static int wait_pidfd(int pidfd, int *ret_status)
+{
+    siginfo_t si = {0};
+    if (LCOW_RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED)) < 0)
         return -errno;
-    out[*out_len] = '\0';
-    if (timed_out)
-        return -ETIMEDOUT;
-    return si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+    *ret_status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+    return 0;
 }
 
 int gcs_net_dhcp_run(const char *const *argv_prefix, const char *script, const char *ifname,
-                     int netns_fd, unsigned timeout_ms, struct lcow_error **err)
+                     int netns_fd, unsigned timeout_ms, gcs_net_wait_fn wait_child,
+                     struct lcow_error **err)
 {
     const char *argv[DHCP_MAX_ARGS + 7];
     size_t n = 0;
     cleanup_close int devnull = -1, pidfd = -1, rd = -1, wr = -1;
-    int pipefd[2], status;
+    int pipefd[2], status = 0, r;
     char out[DHCP_STDERR_MAX + 1];
     size_t out_len = 0;
     struct lcow_clone_args ca = {0};
+    bool timed_out;
     long pid;
 
     if (!argv_prefix || !argv_prefix[0] || argv_prefix[0][0] != '/')
@@ -133,28 +138,33 @@ int gcs_net_dhcp_run(const char *const *argv_prefix, const char *script, const c
     wr = pipefd[1];
     ca.flags = CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    ca.exit_signal = 0;
+    ca.exit_signal = SIGCHLD;
     pid = sys_clone3(&ca);
     if (pid < 0)
         return lcow_error_errno(err, "clone3 for the DHCP client");
     if (pid == 0)
         dhcp_child((char *const *)argv, netns_fd, devnull, wr);
     wr = lcow_close_nointr(wr);
-    status = dhcp_wait(pidfd, rd, timeout_ms, out, sizeof(out), &out_len);
-    if (status == -ETIMEDOUT)
-        return lcow_error_make(err, ETIMEDOUT, "DHCP on `%s`: no lease within %u ms (%s)", ifname,
-                               timeout_ms, argv[0]);
-    if (status < 0) {
-        errno = -status;
+    timed_out = dhcp_watch(pidfd, rd, timeout_ms, out, sizeof(out), &out_len);
+    out[out_len] = '\0';
+    if (timed_out)
+        (void)sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+    r = wait_child ? wait_child((pid_t)pid, &status) : wait_pidfd(pidfd, &status);
+    if (r < 0) {
+        errno = -r;
         return lcow_error_errno(err, "wait for the DHCP client");
     }
+    if (timed_out)
+        return lcow_error_make(err, ETIMEDOUT, "DHCP on `%s`: no lease within %u ms (%s)", ifname,
+                               timeout_ms, argv[0]);
     if (status != 0) {
         /* Keep the message one line: the client's last words, newlines flattened. */
         for (char *c = out; *c; c++)
             if (*c == '\n')
                 *c = ' ';
-        return lcow_error_make(err, EIO, "DHCP on `%s`: %s exited with status %d: %s", ifname,
-                               argv[0], status >> 8 ? status >> 8 : 128 + status, out);
+        return lcow_error_make(err, EIO, "DHCP on `%s`: %s %s %d: %s", ifname, argv[0],
+                               WIFEXITED(status) ? "exited with status" : "killed by signal",
+                               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out);
     }
     return 0;
 }

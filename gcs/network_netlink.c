@@ -311,7 +311,7 @@ int gcs_nl_route(struct gcs_nl *nl, bool add, int ifindex, const struct gcs_net_
     struct nlmsghdr *h =
         nl_msg(nl, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
     struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
-    char what[192], d[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
+    char what[192], d[INET6_ADDRSTRLEN + 5], g[INET6_ADDRSTRLEN];
     unsigned table = op->table ? op->table : RT_TABLE_MAIN;
 
     rtm->rtm_family = (unsigned char)op->family;
@@ -327,10 +327,11 @@ int gcs_nl_route(struct gcs_nl *nl, bool add, int ifindex, const struct gcs_net_
     mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
     mnl_attr_put_u32(h, RTA_PRIORITY, op->metric);
     mnl_attr_put_u32(h, RTA_TABLE, table);
-    snprintf(what, sizeof(what), "%s route %s/%u%s%s metric %u table %u", add ? "add" : "delete",
-             op->has_dst ? gcs_nl_ip_str(&op->dst, d) : "default", op->has_dst ? op->dst_len : 0,
-             op->has_gw ? " via " : "", op->has_gw ? gcs_nl_ip_str(&op->gw, g) : "", op->metric,
-             table);
+    if (op->has_dst)
+        snprintf(d + strlen(gcs_nl_ip_str(&op->dst, d)), 5, "/%u", op->dst_len);
+    snprintf(what, sizeof(what), "%s route %s%s%s metric %u table %u", add ? "add" : "delete",
+             op->has_dst ? d : "default", op->has_gw ? " via " : "",
+             op->has_gw ? gcs_nl_ip_str(&op->gw, g) : "", op->metric, table);
     return nl_talk(nl, h, NULL, NULL, what, err);
 }
 

@@ -216,6 +216,18 @@ static void test_adapter_bad_input(void **state)
     expect_bad("{\"ID\":\"a\",\"Routes\":[{\"NextHop\":\"fd00::1\",\"DestinationPrefix\":"
                "\"10.0.0.0/8\"}]}",
                "differ in family");
+    expect_bad("{\"ID\":\"a\",\"Routes\":[{\"NextHop\":\"224.0.0.5\",\"DestinationPrefix\":"
+               "\"10.0.0.0/8\"}]}",
+               "Routes[0].NextHop `224.0.0.5` is not a unicast address");
+    expect_bad("{\"ID\":\"a\",\"Routes\":[{\"NextHop\":\"255.255.255.255\",\"DestinationPrefix\":"
+               "\"10.0.0.0/8\"}]}",
+               "not a unicast");
+    expect_bad("{\"ID\":\"a\",\"Routes\":[{\"NextHop\":\"127.0.0.1\",\"DestinationPrefix\":"
+               "\"10.0.0.0/8\"}]}",
+               "not a unicast");
+    expect_bad("{\"ID\":\"a\",\"Routes\":[{\"NextHop\":\"ff02::1\",\"DestinationPrefix\":"
+               "\"::/0\"}]}",
+               "not a unicast");
     expect_bad("{\"ID\":\"a\",\"Routes\":[{\"DestinationPrefix\":\"10.0.0.0/33\"}]}",
                "prefix length out of range");
     expect_bad("{\"ID\":\"a\",\"MacAddress\":\"00-15-5D-52-C0\"}", "malformed MacAddress");

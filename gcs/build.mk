@@ -12,6 +12,7 @@ GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/n
 $(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
 $(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
 $(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
+CHECK_SCRIPTS += tests/integration/network_netns.sh
 
 # storage: MappedVirtualDisk, SCSIDevice, VPMemDevice, CombinedLayers handlers over mount/
 # (gcs/storage*.c; link order: gcs_storage mount gcs_protocol common)
@@ -29,4 +30,3 @@ GCS_BRIDGE_SRCS := gcs/options.c gcs/reaper.c gcs/bridge.c gcs/worker.c gcs/disp
 	gcs/process.c gcs/stdio.c gcs/modify.c
 $(eval $(call add_lib,gcs_bridge,$(GCS_BRIDGE_SRCS)))
 $(eval $(call add_prog,gcs,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(STATIC) $(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))
-CHECK_SCRIPTS += tests/integration/network_netns.sh

@@ -49,3 +49,4 @@ CHECK_DEPS += $(BUILD)/initrd.img
 BENCH_DEPS += $(BUILD)/initrd.img
 .PHONY: initrd
 CHECK_SCRIPTS += tests/uvm/boot_selftest.sh
+BENCH_SCRIPTS += tests/bench/boot_timeline.sh

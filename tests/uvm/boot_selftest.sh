@@ -27,26 +27,10 @@ log="$build/test-logs/boot_selftest.console"
 mkdir -p "$(dirname "$log")"
 
 # The test initrd: the real one plus a second archive with the guest-side host (the kernel
-# unpacks concatenated archives in order). A sanitizer build's helper is dynamic: bring its libs.
-x="$d/extra"
-mkdir -p "$x/bin"
-install -m 0755 "$build/tests/boot-selftest" "$x/bin/boot-selftest"
-{ ldd "$build/tests/boot-selftest" 2>/dev/null || true; } |
-  awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
-    install -D -m 0755 "$(readlink -f "$lib")" "$x$lib"
-  done
-cat > "$x/bin/boot-selftest-start" <<'SH'
-#!/bin/sh
-exec /bin/boot-selftest --listen listen:vsock:0 --entropy 1 --log 109 --bridge 0x40000000 \
-  --daemon --shutdown --kmsg --timeout 90
-SH
-chmod 0755 "$x/bin/boot-selftest-start"
-(cd "$x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$d/extra.cpio.gz"
-cat "$build/initrd.img" "$d/extra.cpio.gz" > "$d/initrd.img"
-
-append="console=ttyS0 quiet panic=-1 -- -t vsock:1 -e 1 -x /bin/boot-selftest-start"
-append+=" /bin/vsockexec -t vsock:1 -e 109 /bin/gcs -v4 -log-format json -loglevel info"
-append+=" -bridge vsock:1:1073741824"
+# unpacks concatenated archives in order).
+. "$top/tests/uvm/boot_lib.sh"
+boot_make_initrd "$build" "$d"
+append=$(boot_append)
 start=$(date +%s.%N)
 "$qemu" -accel tcg -M pc -m 512 -display none -nodefaults -no-reboot -serial "file:$log" \
   -kernel "$build/vmlinux" -initrd "$d/initrd.img" -append "$append" &

@@ -21,3 +21,4 @@ CHECK_DEPS += $(BUILD)/bin/vhost-user-vsock
 CHECK_SCRIPTS += tests/integration/vsockexec_unix.sh
 CHECK_SCRIPTS += tests/uvm/vhost_vsock.sh
 $(eval $(call add_unit_test,test_vring,tests/unit/test_vring.c,vhostvsock vsock common))
+$(eval $(call add_unit_test,test_vhost_user,tests/unit/test_vhost_user.c,vhostvsock vsock common))

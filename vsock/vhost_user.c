@@ -244,7 +244,10 @@ static int h_set_vring_addr(struct vsock_vu *vu, struct vu_msg *m, struct lcow_e
     q->desc_uva = m->p.addr.desc_user_addr;
     q->avail_uva = m->p.addr.avail_user_addr;
     q->used_uva = m->p.addr.used_user_addr;
-    return vsock_vring_map(q, &vu->mem, err);
+    int r2 = vsock_vring_map(q, &vu->mem, err);
+    if (r2 < 0)
+        q->desc_uva = q->avail_uva = q->used_uva = 0; /* forget them: unusable until a good one */
+    return r2;
 }
 
 static int h_set_vring_base(struct vsock_vu *vu, struct vu_msg *m, struct lcow_error **err)

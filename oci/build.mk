@@ -10,6 +10,7 @@ $(eval $(call add_lib,oci_cgroup,$(OCI_CGROUP_SRCS)))
 $(eval $(call add_lib,oci_seccomp,oci/seccomp.c))
 $(eval $(call add_unit_test,test_oci_cgroup_spec,tests/unit/test_oci_cgroup_spec.c,oci_spec_res common,$(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_seccomp,tests/unit/test_oci_seccomp.c,oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
+$(eval $(call add_unit_test,test_oci_cgroup,tests/unit/test_oci_cgroup.c,oci_cgroup oci_spec_res common,$(LIBS_JSON)))
 # --- end oci-cg ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---
@@ -18,4 +19,5 @@ OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c 
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 $(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
+$(eval $(call add_unit_test,test_oci_spec,tests/unit/test_oci_spec.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
 # --- end oci-core ---

@@ -5,6 +5,9 @@
 GCS_PROTOCOL_SRCS := gcs/protocol.c gcs/protocol_requests.c gcs/protocol_responses.c \
 	gcs/protocol_modify.c gcs/cmdline.c
 $(eval $(call add_lib,gcs_protocol,$(GCS_PROTOCOL_SRCS)))
+$(eval $(call add_unit_test,test_protocol,tests/unit/test_protocol.c,gcs_protocol common,$(LIBS_JSON)))
+$(eval $(call add_unit_test,test_protocol_modify,tests/unit/test_protocol_modify.c,gcs_protocol common,$(LIBS_JSON)))
+$(eval $(call add_unit_test,test_cmdline,tests/unit/test_cmdline.c,gcs_protocol common,$(LIBS_JSON)))
 
 # network: adapters, namespaces, netlink, DNS files (gcs/network*.c; see gcs/README.md)
 GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \

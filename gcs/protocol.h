@@ -131,7 +131,9 @@ static inline uint32_t gcs_msg_kind(uint32_t type)
  * type in decimal, as Go does). */
 const char *gcs_msg_type_name(uint32_t type);
 
-/* Writes Go's name or the decimal value into buf (for the E_NOTIMPL message of §6). */
+/* Writes Go's name or the decimal value into buf (for the E_NOTIMPL message of §6); a buffer of
+ * GCS_MSG_TYPE_NAME_MAX bytes holds every name. */
+#define GCS_MSG_TYPE_NAME_MAX 48
 const char *gcs_msg_type_format(uint32_t type, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------------------------------------

@@ -566,16 +566,18 @@ static int read_modify_request(const struct json_object *o, struct gcs_modify_re
     READ(gcs_pr_get_object(o, "", "Request", &req, err));
     READ(gcs_pr_get_string(req, "Request", "ResourceType", &resource, err));
     READ(gcs_pr_get_string(req, "Request", "RequestType", &m->request_type_name, err));
-    READ(gcs_pr_get_object(req, "Request", "Settings", &settings, err));
     m->request_type = request_type_from_name(m->request_type_name);
     enum gcs_resource_type t = gcs_resource_type_from_name(resource);
-    /* Go decodes the settings only for the types it knows; anything else is E_FAIL. */
+    /* Go keeps Settings raw until it knows the type: an unknown type is E_FAIL whatever the
+     * settings hold, and PodCgroupMemoryLimit ignores them. */
     if (t == GCS_RESOURCE_TYPE_INVALID)
         return lcow_error_make(err, EOPNOTSUPP, "invalid ResourceType `%s`", resource);
     m->resource_type = t;
+    settings = lcow_json_field(req, "Settings");
     m->has_settings = settings != NULL;
     if (codecs[t].read == NULL)
         return 0;
+    READ(gcs_pr_get_object(req, "Request", "Settings", &settings, err));
     return codecs[t].read(settings, &m->settings, err);
 }
 

@@ -303,7 +303,8 @@ static void g_send(struct fe *f, const struct virtio_vsock_hdr *h, const void *d
     uint16_t slot = (uint16_t)(f->tx_slot++ % (QSIZE / 2));
     uint64_t off = TXBUF_OFF + slot * (uint64_t)TXSLOT;
     memcpy(f->ram + off, h, sizeof(*h));
-    memcpy(f->ram + off + 64, data, len);
+    if (len)
+        memcpy(f->ram + off + 64, data, len);
     uint16_t d = (uint16_t)(slot * 2);
     gdesc(f, 1)[d] =
         (struct vring_desc){off, sizeof(*h), len ? VRING_DESC_F_NEXT : 0, (uint16_t)(d + 1)};

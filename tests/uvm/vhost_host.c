@@ -104,6 +104,7 @@ static void *serve_g2h(void *arg)
     vh_result("g2h", w == 0 && ok && count == c->bytes, "bytes=%llu match=%d",
               (unsigned long long)count, ok);
     close(c->fd);
+    free(c);
     return NULL;
 }
 
@@ -137,6 +138,7 @@ static void *serve_half(void *arg)
     int w = vt_write_all(c->fd, reply, (size_t)k);
     vh_result("halfclose", w == 0 && total == 11, "read=%zd then answered", total);
     close(c->fd);
+    free(c);
     return NULL;
 }
 
@@ -156,6 +158,7 @@ static void *serve_hold(void *arg)
 {
     struct ctx *c = arg;
     hold_until_end(c->fd, "hold-g2h", 'x');
+    free(c);
     return NULL;
 }
 

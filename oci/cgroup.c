@@ -444,13 +444,12 @@ static char *dir_for(const char *mount, const char *root, const char *own, const
     return r < 0 ? NULL : d;
 }
 
-static struct oci_cgroup *cg_alloc(const struct oci_cgroup_layout *l, const char *cgroups_path,
-                                   const char *id, struct lcow_error **err)
+static int cg_alloc(const struct oci_cgroup_layout *l, const char *cgroups_path, const char *id,
+                    struct oci_cgroup **ret, struct lcow_error **err)
 {
     const char *src = cgroups_path && *cgroups_path ? cgroups_path : id;
     if (src == NULL || *src == '\0') {
-        lcow_error_make(err, EINVAL, "cgroup: neither cgroupsPath nor container id given");
-        return NULL;
+        return lcow_error_make(err, EINVAL, "cgroup: neither cgroupsPath nor container id given");
     }
     struct oci_cgroup *cg = calloc(1, sizeof(*cg));
     if (cg == NULL)
@@ -462,9 +461,8 @@ static struct oci_cgroup *cg_alloc(const struct oci_cgroup_layout *l, const char
     if (cg->path == NULL)
         goto oom;
     if (cg->path[0] == '\0' || strcmp(cg->path, "/") == 0) {
-        lcow_error_make(err, EINVAL, "cgroup: path `%s` names the hierarchy root", src);
         oci_cgroup_free(cg);
-        return NULL;
+        return lcow_error_make(err, EINVAL, "cgroup: path `%s` names the hierarchy root", src);
     }
     for (int c = 0; c < OCI_CG_CTRL_MAX; c++) {
         if (l->v1_mount[c] == NULL)
@@ -478,11 +476,11 @@ static struct oci_cgroup *cg_alloc(const struct oci_cgroup_layout *l, const char
         if (cg->v2_dir == NULL)
             goto oom;
     }
-    return cg;
+    *ret = cg;
+    return 0;
 oom:
     oci_cgroup_free(cg);
-    lcow_error_make(err, ENOMEM, "cgroup: out of memory");
-    return NULL;
+    return lcow_error_make(err, ENOMEM, "cgroup: out of memory");
 }
 
 struct oci_cgroup *oci_cgroup_free(struct oci_cgroup *cg)
@@ -669,11 +667,12 @@ static void rollback_created(struct oci_cgroup *cg)
 int oci_cgroup_create(const struct oci_cgroup_layout *l, const char *cgroups_path, const char *id,
                       unsigned flags, struct oci_cgroup **ret, struct lcow_error **err)
 {
-    struct oci_cgroup *cg = cg_alloc(l, cgroups_path, id, err);
-    if (cg == NULL)
-        return err && *err ? -(*err)->code : -ENOMEM;
+    struct oci_cgroup *cg = NULL;
+    int r = cg_alloc(l, cgroups_path, id, &cg, err);
+    if (r < 0)
+        return r;
     bool excl = flags & OCI_CGROUP_EXCLUSIVE;
-    int r = 0;
+
     for (int c = 0; c < OCI_CG_CTRL_MAX && r >= 0; c++) {
         if (cg->v1_dir[c] == NULL)
             continue;
@@ -695,8 +694,9 @@ int oci_cgroup_create(const struct oci_cgroup_layout *l, const char *cgroups_pat
     if (r < 0) {
         rollback_created(cg);
         oci_cgroup_free(cg);
-        return lcow_error_wrap(err, "create cgroup `%s`",
-                               cgroups_path && *cgroups_path ? cgroups_path : id);
+        lcow_error_wrap(err, "create cgroup `%s`",
+                        cgroups_path && *cgroups_path ? cgroups_path : id);
+        return r;
     }
     *ret = cg;
     return 0;
@@ -705,9 +705,10 @@ int oci_cgroup_create(const struct oci_cgroup_layout *l, const char *cgroups_pat
 int oci_cgroup_open(const struct oci_cgroup_layout *l, const char *cgroups_path, const char *id,
                     struct oci_cgroup **ret, struct lcow_error **err)
 {
-    struct oci_cgroup *cg = cg_alloc(l, cgroups_path, id, err);
-    if (cg == NULL)
-        return err && *err ? -(*err)->code : -ENOMEM;
+    struct oci_cgroup *cg = NULL;
+    int r = cg_alloc(l, cgroups_path, id, &cg, err);
+    if (r < 0)
+        return r;
     bool any = false;
     struct stat st;
     for (int c = 0; c < OCI_CG_CTRL_MAX; c++) {

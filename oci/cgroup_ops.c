@@ -206,8 +206,10 @@ static int apply_devices(struct oci_cgroup *cg, const struct oci_linux_resources
     if (r < 0)
         return r;
     int fd = oci_cgroup_devices_bpf_attach(cg->v2_fd, prog, plen, err);
-    if (fd < 0)
-        return lcow_error_wrap(err, "devices of `%s`", cg->v2_dir);
+    if (fd < 0) {
+        lcow_error_wrap(err, "devices of `%s`", cg->v2_dir);
+        return fd;
+    }
     if (cg->bpf_prog_fd >= 0)
         lcow_close_nointr(cg->bpf_prog_fd);
     cg->bpf_prog_fd = fd;

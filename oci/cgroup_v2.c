@@ -40,8 +40,10 @@ int cg_v2_memory(const char *dir, const struct oci_memory *m, struct lcow_error 
     int64_t limit = m->limit.set ? m->limit.v : 0;
     int64_t swap = 0;
     int r = oci_cgroup_swap_to_v2(m->swap.set ? m->swap.v : 0, limit, &swap, err);
-    if (r < 0)
-        return lcow_error_wrap(err, "linux.resources.memory");
+    if (r < 0) {
+        lcow_error_wrap(err, "linux.resources.memory");
+        return r;
+    }
     if (swap != 0) {
         if (!cg_file_exists(dir, "memory.swap.max")) {
             if (swap > 0)
@@ -172,13 +174,17 @@ int cg_v2_unified(const char *dir, const struct oci_kv *kv, size_t n, struct lco
 {
     for (size_t i = 0; i < n; i++) {
         int r = cg_write(dir, kv[i].key, kv[i].value, err);
-        if (r == -ENOENT)
-            return lcow_error_wrap(err,
-                                   "linux.resources.unified.%s: no such cgroup file (controller "
-                                   "not enabled?)",
-                                   kv[i].key);
-        if (r < 0)
-            return lcow_error_wrap(err, "linux.resources.unified.%s", kv[i].key);
+        if (r == -ENOENT) {
+            lcow_error_wrap(err,
+                            "linux.resources.unified.%s: no such cgroup file (controller "
+                            "not enabled?)",
+                            kv[i].key);
+            return r;
+        }
+        if (r < 0) {
+            lcow_error_wrap(err, "linux.resources.unified.%s", kv[i].key);
+            return r;
+        }
     }
     return 0;
 }

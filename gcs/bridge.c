@@ -70,6 +70,24 @@ static void reaper_wake(void *data)
     gcs_wake(data);
 }
 
+void gcs_req_take_base(struct gcs_req *r, struct gcs_request_base *b)
+{
+    gcs_request_base_done(&r->base);
+    r->base = *b;
+    *b = (struct gcs_request_base){0};
+    r->peeked = true;
+}
+
+const char *gcs_req_activity_id(struct gcs_req *r)
+{
+    if (!r->peeked) {
+        r->peeked = true;
+        if (gcs_peek_request_base(r->payload, r->len, &r->base) < 0)
+            gcs_request_base_done(&r->base);
+    }
+    return r->base.activity_id ? r->base.activity_id : "";
+}
+
 void gcs_req_free(struct gcs_req *r)
 {
     if (!r)
@@ -137,8 +155,7 @@ void gcs_reply(struct gcs *g, const struct gcs_req *req, char *payload)
         gcs_wake(g);
 }
 
-void gcs_reply_error(struct gcs *g, const struct gcs_req *req, int32_t hr,
-                     const struct lcow_error *e)
+void gcs_reply_error(struct gcs *g, struct gcs_req *req, int32_t hr, const struct lcow_error *e)
 {
     if (hr == 0)
         hr = gcs_hresult_from_errno(e ? e->code : EIO);
@@ -148,16 +165,16 @@ void gcs_reply_error(struct gcs *g, const struct gcs_req *req, int32_t hr,
     char *payload = NULL;
     lcow_debug("request %llu failed: 0x%08x: %s", (unsigned long long)req->id, (unsigned)hr,
                msg ? msg : "");
-    if (gcs_encode_error_response(hr, req->base.activity_id, msg, &payload, NULL) < 0 &&
+    if (gcs_encode_error_response(hr, gcs_req_activity_id(req), msg, &payload, NULL) < 0 &&
         gcs_encode_error_response(hr, NULL, msg, &payload, NULL) < 0 &&
         gcs_encode_error_response(hr, NULL, NULL, &payload, NULL) < 0)
         return;
     gcs_reply(g, req, payload);
 }
 
-void gcs_reply_ok(struct gcs *g, const struct gcs_req *req)
+void gcs_reply_ok(struct gcs *g, struct gcs_req *req)
 {
-    struct gcs_response_base b = {.result = 0, .activity_id = req->base.activity_id};
+    struct gcs_response_base b = {.result = 0, .activity_id = (char *)gcs_req_activity_id(req)};
     char *payload = NULL;
     if (gcs_encode_response_base(&b, &payload, NULL) < 0) {
         b.activity_id = NULL; /* an ActivityId too long to echo */
@@ -340,10 +357,6 @@ static int frame_to_request(struct gcs *g, const struct gcs_header *h, const uin
     r->id = h->id;
     r->payload = copy;
     r->len = len;
-    if (gcs_peek_request_base(copy, len, &r->base) < 0) {
-        gcs_req_free(r);
-        return -ENOMEM;
-    }
     g->n_requests++;
     gcs_dispatch(g, r);
     return 0;
@@ -399,11 +412,14 @@ static void conn_read(struct gcs *g)
             conn_close(g, g->ilen ? "EOF inside a message" : "EOF");
             return;
         }
+        bool drained = (size_t)n < g->icap - g->ilen; /* level-triggered: no EAGAIN read */
         g->ilen += (size_t)n;
         if (process_frames(g) < 0) {
             conn_close(g, "malformed frame");
             return;
         }
+        if (drained)
+            return;
     }
 }
 

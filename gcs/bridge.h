@@ -29,8 +29,16 @@ struct gcs_req {
     uint64_t id;
     char *payload; /* NUL-terminated copy of the JSON body */
     size_t len;
-    struct gcs_request_base base; /* peeked leniently: for logs and the ActivityId echo */
+    /* Peeked leniently on first use (gcs_req_activity_id): only error replies and echoes need
+     * it, and the handler's strict decode reads the same fields again (§6). */
+    bool peeked;
+    struct gcs_request_base base;
 };
+
+/* After a handler's strict decode: moves the decoded base into r (no second parse). */
+void gcs_req_take_base(struct gcs_req *r, struct gcs_request_base *b);
+/* The request's ActivityId for the echo ("" when it has none or it cannot be read). */
+const char *gcs_req_activity_id(struct gcs_req *r);
 
 struct gcs {
     struct gcs_options opt;
@@ -84,10 +92,9 @@ void gcs_done(struct gcs *g);
 void gcs_reply(struct gcs *g, const struct gcs_req *req, char *payload);
 /* An error response for req: HRESULT from the error's code (gcs_hresult_from_errno), message
  * from the error; `hr` overrides the mapping when non-zero. */
-void gcs_reply_error(struct gcs *g, const struct gcs_req *req, int32_t hr,
-                     const struct lcow_error *e);
+void gcs_reply_error(struct gcs *g, struct gcs_req *req, int32_t hr, const struct lcow_error *e);
 /* A success response that is only the base (Result 0 and the ActivityId echo). */
-void gcs_reply_ok(struct gcs *g, const struct gcs_req *req);
+void gcs_reply_ok(struct gcs *g, struct gcs_req *req);
 /* Queues a container notification (thread-safe). Sent now when connected, else kept and
  * flushed as soon as the next connection is up (§1.5). */
 int gcs_notify(struct gcs *g, const struct gcs_container_notification *n, struct lcow_error **err);

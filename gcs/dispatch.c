@@ -72,7 +72,7 @@ static void handle_negotiate(struct gcs *g, struct gcs_req *r)
     }
     struct gcs_negotiate_response resp = {0};
     char *payload = NULL;
-    rc = gcs_negotiate_response_default(r->base.activity_id, &resp, &e);
+    rc = gcs_negotiate_response_default(gcs_req_activity_id(r), &resp, &e);
     if (rc >= 0)
         rc = gcs_encode_negotiate_response(&resp, &payload, &e);
     gcs_negotiate_response_done(&resp);
@@ -86,23 +86,26 @@ out:
 
 /* ---- base-only requests ------------------------------------------------------------------ */
 
-/* Strict decode of the base; answers and returns false when it fails. */
-static bool decode_base(struct gcs *g, struct gcs_req *r, struct gcs_request_base *b)
+/* Strict decode of the base into r->base; answers and returns false when it fails. */
+static bool decode_base(struct gcs *g, struct gcs_req *r)
 {
     cleanup_error struct lcow_error *e = NULL;
-    int rc = gcs_decode_request_base(r->payload, r->len, b, &e);
-    if (rc < 0)
+    struct gcs_request_base b = {0};
+    int rc = gcs_decode_request_base(r->payload, r->len, &b, &e);
+    if (rc < 0) {
         reply_decode_error(g, r, rc, e);
-    return rc >= 0;
+        return false;
+    }
+    gcs_req_take_base(r, &b);
+    return true;
 }
 
 static void handle_dump_stacks(struct gcs *g, struct gcs_req *r)
 {
-    struct gcs_request_base b = {0};
-    if (decode_base(g, r, &b)) {
+    if (decode_base(g, r)) {
         cleanup_error struct lcow_error *e = NULL;
         struct gcs_dump_stacks_response resp = {
-            .base.activity_id = r->base.activity_id,
+            .base.activity_id = (char *)gcs_req_activity_id(r),
             .guest_stacks = gcs_dump_stacks(g),
         };
         char *payload = NULL;
@@ -111,7 +114,6 @@ static void handle_dump_stacks(struct gcs *g, struct gcs_req *r)
         free(resp.guest_stacks);
         reply_payload(g, r, rc, payload, e);
     }
-    gcs_request_base_done(&b);
     gcs_req_free(r);
 }
 
@@ -119,28 +121,24 @@ static void handle_dump_stacks(struct gcs *g, struct gcs_req *r)
  * anything off; init does when gcs exits. */
 static void handle_shutdown(struct gcs *g, struct gcs_req *r)
 {
-    struct gcs_request_base b = {0};
-    if (decode_base(g, r, &b)) {
-        if (is_uvm_id(b.container_id)) {
+    if (decode_base(g, r)) {
+        if (is_uvm_id(r->base.container_id)) {
             lcow_info("shutdown of the UVM requested (%s)",
                       r->type == GCS_MSG_SHUTDOWN_FORCED ? "forced" : "graceful");
             gcs_reply_ok(g, r);
             g->stopping = true;
         } else {
-            reply_not_found(g, r, b.container_id);
+            reply_not_found(g, r, r->base.container_id);
         }
     }
-    gcs_request_base_done(&b);
     gcs_req_free(r);
 }
 
 /* Start is a no-op that always succeeds (§4.2): the container starts on its first Execute. */
 static void handle_start(struct gcs *g, struct gcs_req *r)
 {
-    struct gcs_request_base b = {0};
-    if (decode_base(g, r, &b))
+    if (decode_base(g, r))
         gcs_reply_ok(g, r);
-    gcs_request_base_done(&b);
     gcs_req_free(r);
 }
 
@@ -148,10 +146,8 @@ static void handle_start(struct gcs *g, struct gcs_req *r)
  * every container id is unknown (0xC037010E), which is what the Go GCS answers too. */
 static void handle_delete_state(struct gcs *g, struct gcs_req *r)
 {
-    struct gcs_request_base b = {0};
-    if (decode_base(g, r, &b))
-        reply_not_found(g, r, b.container_id);
-    gcs_request_base_done(&b);
+    if (decode_base(g, r))
+        reply_not_found(g, r, r->base.container_id);
     gcs_req_free(r);
 }
 
@@ -335,8 +331,7 @@ static void reply_not_impl(struct gcs *g, struct gcs_req *r)
 
 void gcs_dispatch(struct gcs *g, struct gcs_req *r)
 {
-    lcow_trace("request %llu type 0x%08x container `%s`", (unsigned long long)r->id, r->type,
-               r->base.container_id);
+    lcow_trace("request %llu type 0x%08x", (unsigned long long)r->id, r->type);
     const struct handler_def *h = NULL;
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(handlers); i++)
         if (handlers[i].type == r->type)

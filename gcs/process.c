@@ -93,10 +93,10 @@ static void proc_unlink_free(struct gcs *g, struct gcs_proc *victim)
     free(victim);
 }
 
-static void reply_exit(struct gcs *g, const struct gcs_req *req, uint32_t code)
+static void reply_exit(struct gcs *g, struct gcs_req *req, uint32_t code)
 {
     struct gcs_wait_for_process_response resp = {
-        .base.activity_id = req->base.activity_id,
+        .base.activity_id = (char *)gcs_req_activity_id(req),
         .exit_code = code,
     };
     char *payload = NULL;
@@ -400,7 +400,7 @@ void gcs_proc_execute(struct gcs *g, struct gcs_req *r)
     }
     lcow_debug("started external process %d", (int)pid);
     struct gcs_execute_process_response resp = {
-        .base.activity_id = r->base.activity_id,
+        .base.activity_id = (char *)gcs_req_activity_id(r),
         .process_id = (uint32_t)pid,
     };
     char *payload = NULL;
@@ -417,7 +417,7 @@ out:
 
 /* ---- waits, signals, resize ---------------------------------------------------------------- */
 
-static void reply_pid_not_found(struct gcs *g, const struct gcs_req *r, uint32_t pid)
+static void reply_pid_not_found(struct gcs *g, struct gcs_req *r, uint32_t pid)
 {
     cleanup_error struct lcow_error *e = NULL;
     lcow_error_make(&e, GCS_ERR_NOT_FOUND, "process %u not found", pid);

@@ -6,3 +6,7 @@ $(eval $(call add_prog,lcow-bridge,host/lcow_bridge.c,host_bridge gcs_protocol v
 
 # gcs over unix: against this client (negotiation, processes, waits, reconnects, bad input).
 $(eval $(call add_unit_test,test_bridge,tests/integration/test_bridge.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+
+# make bench: gcs round trips vs a minimal echo server with the same framing, and idle RSS.
+$(eval $(call add_test_prog,bridge_bench,tests/bench/bridge_bench.c,gcs_protocol vsock common,$(LIBS_JSON)))
+BENCH_SCRIPTS += $(BUILD)/tests/bridge_bench

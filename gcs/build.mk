@@ -13,8 +13,8 @@ $(eval $(call add_unit_test,test_cmdline,tests/unit/test_cmdline.c,gcs_protocol 
 GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \
 	gcs/network_netlink.c gcs/network_nic.c
 $(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
-$(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
-$(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_network common,$(LIBS_MNL) $(LIBS_JSON) -lpthread))
+$(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
+$(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 CHECK_SCRIPTS += tests/integration/network_netns.sh
 
 # storage: MappedVirtualDisk, SCSIDevice, VPMemDevice, CombinedLayers handlers over mount/

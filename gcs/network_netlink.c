@@ -1,14 +1,19 @@
-/* rtnetlink over libmnl: links, addresses, routes and rules (see network_netlink.h for why
- * not libnl). Each request is one message followed by one ack; nothing is dumped. */
+/* rtnetlink over libnl-route: links, addresses, routes and rules (see network_netlink.h for
+ * why the acks are read here). Each request is one message followed by one ack; nothing is
+ * dumped. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +25,49 @@
 #include "common/io.h"
 #include "gcs/network_netlink.h"
 
-/* Big enough for any single request here and for one RTM_NEWLINK reply (which carries stats
- * and, with many VFs, more; IFLA_EXT_MASK is not requested so replies stay small). */
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/* Big enough for one RTM_NEWLINK reply with its statistics (IFLA_EXT_MASK is not requested,
+ * so no per-VF data), and for any error ack. */
 #define NL_BUF_SIZE 32768
 
 struct gcs_nl {
-    struct mnl_socket *sk;
-    unsigned portid;
-    unsigned seq;
+    struct nl_sock *sk;
     char buf[NL_BUF_SIZE];
 };
+
+static void nl_msg_freep(struct nl_msg **m)
+{
+    if (*m)
+        nlmsg_free(*m);
+}
+static void nl_addr_putp(struct nl_addr **a)
+{
+    if (*a)
+        nl_addr_put(*a);
+}
+static void rtnl_addr_putp(struct rtnl_addr **a)
+{
+    if (*a)
+        rtnl_addr_put(*a);
+}
+static void rtnl_route_putp(struct rtnl_route **r)
+{
+    if (*r)
+        rtnl_route_put(*r);
+}
+static void rtnl_rule_putp(struct rtnl_rule **r)
+{
+    if (*r)
+        rtnl_rule_put(*r);
+}
+#define cleanup_nlmsg      __attribute__((cleanup(nl_msg_freep)))
+#define cleanup_nladdr     __attribute__((cleanup(nl_addr_putp)))
+#define cleanup_rtnl_addr  __attribute__((cleanup(rtnl_addr_putp)))
+#define cleanup_rtnl_route __attribute__((cleanup(rtnl_route_putp)))
+#define cleanup_rtnl_rule  __attribute__((cleanup(rtnl_rule_putp)))
 
 const char *gcs_nl_ip_str(const struct gcs_net_ip *ip, char *buf)
 {
@@ -40,18 +78,21 @@ const char *gcs_nl_ip_str(const struct gcs_net_ip *ip, char *buf)
 
 static int nl_setup(struct gcs_nl *nl, struct lcow_error **err)
 {
-    int one = 1;
-    nl->sk = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    int one = 1, fd, r;
+
+    nl->sk = nl_socket_alloc();
     if (!nl->sk)
-        return lcow_error_errno(err, "netlink socket");
-    if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0)
-        return lcow_error_errno(err, "netlink bind");
+        return lcow_error_make(err, ENOMEM, "netlink socket: out of memory");
+    /* Replies are matched by sequence number here, not by libnl's receive path. */
+    nl_socket_disable_seq_check(nl->sk);
+    r = nl_connect(nl->sk, NETLINK_ROUTE); /* socket(..., SOCK_CLOEXEC) in libnl >= 3.2.26 */
+    if (r < 0)
+        return lcow_error_make(err, EIO, "netlink connect: %s", nl_geterror(r));
+    fd = nl_socket_get_fd(nl->sk);
     /* Acks without the echoed request, plus the kernel's explanation of a failure. Both are
      * optional (older kernels): failures to enable them are ignored on purpose. */
-    (void)mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
-    (void)mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
-    nl->portid = mnl_socket_get_portid(nl->sk);
-    nl->seq = (unsigned)lcow_now_ns();
+    (void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
     return 0;
 }
 
@@ -78,8 +119,8 @@ int gcs_nl_open(int netns_fd, struct gcs_nl **ret, struct lcow_error **err)
         return lcow_error_errno(err, "setns into the target network namespace");
     r = nl_setup(nl, err);
     if (setns(self, CLONE_NEWNET) < 0) {
-        /* Cannot happen short of a kernel bug; report it loudly through the error chain
-         * rather than carry on in the wrong namespace. */
+        /* Cannot happen short of a kernel bug; report it rather than carry on in the wrong
+         * namespace. */
         lcow_error_release(err);
         return lcow_error_errno(err, "setns back into the agent's network namespace");
     }
@@ -94,7 +135,7 @@ void gcs_nl_close(struct gcs_nl *nl)
     if (!nl)
         return;
     if (nl->sk)
-        mnl_socket_close(nl->sk);
+        nl_socket_free(nl->sk);
     free(nl);
 }
 
@@ -104,65 +145,60 @@ void gcs_nl_closep(struct gcs_nl **nl)
     *nl = NULL;
 }
 
-static struct nlmsghdr *nl_msg(struct gcs_nl *nl, uint16_t type, uint16_t flags)
-{
-    struct nlmsghdr *h = mnl_nlmsg_put_header(nl->buf);
-    h->nlmsg_type = type;
-    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-    h->nlmsg_seq = ++nl->seq;
-    return h;
-}
-
 /* The NLMSGERR_ATTR_MSG text of an error ack, or NULL. */
 static const char *ext_ack_msg(const struct nlmsghdr *h)
 {
-    const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-    size_t off = sizeof(*e);
-    const struct nlattr *a;
+    const struct nlmsgerr *e = NLMSG_DATA(h);
+    size_t off = NLMSG_HDRLEN + sizeof(*e);
+    struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 
     if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
         return NULL;
     /* Without NETLINK_CAP_ACK the whole request is echoed before the TLVs. */
     if (!(h->nlmsg_flags & NLM_F_CAPPED))
-        off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-    if (mnl_nlmsg_get_payload_len(h) < off)
+        off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+    if (h->nlmsg_len < off)
         return NULL;
-    mnl_attr_for_each(a, h, off)
-    {
-        if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-            return mnl_attr_get_str(a);
-    }
-    return NULL;
+    if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)h + off),
+                  (int)(h->nlmsg_len - off), NULL) < 0 ||
+        !tb[NLMSGERR_ATTR_MSG] || nla_len(tb[NLMSGERR_ATTR_MSG]) < 1)
+        return NULL;
+    /* The kernel NUL-terminates it; do not trust that blindly. */
+    if (((const char *)nla_data(tb[NLMSGERR_ATTR_MSG]))[nla_len(tb[NLMSGERR_ATTR_MSG]) - 1])
+        return NULL;
+    return nla_get_string(tb[NLMSGERR_ATTR_MSG]);
 }
 
 typedef int (*nl_data_cb)(const struct nlmsghdr *h, void *data);
 
-/* Sends h and reads until its ack. Data replies with h's sequence number go to cb.
+/* Sends msg and reads until its ack. Data replies with msg's sequence number go to cb.
  * Returns 0 or -errno from the kernel, with *err naming `what` and the kernel's text. */
-static int nl_talk(struct gcs_nl *nl, struct nlmsghdr *h, nl_data_cb cb, void *data,
+static int nl_talk(struct gcs_nl *nl, struct nl_msg *msg, nl_data_cb cb, void *data,
                    const char *what, struct lcow_error **err)
 {
-    unsigned seq = h->nlmsg_seq;
+    int fd = nl_socket_get_fd(nl->sk);
+    unsigned seq, port = nl_socket_get_local_port(nl->sk);
+    int r;
 
-    if (mnl_socket_sendto(nl->sk, h, h->nlmsg_len) < 0)
-        return lcow_error_errno(err, "%s: netlink send", what);
+    nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
+    r = nl_send_auto(nl->sk, msg); /* fills in the port and the next sequence number */
+    if (r < 0)
+        return lcow_error_make(err, EIO, "%s: netlink send: %s", what, nl_geterror(r));
+    seq = nlmsg_hdr(msg)->nlmsg_seq;
     for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl->sk, nl->buf, sizeof(nl->buf));
+        ssize_t n = LCOW_RETRY_EINTR(recv(fd, nl->buf, sizeof(nl->buf), 0));
         const struct nlmsghdr *m = (const struct nlmsghdr *)nl->buf;
         int len = (int)n;
 
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        if (n < 0)
             return lcow_error_errno(err, "%s: netlink receive", what);
-        }
-        for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-            if (m->nlmsg_seq != seq || (m->nlmsg_pid && m->nlmsg_pid != nl->portid))
+        for (; NLMSG_OK(m, (unsigned)len); m = NLMSG_NEXT(m, len)) {
+            if (m->nlmsg_seq != seq || (m->nlmsg_pid && m->nlmsg_pid != port))
                 continue; /* a stale reply of an earlier, failed exchange */
             if (m->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+                const struct nlmsgerr *e = NLMSG_DATA(m);
                 const char *ext;
-                if (mnl_nlmsg_get_payload_len(m) < sizeof(*e))
+                if (m->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
                     return lcow_error_make(err, EPROTO, "%s: truncated netlink ack", what);
                 if (e->error == 0)
                     return 0;
@@ -179,48 +215,40 @@ static int nl_talk(struct gcs_nl *nl, struct nlmsghdr *h, nl_data_cb cb, void *d
     }
 }
 
-/* ---- links ---- */
-
-static int link_attr_cb(const struct nlattr *a, void *data)
+static int nomem(struct lcow_error **err, const char *what)
 {
-    const struct nlattr **tb = data;
-    int type = mnl_attr_get_type(a);
-    if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
-        return MNL_CB_OK; /* newer kernel attribute: not ours */
-    switch (type) {
-    case IFLA_IFNAME:
-        if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
-            return MNL_CB_ERROR;
-        break;
-    case IFLA_MTU:
-        if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-            return MNL_CB_ERROR;
-        break;
-    default:
-        break;
-    }
-    tb[type] = a;
-    return MNL_CB_OK;
+    return lcow_error_make(err, ENOMEM, "%s: out of memory", what);
 }
+
+/* A libnl address (with prefix length) from ours. */
+static struct nl_addr *to_nl_addr(const struct gcs_net_ip *ip, unsigned prefix_len)
+{
+    struct nl_addr *a = nl_addr_build(ip->family, ip->addr, ip->family == AF_INET ? 4 : 16);
+    if (a)
+        nl_addr_set_prefixlen(a, (int)prefix_len);
+    return a;
+}
+
+/* ---- links (plain RTM_*LINK messages: libnl-route's link builders want a full object) ---- */
 
 static int link_reply_cb(const struct nlmsghdr *h, void *data)
 {
     struct gcs_nl_link *l = data;
-    const struct nlattr *tb[IFLA_MAX + 1] = {0};
-    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+    struct nlattr *tb[IFLA_MAX + 1];
+    const struct ifinfomsg *ifi = NLMSG_DATA(h);
 
-    if (h->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(h) < sizeof(*ifi))
+    if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
         return -1;
-    if (mnl_attr_parse(h, sizeof(*ifi), link_attr_cb, tb) != MNL_CB_OK)
+    if (nlmsg_parse((struct nlmsghdr *)h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
         return -1;
     l->ifindex = ifi->ifi_index;
     l->flags = ifi->ifi_flags;
-    if (tb[IFLA_IFNAME])
-        snprintf(l->ifname, sizeof(l->ifname), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
-    if (tb[IFLA_MTU])
-        l->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
-    if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
-        memcpy(l->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+    if (tb[IFLA_IFNAME] && nla_len(tb[IFLA_IFNAME]) > 0 && nla_len(tb[IFLA_IFNAME]) <= IFNAMSIZ)
+        nla_strlcpy(l->ifname, tb[IFLA_IFNAME], sizeof(l->ifname));
+    if (tb[IFLA_MTU] && nla_len(tb[IFLA_MTU]) == 4)
+        l->mtu = nla_get_u32(tb[IFLA_MTU]);
+    if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6) {
+        memcpy(l->mac, nla_data(tb[IFLA_ADDRESS]), 6);
         l->has_mac = true;
     }
     return 0;
@@ -229,16 +257,15 @@ static int link_reply_cb(const struct nlmsghdr *h, void *data)
 int gcs_nl_link_get(struct gcs_nl *nl, const char *ifname, struct gcs_nl_link *ret,
                     struct lcow_error **err)
 {
-    struct nlmsghdr *h = nl_msg(nl, RTM_GETLINK, 0);
-    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+    cleanup_nlmsg struct nl_msg *msg = NULL;
     struct gcs_nl_link l = {.ifindex = 0};
     char what[64];
     int r;
 
-    ifi->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(h, IFLA_IFNAME, ifname);
     snprintf(what, sizeof(what), "get link `%s`", ifname);
-    r = nl_talk(nl, h, link_reply_cb, &l, what, err);
+    if (rtnl_link_build_get_request(0, ifname, &msg) < 0)
+        return nomem(err, what);
+    r = nl_talk(nl, msg, link_reply_cb, &l, what, err);
     if (r < 0)
         return r;
     if (l.ifindex <= 0)
@@ -247,110 +274,154 @@ int gcs_nl_link_get(struct gcs_nl *nl, const char *ifname, struct gcs_nl_link *r
     return 0;
 }
 
+static struct nl_msg *link_msg(int ifindex, unsigned change, unsigned flags)
+{
+    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+    struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+    ifi.ifi_change = change;
+    ifi.ifi_flags = flags;
+    if (msg && nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
+        nlmsg_free(msg);
+        return NULL;
+    }
+    return msg;
+}
+
 int gcs_nl_link_set(struct gcs_nl *nl, int ifindex, int up, unsigned mtu, struct lcow_error **err)
 {
-    struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, 0);
-    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+    cleanup_nlmsg struct nl_msg *msg = link_msg(ifindex, up >= 0 ? IFF_UP : 0, up > 0 ? IFF_UP : 0);
     char what[64];
 
-    ifi->ifi_family = AF_UNSPEC;
-    ifi->ifi_index = ifindex;
-    if (up >= 0) {
-        ifi->ifi_change = IFF_UP;
-        ifi->ifi_flags = up ? IFF_UP : 0;
-    }
-    if (mtu)
-        mnl_attr_put_u32(h, IFLA_MTU, mtu);
     snprintf(what, sizeof(what), "set link %d%s%s mtu %u", ifindex, up < 0 ? "" : " ",
              up < 0 ? "" : (up ? "up" : "down"), mtu);
-    return nl_talk(nl, h, NULL, NULL, what, err);
+    if (!msg || (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0))
+        return nomem(err, what);
+    return nl_talk(nl, msg, NULL, NULL, what, err);
 }
 
 int gcs_nl_link_move(struct gcs_nl *nl, int ifindex, int netns_fd, struct lcow_error **err)
 {
-    struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, 0);
-    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+    cleanup_nlmsg struct nl_msg *msg = link_msg(ifindex, 0, 0);
     char what[64];
 
-    ifi->ifi_family = AF_UNSPEC;
-    ifi->ifi_index = ifindex;
-    mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)netns_fd);
     snprintf(what, sizeof(what), "move link %d to another network namespace", ifindex);
-    return nl_talk(nl, h, NULL, NULL, what, err);
+    if (!msg || nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)netns_fd) < 0)
+        return nomem(err, what);
+    return nl_talk(nl, msg, NULL, NULL, what, err);
 }
 
-/* ---- addresses, routes, rules ---- */
-
-static size_t ip_len(const struct gcs_net_ip *ip)
-{
-    return ip->family == AF_INET ? 4 : 16;
-}
+/* ---- addresses, routes, rules (libnl-route objects) ---- */
 
 int gcs_nl_addr(struct gcs_nl *nl, bool add, int ifindex, const struct gcs_net_ip *ip,
                 unsigned prefix_len, struct lcow_error **err)
 {
-    struct nlmsghdr *h =
-        nl_msg(nl, add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-    struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+    cleanup_rtnl_addr struct rtnl_addr *a = rtnl_addr_alloc();
+    cleanup_nladdr struct nl_addr *local = to_nl_addr(ip, prefix_len);
+    cleanup_nlmsg struct nl_msg *msg = NULL;
     char what[128], s[INET6_ADDRSTRLEN];
+    int r;
 
-    ifa->ifa_family = (unsigned char)ip->family;
-    ifa->ifa_prefixlen = (unsigned char)prefix_len;
-    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-    ifa->ifa_index = (unsigned)ifindex;
-    mnl_attr_put(h, IFA_LOCAL, ip_len(ip), ip->addr);
-    mnl_attr_put(h, IFA_ADDRESS, ip_len(ip), ip->addr);
     snprintf(what, sizeof(what), "%s address %s/%u", add ? "add" : "delete", gcs_nl_ip_str(ip, s),
              prefix_len);
-    return nl_talk(nl, h, NULL, NULL, what, err);
+    if (!a || !local)
+        return nomem(err, what);
+    rtnl_addr_set_ifindex(a, ifindex);
+    rtnl_addr_set_family(a, ip->family);
+    if (rtnl_addr_set_local(a, local) < 0)
+        return lcow_error_make(err, EINVAL, "%s: bad address", what);
+    rtnl_addr_set_prefixlen(a, (int)prefix_len);
+    rtnl_addr_set_scope(a, RT_SCOPE_UNIVERSE);
+    r = add ? rtnl_addr_build_add_request(a, NLM_F_CREATE | NLM_F_EXCL, &msg)
+            : rtnl_addr_build_delete_request(a, 0, &msg);
+    if (r < 0)
+        return lcow_error_make(err, EINVAL, "%s: %s", what, nl_geterror(r));
+    return nl_talk(nl, msg, NULL, NULL, what, err);
+}
+
+static int route_object(int ifindex, const struct gcs_net_route_op *op, struct rtnl_route **ret)
+{
+    cleanup_rtnl_route struct rtnl_route *rt = rtnl_route_alloc();
+    struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+    cleanup_nladdr struct nl_addr *dst = NULL;
+    cleanup_nladdr struct nl_addr *gw = NULL;
+
+    if (!rt || !nh) {
+        if (nh)
+            rtnl_route_nh_free(nh);
+        return -ENOMEM;
+    }
+    rtnl_route_set_family(rt, (uint8_t)op->family);
+    rtnl_route_set_table(rt, op->table ? op->table : RT_TABLE_MAIN);
+    rtnl_route_set_protocol(rt, RTPROT_BOOT);
+    rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
+    rtnl_route_set_type(rt, RTN_UNICAST);
+    rtnl_route_set_priority(rt, op->metric);
+    rtnl_route_nh_set_ifindex(nh, ifindex);
+    rtnl_route_add_nexthop(rt, nh); /* rt owns nh from here */
+    /* libnl insists on a destination: a default route is 0.0.0.0/0 or ::/0. */
+    if (op->has_dst) {
+        dst = to_nl_addr(&op->dst, op->dst_len);
+    } else {
+        struct gcs_net_ip any = {.family = op->family};
+        dst = to_nl_addr(&any, 0);
+    }
+    if (!dst || rtnl_route_set_dst(rt, dst) < 0)
+        return -ENOMEM;
+    if (op->has_gw) {
+        gw = to_nl_addr(&op->gw, op->family == AF_INET ? 32 : 128);
+        if (!gw)
+            return -ENOMEM;
+        rtnl_route_nh_set_gateway(nh, gw);
+    }
+    *ret = steal_pointer(&rt);
+    return 0;
 }
 
 int gcs_nl_route(struct gcs_nl *nl, bool add, int ifindex, const struct gcs_net_route_op *op,
                  struct lcow_error **err)
 {
-    struct nlmsghdr *h =
-        nl_msg(nl, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-    struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+    cleanup_rtnl_route struct rtnl_route *rt = NULL;
+    cleanup_nlmsg struct nl_msg *msg = NULL;
     char what[192], d[INET6_ADDRSTRLEN + 5], g[INET6_ADDRSTRLEN];
     unsigned table = op->table ? op->table : RT_TABLE_MAIN;
+    int r;
 
-    rtm->rtm_family = (unsigned char)op->family;
-    rtm->rtm_dst_len = op->has_dst ? (unsigned char)op->dst_len : 0;
-    rtm->rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
-    rtm->rtm_protocol = RTPROT_BOOT;
-    rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-    rtm->rtm_type = RTN_UNICAST;
-    if (op->has_dst)
-        mnl_attr_put(h, RTA_DST, ip_len(&op->dst), op->dst.addr);
-    if (op->has_gw)
-        mnl_attr_put(h, RTA_GATEWAY, ip_len(&op->gw), op->gw.addr);
-    mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
-    mnl_attr_put_u32(h, RTA_PRIORITY, op->metric);
-    mnl_attr_put_u32(h, RTA_TABLE, table);
     if (op->has_dst)
         snprintf(d + strlen(gcs_nl_ip_str(&op->dst, d)), 5, "/%u", op->dst_len);
     snprintf(what, sizeof(what), "%s route %s%s%s metric %u table %u", add ? "add" : "delete",
              op->has_dst ? d : "default", op->has_gw ? " via " : "",
              op->has_gw ? gcs_nl_ip_str(&op->gw, g) : "", op->metric, table);
-    return nl_talk(nl, h, NULL, NULL, what, err);
+    if (route_object(ifindex, op, &rt) < 0)
+        return nomem(err, what);
+    r = add ? rtnl_route_build_add_request(rt, NLM_F_CREATE | NLM_F_EXCL, &msg)
+            : rtnl_route_build_del_request(rt, 0, &msg);
+    if (r < 0)
+        return lcow_error_make(err, EINVAL, "%s: %s", what, nl_geterror(r));
+    return nl_talk(nl, msg, NULL, NULL, what, err);
 }
 
 int gcs_nl_rule(struct gcs_nl *nl, bool add, const struct gcs_net_ip *src, unsigned src_len,
                 unsigned table, unsigned priority, struct lcow_error **err)
 {
-    struct nlmsghdr *h =
-        nl_msg(nl, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-    struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(h, sizeof(*frh));
+    cleanup_rtnl_rule struct rtnl_rule *rule = rtnl_rule_alloc();
+    cleanup_nladdr struct nl_addr *from = to_nl_addr(src, src_len);
+    cleanup_nlmsg struct nl_msg *msg = NULL;
     char what[128], s[INET6_ADDRSTRLEN];
+    int r;
 
-    frh->family = (unsigned char)src->family;
-    frh->src_len = (unsigned char)src_len;
-    frh->table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
-    frh->action = FR_ACT_TO_TBL;
-    mnl_attr_put(h, FRA_SRC, ip_len(src), src->addr);
-    mnl_attr_put_u32(h, FRA_TABLE, table);
-    mnl_attr_put_u32(h, FRA_PRIORITY, priority);
     snprintf(what, sizeof(what), "%s rule from %s/%u table %u priority %u", add ? "add" : "delete",
              gcs_nl_ip_str(src, s), src_len, table, priority);
-    return nl_talk(nl, h, NULL, NULL, what, err);
+    if (!rule || !from)
+        return nomem(err, what);
+    rtnl_rule_set_family(rule, src->family);
+    if (rtnl_rule_set_src(rule, from) < 0)
+        return lcow_error_make(err, EINVAL, "%s: bad source", what);
+    rtnl_rule_set_table(rule, table);
+    rtnl_rule_set_prio(rule, priority);
+    rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
+    r = add ? rtnl_rule_build_add_request(rule, NLM_F_CREATE | NLM_F_EXCL, &msg)
+            : rtnl_rule_build_delete_request(rule, 0, &msg);
+    if (r < 0)
+        return lcow_error_make(err, EINVAL, "%s: %s", what, nl_geterror(r));
+    return nl_talk(nl, msg, NULL, NULL, what, err);
 }

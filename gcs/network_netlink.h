@@ -1,10 +1,12 @@
-/* rtnetlink requests Sync needs, over libmnl (internal to gcs/network*.c).
+/* rtnetlink requests Sync needs (internal to gcs/network*.c), on libnl-route.
  *
- * Why libmnl rather than libnl-route: the gateway-outside-subnet retry (§5.6) must tell
- * ENETUNREACH from other failures, and libnl 3.7 folds ENETUNREACH into NLE_FAILURE
- * ("Unspecific failure"). Here every request is acked (NLM_F_ACK, NETLINK_CAP_ACK,
- * NETLINK_EXT_ACK), the sequence number is checked, and errors carry the kernel's errno and
- * its extended-ack text. */
+ * libnl-route builds every request (rtnl_addr / rtnl_route / rtnl_rule objects and their
+ * build_*_request functions); the ack is read here rather than by nl_send_sync(), because the
+ * gateway-outside-subnet retry (§5.6) must tell ENETUNREACH from other failures and libnl 3.7
+ * folds ENETUNREACH into NLE_FAILURE ("Unspecific failure"). So every request is acked
+ * (NETLINK_CAP_ACK, NETLINK_EXT_ACK), its sequence number is checked, and an error carries the
+ * kernel's errno and extended-ack text. (libmnl would fit too, but Debian ships no static
+ * libmnl and gcs links statically.) */
 #ifndef LCOW_GCS_NETWORK_NETLINK_H
 #define LCOW_GCS_NETWORK_NETLINK_H
 

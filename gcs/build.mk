@@ -33,3 +33,4 @@ GCS_BRIDGE_SRCS := gcs/options.c gcs/reaper.c gcs/bridge.c gcs/worker.c gcs/disp
 	gcs/process.c gcs/stdio.c gcs/modify.c
 $(eval $(call add_lib,gcs_bridge,$(GCS_BRIDGE_SRCS)))
 $(eval $(call add_prog,gcs,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(STATIC) $(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))
+$(eval $(call add_unit_test,test_gcs_options,tests/unit/test_gcs_options.c,gcs_bridge vsock common,$(LIBS_JSON)))

@@ -22,6 +22,7 @@ enum opt_kind {
     OPT_ADDR,
     OPT_STANCE,
     OPT_WORKERS,
+    OPT_MS,
 };
 
 struct opt_def {
@@ -51,6 +52,7 @@ static const struct opt_def opt_defs[] = {
     {"sysfs-root", OPT_STRING, O(sysfs_root), "test hook: stands in for /sys"},
     {"dev-root", OPT_STRING, O(dev_root), "test hook: stands in for /dev"},
     {"workers", OPT_WORKERS, O(workers), "maximum worker threads for blocking requests"},
+    {"device-timeout-ms", OPT_MS, O(device_timeout_ms), "bound of a device wait (milliseconds)"},
 };
 
 static void options_defaults(struct gcs_options *o)
@@ -67,6 +69,7 @@ static void options_defaults(struct gcs_options *o)
         .sysfs_root = "/sys",
         .dev_root = "/dev",
         .workers = 8,
+        .device_timeout_ms = 60000,
     };
 }
 
@@ -161,6 +164,15 @@ static int apply_value(const struct opt_def *d, struct gcs_options *o, const cha
             r = -EINVAL;
         if (r == 0)
             *(unsigned *)field = (unsigned)n;
+        break;
+    }
+    case OPT_MS: {
+        uint64_t ms = 0;
+        r = parse_u64(v, &ms);
+        if (r == 0 && ms > 24ull * 3600 * 1000)
+            r = -EINVAL;
+        if (r == 0)
+            *(unsigned *)field = (unsigned)ms;
         break;
     }
     default:

@@ -32,6 +32,8 @@ struct gcs_options {
      * at fake trees (never at this machine's devices). */
     const char *sysfs_root; /* -sysfs-root PATH (default "/sys") */
     const char *dev_root;   /* -dev-root PATH (default "/dev") */
+    /* Bound of the wait for a hot-plugged device to appear (SCSI, pmem, NICs). */
+    unsigned device_timeout_ms; /* -device-timeout-ms N (default 60000) */
     /* Upper bound of worker threads running blocking handlers. */
     unsigned workers; /* -workers N (default 8) */
 };

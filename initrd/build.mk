@@ -29,11 +29,15 @@ ifeq ($(SANITIZER),)
 INITRD_BIN := $(BUILD)/bin
 else
 INITRD_BIN := $(BUILD)/initrd-tree/bin
-$(INITRD_BIN)/%: FORCE
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/initrd-tree SANITIZER= $@
 endif
 INITRD_GCS := $(if $(filter $(BUILD)/bin/gcs,$(PROGRAMS)),$(INITRD_BIN)/gcs)
 INITRD_INPUTS := $(INITRD_BIN)/init $(INITRD_BIN)/vsockexec $(INITRD_BIN)/initrd-modlist $(INITRD_GCS)
+ifneq ($(SANITIZER),)
+# One sub-make for all of them (parallel sub-makes would race on the same libraries); make
+# re-reads their mtimes afterwards, so an up-to-date sub-build does not rebuild the image.
+$(INITRD_INPUTS) &: FORCE
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/initrd-tree SANITIZER= $(INITRD_INPUTS)
+endif
 
 $(BUILD)/initrd.img: initrd/mkinitrd.sh initrd/build.mk $(INITRD_INPUTS) $(KERNEL_DEB)
 	@echo '  INITRD  $@'

@@ -18,7 +18,10 @@ SH
   chmod 0755 "$x/bin/boot-selftest-start"
   (cd "$x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
     gzip -1 > "$d/extra.cpio.gz"
-  cat "$build/initrd.img" "$d/extra.cpio.gz" > "$d/initrd.img"
+  # The extra archive goes first: with it after the zstd image, a large one (a sanitizer
+  # build's libraries) failed with "Initramfs unpacking failed: invalid magic at start of
+  # compressed archive" on 6.1; gzip followed by zstd unpacks every time.
+  cat "$d/extra.cpio.gz" "$build/initrd.img" > "$d/initrd.img"
 }
 
 boot_append() {

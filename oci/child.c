@@ -460,14 +460,15 @@ static void remount_ro(const struct oci_plan *p, const char *path, bool bind_fir
 
 static void finish_filesystem(const struct oci_plan *p)
 {
-    /* runc's order: read-only paths, then masks (visible in mountinfo). */
+    /* sysctls first: /proc/sys is usually among the read-only paths. Then runc's order:
+     * read-only paths, masks (visible in mountinfo), the read-only root. */
+    for (size_t i = 0; i < p->n_sysctls; i++)
+        write_file(p, p->sysctls[i].path, p->sysctls[i].value);
     for (size_t i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
         remount_ro(p, p->readonly_paths[i], true);
     mask_paths(p);
     if (p->readonly_root)
         remount_ro(p, "/", false);
-    for (size_t i = 0; i < p->n_sysctls; i++)
-        write_file(p, p->sysctls[i].path, p->sysctls[i].value);
 }
 
 static void setup_rootfs(const struct oci_plan *p)

@@ -8,14 +8,20 @@ $(eval $(call add_lib,gcs_protocol,$(GCS_PROTOCOL_SRCS)))
 $(eval $(call add_unit_test,test_protocol,tests/unit/test_protocol.c,gcs_protocol common,$(LIBS_JSON)))
 $(eval $(call add_unit_test,test_protocol_modify,tests/unit/test_protocol_modify.c,gcs_protocol common,$(LIBS_JSON)))
 $(eval $(call add_unit_test,test_cmdline,tests/unit/test_cmdline.c,gcs_protocol common,$(LIBS_JSON)))
+# libFuzzer target for frames and every decoder (make fuzz / fuzz-long); make check runs a short
+# fuzz through tests/fuzz/smoke.sh.
+$(eval $(call add_fuzz,fuzz_bridge,tests/fuzz/fuzz_bridge.c,gcs_protocol common,$(LIBS_JSON)))
+CHECK_SCRIPTS += tests/fuzz/smoke.sh
 
 # network: adapters, namespaces, netlink, DNS files (gcs/network*.c; see gcs/README.md)
 GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \
-	gcs/network_netlink.c gcs/network_nic.c
+	gcs/network_netlink.c gcs/network_nic.c gcs/network_modify.c
 $(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
+GCS_HANDLER_LIBS += gcs_network
+GCS_HANDLER_LDFLAGS += $(LIBS_NL)
 $(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 $(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
-CHECK_SCRIPTS += tests/integration/network_netns.sh
+CHECK_SCRIPTS += tests/integration/network_netns.sh tests/integration/network_bridge.sh
 
 # storage: MappedVirtualDisk, SCSIDevice, VPMemDevice, CombinedLayers handlers over mount/
 # (gcs/storage*.c; link order: gcs_storage mount gcs_protocol common)

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "gcs/bridge.h"
 #include "gcs/modify.h"
+#include "gcs/network.h"
 #include "gcs/protocol.h"
 #include "gcs/storage.h"
 
@@ -16,7 +17,7 @@ static const struct gcs_modify_entry modify_table[] = {
     {"MappedDirectory", GCS_MODIFY_UVM, NULL},
     {"VPMemDevice", GCS_MODIFY_UVM, gcs_storage_vpmem_device},
     {"CombinedLayers", GCS_MODIFY_UVM, gcs_storage_combined_layers},
-    {"Network", GCS_MODIFY_UVM, NULL},
+    {"Network", GCS_MODIFY_UVM, gcs_network_modify},
     {"VPCIDevice", GCS_MODIFY_UVM, NULL},
     {"ContainerConstraints", GCS_MODIFY_UVM | GCS_MODIFY_CONTAINER, NULL},
     {"SecurityPolicy", GCS_MODIFY_UVM, NULL},

@@ -124,21 +124,18 @@ void gcs_network_free(struct gcs_network *net)
     free(net);
 }
 
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gcs_network *default_net;
-static const char *default_sysfs;
 
-static void default_init(void)
+struct gcs_network *gcs_network_default(const struct gcs_network_config *cfg)
 {
-    struct gcs_network_config cfg = {.sysfs_root = default_sysfs};
-    (void)gcs_network_new(&cfg, &default_net, NULL);
-}
-
-struct gcs_network *gcs_network_default(const char *sysfs_root)
-{
-    default_sysfs = sysfs_root;
-    pthread_once(&default_once, default_init);
-    return default_net;
+    struct gcs_network *net;
+    pthread_mutex_lock(&default_lock);
+    if (!default_net)
+        (void)gcs_network_new(cfg, &default_net, NULL);
+    net = default_net;
+    pthread_mutex_unlock(&default_lock);
+    return net;
 }
 
 /* ---- table helpers (lock held) ---- */

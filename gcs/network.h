@@ -117,9 +117,10 @@ int gcs_network_new(const struct gcs_network_config *cfg, struct gcs_network **r
                     struct lcow_error **err);
 void gcs_network_free(struct gcs_network *net);
 
-/* The process-wide table gcs uses (created on first use with default settings and the given
- * sysfs root; later calls ignore sysfs_root). NULL only when out of memory. */
-struct gcs_network *gcs_network_default(const char *sysfs_root);
+/* A process-wide table: the first call creates it from cfg (NULL: defaults), later calls
+ * return the same table and ignore cfg. NULL only when out of memory. Inside gcs use
+ * gcs_network_for(), which passes gcs's options and reaper. */
+struct gcs_network *gcs_network_default(const struct gcs_network_config *cfg);
 
 /* Network Add: the namespace entry is created on demand; -EEXIST when an adapter with this
  * ID (case-insensitive) is already in it; -EINVAL when the DNS search union would exceed
@@ -234,9 +235,20 @@ int gcs_net_dhcp_run(const char *const *argv_prefix, const char *script, const c
 /* The default client: /sbin/udhcpc, /usr/sbin/udhcpc, else busybox's applet; NULL if none. */
 const char *const *gcs_net_dhcp_default_argv(void);
 
-/* ModifySettings handler for gcs/modify.c: Add / Remove of ResourceType `Network`. */
+/* ---- inside gcs (gcs/network_modify.c) ---- */
+
 struct gcs;
 struct gcs_modify_request;
+struct gcs_network_adapter; /* gcs/protocol.h: the decoded Settings */
+
+/* gcs's table: gcs_network_default() configured with -sysfs-root and gcs_reaper_wait(). The
+ * containers code calls gcs_network_namespace_sync*() / _resolv_conf() on it. */
+struct gcs_network *gcs_network_for(struct gcs *g);
+/* Validates a decoded Settings object into an adapter (errors name the field). */
+int gcs_net_adapter_from_settings(const struct gcs_network_adapter *s, struct gcs_net_adapter **ret,
+                                  struct lcow_error **err);
+/* The ModifySettings row of gcs/modify.c: `Network` Add / Remove on the UVM id; any other
+ * RequestType is -EOPNOTSUPP ("the RequestType ... is not supported"). */
 int gcs_network_modify(struct gcs *g, const struct gcs_modify_request *req,
                        struct lcow_error **err);
 

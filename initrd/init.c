@@ -97,6 +97,15 @@ static pid_t spawn(struct init_state *s, char *const argv[], bool console)
     _exit(EXIT_EXEC_FAIL);
 }
 
+/* Without a console the kernel starts PID 1 with fds 0-2 closed; the first files init opens
+ * would land there and leak into the child as its stdio. */
+static void ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            (void)open("/dev/null", O_RDWR); /* lowest free fd: exactly this one */
+}
+
 static void load_stage(struct init_state *s, enum init_mod_stage stage, const char *name)
 {
     if (s->moddir < 0)
@@ -159,6 +168,14 @@ static void feed_entropy(struct init_state *s)
         init_info("entropy: %d bytes from port %u", n, s->args.entropy_port);
 }
 
+/* The kernel command line. A test's init (never the VM's) may read a stand-in file named by
+ * LCOW_INIT_CMDLINE, so the hcsshim.cgroup=v1 path runs on this machine too. */
+static const char *cmdline_path(const struct init_state *s)
+{
+    const char *f = getenv("LCOW_INIT_CMDLINE");
+    return (!s->vm && f != NULL && f[0] == '/') ? f : "/proc/cmdline";
+}
+
 /* Everything before the child starts. Failures are logged and boot continues: a VM whose
  * gcs can still report a broken mount is better than one that panics with no word. */
 static void boot(struct init_state *s)
@@ -171,7 +188,7 @@ static void boot(struct init_state *s)
         init_err("writable overlays: %s", lcow_error_message(err));
     lcow_error_release(&err);
     cleanup_free char *cmdline = NULL;
-    (void)lcow_read_file("/proc/cmdline", 65536, &cmdline, NULL, NULL);
+    (void)lcow_read_file(cmdline_path(s), 65536, &cmdline, NULL, NULL);
     bool v1 = cmdline != NULL && init_cmdline_has_token(cmdline, "hcsshim.cgroup=v1");
     if (init_mount_cgroups(v1, s->vm, &err) < 0)
         init_err("cgroups: %s", lcow_error_message(err));
@@ -267,6 +284,7 @@ int main(int argc, char **argv)
     }
     cleanup_error struct lcow_error *err = NULL;
     int mounted = init_mount_base(&err);
+    ensure_std_fds();
     s.vm = init_is_vm_init();
     init_log_setup(s.vm);
     init_info("starting (%s)", s.vm ? "VM init" : "inside a pid namespace");

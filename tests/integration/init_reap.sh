@@ -41,7 +41,14 @@ z=0; for s in /proc/[0-9]*/stat; do read -r l < "\$s" 2>/dev/null || continue
   st=\${l##*) }; [ "\${st%% *}" = Z ] && z=\$((z+1)); done
 echo "zombies \$z"
 echo "lo flags \$(cat /sys/class/net/lo/flags)"
-grep -E ' /(run|tmp|proc|sys|dev/pts|dev/shm|sys/fs/cgroup|etc|var) ' /proc/self/mountinfo | awk '{print "mnt", \$5, \$9}'
+# What is visible, not what mountinfo inherited from the machine: fresh instances are empty,
+# /proc is this pid namespace's, /sys this net namespace's.
+for m in /run /tmp /dev/shm /dev/pts /proc /sys /sys/fs/cgroup /etc /var; do
+  echo "mnt \$m \$(stat -f -c %T \$m)"; done
+echo "empty \$(ls -A /tmp /dev/shm | grep -v ':\$' | grep -c . || true) run \$(ls -A /run | tr '\n' ' ')"
+echo "pts \$(ls /dev/pts | tr '\n' ' ')"
+echo "proc1 \$(tr '\0' ' ' < /proc/1/cmdline | cut -d' ' -f1)"
+echo "netdevs \$(ls /sys/class/net | tr '\n' ' ')"
 echo written > $etc_probe && echo "etc writable"
 "$vx" -t unix:$d/h -e 109 /bin/sh -c 'echo from-vsockexec-in-init >&2'
 exit 7
@@ -55,11 +62,14 @@ cat "$d/init.out"
 grep -q '^child pid 2 sid 2$' "$d/init.out" || fail "child is not pid 2 in its own session"
 grep -q '^zombies 0$' "$d/init.out" || fail "zombies left"
 grep -Eq '^lo flags 0x[0-9a-f]*[13579bdf]$' "$d/init.out" || fail "lo not up"
-for m in "/proc proc" "/run tmpfs" "/tmp tmpfs" "/dev/pts devpts" "/dev/shm tmpfs" "/sys sysfs" \
-         "/etc overlay" "/var overlay"; do
+for m in "/run tmpfs" "/tmp tmpfs" "/dev/shm tmpfs" "/dev/pts devpts" "/proc proc" \
+         "/sys sysfs" "/sys/fs/cgroup cgroup2fs" "/etc overlayfs" "/var overlayfs"; do
   grep -q "^mnt $m$" "$d/init.out" || fail "mount $m missing"
 done
-grep -Eq '^mnt /sys/fs/cgroup (cgroup2|tmpfs)$' "$d/init.out" || fail "no cgroup hierarchy"
+grep -q '^empty 0 run over $' "$d/init.out" || fail "/run, /tmp or /dev/shm is not a fresh tmpfs"
+grep -q '^pts ptmx $' "$d/init.out" || fail "/dev/pts is not a fresh devpts"
+grep -q "^proc1 $init$" "$d/init.out" || fail "/proc is not this pid namespace's"
+grep -q '^netdevs lo $' "$d/init.out" || fail "/sys is not this net namespace's"
 grep -q '^etc writable$' "$d/init.out" || fail "-w did not make /etc writable"
 grep -q 'entropy: 512 bytes from port 1' "$d/init.out" || fail "no entropy"
 grep -q 'no power-off' "$d/init.out" || fail "init did not take the test exit path"
@@ -92,6 +102,23 @@ rc=0
 unshare -m -p -n --fork "$init" -t "unix:$d/nohost" -e 1 /bin/sh -c 'exit 0' > "$d/init.out" 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "missing entropy host: status $rc, want 0"
 grep -q 'entropy: connect' "$d/init.out" || fail "missing entropy host: no warning"
+
+# -d: the debug shell is started too and becomes the primary child (its status is init's).
+rc=0
+echo 'exit 9' | unshare -m -p -n --fork "$init" -d /bin/sh /bin/sleep 60 > "$d/init.out" 2>&1 || rc=$?
+[ "$rc" = 9 ] || fail "-d shell: status $rc, want 9"
+grep -q 'started `/bin/sleep`' "$d/init.out" || fail "-d: the child was not started too"
+
+# hcsshim.cgroup=v1 on the kernel command line: the v1 layout (a tmpfs of per-controller
+# hierarchies). The machine's co-mounted ones (cpu,cpuacct) refuse a lone mount: warnings only.
+echo "console=ttyS0 hcsshim.cgroup=v1 panic=-1" > "$d/cmdline"
+rc=0
+LCOW_INIT_CMDLINE="$d/cmdline" unshare -m -p -n --fork "$init" /bin/sh -c \
+  'echo "cg $(stat -f -c %T /sys/fs/cgroup) $(stat -f -c %T /sys/fs/cgroup/memory)"' \
+  > "$d/init.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "cgroup v1: status $rc"
+grep -q '^cg tmpfs cgroupfs$' "$d/init.out" || fail "cgroup v1: want a tmpfs root with hierarchies"
+grep -q 'cgroup v2 mounted' "$d/init.out" && fail "cgroup v1: v2 was mounted"
 
 # SIGTERM to init is forwarded to the child.
 unshare -m -p -n --fork "$init" /bin/sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done' \

@@ -211,6 +211,8 @@ int gcs_notify(struct gcs *g, const struct gcs_container_notification *n, struct
 
 /* ---- connection ------------------------------------------------------------------------- */
 
+static void conn_flush(struct gcs *g);
+
 static void conn_open(struct gcs *g, int rfd, int wfd)
 {
     (void)lcow_fd_set_nonblock(rfd, true);
@@ -240,6 +242,7 @@ static void conn_open(struct gcs *g, int rfd, int wfd)
     }
     pthread_mutex_unlock(&g->out_lock);
     lcow_info("bridge connected (connection %llu)", (unsigned long long)g->n_connections);
+    conn_flush(g); /* queued notifications go out now, not after the next event */
 }
 
 static void conn_close(struct gcs *g, const char *why)

@@ -10,3 +10,6 @@ $(eval $(call add_unit_test,test_bridge,tests/integration/test_bridge.c,host_bri
 # make bench: gcs round trips vs a minimal echo server with the same framing, and idle RSS.
 $(eval $(call add_test_prog,bridge_bench,tests/bench/bridge_bench.c,gcs_protocol vsock common,$(LIBS_JSON)))
 BENCH_SCRIPTS += $(BUILD)/tests/bridge_bench
+
+# gcs's notification queue across reconnects, with the bridge running in-process.
+$(eval $(call add_unit_test,test_gcs_notify,tests/unit/test_gcs_notify.c,host_bridge gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))

@@ -153,8 +153,10 @@ static void append_kv(char *buf, size_t cap, size_t *pos, bool first, const char
     }
 }
 
-static void emit(enum lcow_log_level level, const struct lcow_log_field *fields, size_t n,
-                 const char *fmt, va_list ap)
+/* The attribute tells clang fmt is a checked printf format (its -Wformat-nonliteral). */
+__attribute__((format(printf, 4, 0))) static void
+emit(enum lcow_log_level level, const struct lcow_log_field *fields, size_t n, const char *fmt,
+     va_list ap)
 {
     int saved = errno;
     char msg[LOG_RECORD_MAX / 2];

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,8 @@ static pid_t start_gcs(struct fixture *f, const char *bridge, const char *extra,
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* Even if this test is killed (timeout), its gcs does not outlive it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (in >= 0)
             dup2(in, 0);
         if (out >= 0)
@@ -592,6 +595,29 @@ static void test_listen_mode(void **state)
     assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
 }
 
+/* AF_VSOCK forms: this machine has no vsock peer (test-environment.md §1), so gcs must keep
+ * redialling the default address, and bind the listen form, without exiting. */
+static void test_vsock_forms(void **state)
+{
+    struct fixture *f;
+    assert_int_equal(setup_dir(&f), 0);
+    *state = f;
+    const char *forms[] = {"vsock:2:1073741824", "listen:vsock:0x4000f00d"};
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(forms); i++) {
+        pid_t pid = start_gcs(f, forms[i], NULL, -1, -1);
+        usleep(400 * 1000);
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still running */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    /* A malformed address is a clear startup error. */
+    pid_t pid = start_gcs(f, "vsock:two", NULL, -1, -1);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+}
+
 static void test_shutdown_uvm(void **state)
 {
     struct fixture *f = *state;
@@ -760,6 +786,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redial_renegotiate, setup_negotiated, teardown),
         cmocka_unit_test_teardown(test_use_inouterr, teardown),
         cmocka_unit_test_teardown(test_listen_mode, teardown),
+        cmocka_unit_test_teardown(test_vsock_forms, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_uvm, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_bad_json, setup_negotiated, teardown),

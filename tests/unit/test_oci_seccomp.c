@@ -87,7 +87,10 @@ static struct outcome run(const struct oci_seccomp_program *p, probe_fn fn, long
             _exit(122);
         errno = 0;
         long v = fn(arg);
-        _exit(v < 0 ? (errno & 0x7f) : 0);
+        /* exit_group directly: _exit's sanitizer interceptors make syscalls a default-deny
+         * profile refuses. */
+        syscall(SYS_exit_group, v < 0 ? (errno & 0x7f) : 0);
+        _exit(127);
     }
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);

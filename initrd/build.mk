@@ -14,7 +14,7 @@ $(eval $(call add_unit_test,test_init_modlist,tests/unit/test_init_modlist.c,mod
 # boot-selftest: the guest-side stand-in host of the UVM boot test, also the unix: host of the
 # init/vsockexec integration tests. Static: it runs inside the initrd.
 $(eval $(call add_test_prog,boot-selftest,tests/uvm/boot_selftest.c,vsock common,$(STATIC) $(LIBS_JSON)))
-CHECK_SCRIPTS += tests/integration/init_reap.sh
+CHECK_SCRIPTS += tests/integration/init_reap.sh tests/integration/initrd_build.sh
 
 # make initrd: build/vmlinux + build/initrd.img from the current Debian kernel package
 # (KERNEL_DEB=path.deb to use a given one). /init and vsockexec must be static and must not

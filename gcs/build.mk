@@ -12,6 +12,8 @@ $(eval $(call add_unit_test,test_cmdline,tests/unit/test_cmdline.c,gcs_protocol 
 # fuzz through tests/fuzz/smoke.sh.
 $(eval $(call add_fuzz,fuzz_bridge,tests/fuzz/fuzz_bridge.c,gcs_protocol common,$(LIBS_JSON)))
 CHECK_SCRIPTS += tests/fuzz/smoke.sh
+# The same harness replaying the seeds (and earlier crash artifacts) as a plain test.
+$(eval $(call add_unit_test,test_protocol_fuzz_replay,tests/fuzz/fuzz_bridge.c tests/fuzz/replay.c,gcs_protocol common,$(LIBS_JSON)))
 
 # network: adapters, namespaces, netlink, DNS files (gcs/network*.c; see gcs/README.md)
 GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond);            \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -102,8 +102,8 @@ ROUND(gcs_get_properties_request, gcs_decode_get_properties_request,
       gcs_encode_get_properties_request, gcs_get_properties_request_done, false)
 ROUND(gcs_modify_settings_request, gcs_decode_modify_settings_request,
       gcs_encode_modify_settings_request, gcs_modify_settings_request_done, false)
-ROUND(gcs_response_base, gcs_decode_response_base, gcs_encode_response_base,
-      gcs_response_base_done, true)
+ROUND(gcs_response_base, gcs_decode_response_base, gcs_encode_response_base, gcs_response_base_done,
+      true)
 ROUND(gcs_negotiate_response, gcs_decode_negotiate_response, gcs_encode_negotiate_response,
       gcs_negotiate_response_done, true)
 ROUND(gcs_create_response, gcs_decode_create_response, gcs_encode_create_response,

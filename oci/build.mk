@@ -22,5 +22,6 @@ $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 $(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_spec,tests/unit/test_oci_spec.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
-CHECK_SCRIPTS += tests/integration/oci_diff.sh
+$(eval $(call add_test_prog,oci_recvtty,tests/integration/oci_recvtty.c,,))
+CHECK_SCRIPTS += tests/integration/oci_diff.sh tests/integration/oci_lifecycle.sh
 # --- end oci-core ---

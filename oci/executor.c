@@ -332,6 +332,19 @@ static void create_ctx_done(struct create_ctx *x)
     free(x->rootfs);
 }
 
+/* The init died without a word (an OOM kill, a signal): say how, without reaping it. */
+static void describe_death(pid_t pid, struct lcow_error **err)
+{
+    siginfo_t si = {0};
+    if (pid <= 0 || waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 || si.si_pid != pid)
+        return;
+    if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+        (void)lcow_error_wrap(err, "killed by signal %d (%s)", si.si_status,
+                              si.si_status == SIGKILL ? "out of memory?" : strsignal(si.si_status));
+    else
+        (void)lcow_error_wrap(err, "exit status %d", si.si_status);
+}
+
 static int do_create(struct create_ctx *x, struct lcow_error **err)
 {
     int r;
@@ -347,7 +360,10 @@ static int do_create(struct create_ctx *x, struct lcow_error **err)
     if (x->child == 0)
         oci_child_main(&x->plan);
     x->sync[1] = lcow_close_nointr(x->sync[1]);
-    return handshake(x, err);
+    r = handshake(x, err);
+    if (r == -EPIPE)
+        describe_death(x->child > 0 ? x->child : x->init, err);
+    return r;
 }
 
 int oci_container_create(const struct oci_create_opts *opts, struct oci_container **ret,

@@ -267,6 +267,18 @@ static int launch_prepare(const struct cmd_opts *o, struct launch *l, bool fifo,
     return oci_state_write(l->dir, &l->st, err);
 }
 
+/* A seccomp rule naming a syscall libseccomp does not know is refused (the issue's "bad
+ * input"), unlike runc which skips it; the annotation crun uses, set to "0", restores runc's
+ * leniency for profiles written for newer kernels. */
+static bool seccomp_strict(const struct oci_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_annotations; i++)
+        if (strcmp(spec->annotations[i].key, "run.oci.seccomp_fail_unknown_syscall") == 0)
+            return strcmp(spec->annotations[i].value, "0") != 0 &&
+                   strcmp(spec->annotations[i].value, "false") != 0;
+    return true;
+}
+
 static int launch_create(const struct cmd_opts *o, struct launch *l, bool fifo,
                          struct lcow_error **err)
 {
@@ -277,7 +289,8 @@ static int launch_create(const struct cmd_opts *o, struct launch *l, bool fifo,
         .bundle = l->bundle,
         .spec = l->spec,
         .flags = (o->no_pivot ? OCI_CREATE_NO_PIVOT : 0) |
-                 (o->no_new_keyring ? OCI_CREATE_NO_NEW_KEYRING : 0),
+                 (o->no_new_keyring ? OCI_CREATE_NO_NEW_KEYRING : 0) |
+                 (seccomp_strict(l->spec) ? OCI_CREATE_SECCOMP_FAIL_UNKNOWN : 0),
         .stdio = {-1, -1, -1},
         .console_socket = o->console_socket,
         .preserve_fds = o->preserve_fds,

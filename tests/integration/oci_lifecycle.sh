@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The runc CLI contract, differential where runc can be compared: create (waiting until
+# start), start, state, list, kill, delete [--force], pid files, exit codes of the commands;
+# then bad input (invalid config, missing rootfs, duplicate and unknown ids, a mount target
+# escaping through a symlink, an unknown seccomp syscall) must give a clear error and leave no
+# state dir, cgroup, mount or process; then what runc 1.1 lacks (domainname, time namespace)
+# and the terminal paths (--console-socket, foreground pty under script(1)), --no-pivot and
+# --preserve-fds.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/oci_lib.sh"
+oci_skip_unless_ready
+RECVTTY=$TOP/$BUILD/tests/oci_recvtty
+[ -x "$RECVTTY" ] || { echo "$RECVTTY not built"; exit 1; }
+trap oci_cleanup EXIT
+[ -n "${OCI_KEEP:-}" ] && trap - EXIT
+oci_make_rootfs "$WORK/rootfs"
+
+ocirun() { "$OCIRUN" --root "$OCI_ROOT" "$@"; }
+runc_() { runc --root "$RUNC_ROOT" "$@"; }
+
+# ---- 1. the life cycle, step by step, under both runtimes ----
+oci_bundle "$WORK/life" '.process.args = ["sleep", "300"] | .annotations = {"org.test": "yes"}'
+lifecycle() {
+  local rt=$1 out=$2
+  {
+    (cd "$WORK/life" && $rt create --pid-file "$WORK/$rt.pid" life) 2>/dev/null
+    echo "create=$?"
+    [ "$(cat "$WORK/$rt.pid")" = "$($rt state life | jq .pid)" ] && echo pidfile-matches
+    $rt state life | jq -S 'del(.pid, .created)'
+    $rt list -f json | jq -S 'map(del(.pid, .created, .owner))'
+    (cd "$WORK/life" && $rt create life) >/dev/null 2>&1
+    echo "duplicate-create=$?"
+    $rt state life | jq -r .status
+    $rt start life
+    echo "start=$?"
+    $rt state life | jq -r .status
+    $rt start life >/dev/null 2>&1
+    echo "start-again=$?"
+    $rt delete life >/dev/null 2>&1
+    echo "delete-running=$?"
+    $rt kill life KILL
+    echo "kill=$?"
+    for _ in $(seq 50); do [ "$($rt state life 2>/dev/null | jq -r .status)" = stopped ] && break; sleep 0.05; done
+    $rt state life | jq -S 'del(.created)'
+    $rt kill life KILL >/dev/null 2>&1
+    echo "kill-stopped=$?"
+    $rt delete life
+    echo "delete=$?"
+    (cd "$WORK/life" && $rt create life3 >/dev/null 2>&1 && $rt delete life3)
+    echo "delete-created=$?"
+    $rt state life >/dev/null 2>&1
+    echo "state-gone=$?"
+    $rt kill nosuch >/dev/null 2>&1
+    echo "kill-unknown=$?"
+    $rt start nosuch >/dev/null 2>&1
+    echo "start-unknown=$?"
+    $rt delete nosuch >/dev/null 2>&1
+    echo "delete-unknown=$?"
+    $rt delete --force nosuch >/dev/null 2>&1
+    echo "delete-force-unknown=$?"
+    (cd "$WORK/life" && $rt create life2 >/dev/null 2>&1 && $rt start life2 && $rt delete --force life2)
+    echo "delete-force-running=$?"
+  } >"$out" 2>&1
+}
+lifecycle ocirun "$WORK/life.ocirun"
+lifecycle runc_ "$WORK/life.runc"
+oci_check "life cycle and state JSON as runc" \
+  diff -u "$WORK/life.runc" "$WORK/life.ocirun"
+oci_check "the cgroup is gone after delete" \
+  bash -c "! ls -d /sys/fs/cgroup/memory/$CG_PARENT/life 2>/dev/null"
+
+# ---- 2. bad input: clear error, nothing left ----
+nothing_left() {
+  local id=$1
+  [ ! -e "$OCI_ROOT/$id" ] || { echo "state dir left: $OCI_ROOT/$id"; return 1; }
+  ! ls -d /sys/fs/cgroup/*/"$CG_PARENT/$id" 2>/dev/null || { echo "cgroup left"; return 1; }
+  ! pgrep -f "marker-$id" >/dev/null || { echo "process left"; return 1; }
+  ! grep -q "$WORK/rootfs" /proc/self/mountinfo || { echo "mount left"; return 1; }
+}
+bad_case() {
+  local id=$1 want=$2
+  (cd "$WORK/$id" && "$OCIRUN" --root "$OCI_ROOT" create "$id") >/dev/null 2>"$WORK/$id.err"
+  local rc=$?
+  [ "$rc" = 1 ] || { echo "exit $rc"; return 1; }
+  grep -q -- "$want" "$WORK/$id.err" || { echo "message: $(cat "$WORK/$id.err")"; return 1; }
+  nothing_left "$id"
+}
+oci_bundle "$WORK/badrlimit" '.process.args = ["sleep", "marker-badrlimit"]
+  | .process.rlimits = [{type: "RLIMIT_BOGUS", hard: 1, soft: 1}]'
+oci_check "invalid rlimit names its JSON path" bad_case badrlimit 'process.rlimits\[0\].type'
+oci_bundle "$WORK/badns" '.linux.namespaces += [{type: "pid"}]'
+oci_check "duplicate namespace names its JSON path" bad_case badns 'linux.namespaces\[5\].type'
+oci_bundle "$WORK/norootfs" ".root.path = \"$WORK/missing\""
+oci_check "missing rootfs" bad_case norootfs "rootfs \`$WORK/missing\`"
+oci_bundle "$WORK/badcg" '.process.args = ["sleep", "marker-badcg"]
+  | .linux.resources.cpu = {quota: 500, period: 100}'
+oci_check "a cgroup limit the kernel refuses" bad_case badcg 'cpu.cfs_'
+oci_bundle "$WORK/badsec" '.process.args = ["sleep", "marker-badsec"]
+  | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [{names: ["no_such_syscall"], action: "SCMP_ACT_ERRNO"}]}'
+oci_check "unknown seccomp syscall" bad_case badsec 'no_such_syscall'
+oci_bundle "$WORK/badexec" '.process.args = ["/bin/marker-badexec"]'
+oci_check "missing executable" bad_case badexec '/bin/marker-badexec'
+oci_bundle "$WORK/baduser" '.process.args = ["sleep", "marker-baduser"] | .process.cwd = "/no/such/dir"'
+oci_check "missing cwd" bad_case baduser '/no/such/dir'
+(cd "$WORK/life" && "$OCIRUN" --root "$OCI_ROOT" create "bad/id") >/dev/null 2>"$WORK/badid.err"
+oci_check "invalid id" grep -q "invalid container id" "$WORK/badid.err"
+
+# A mount target reached through a symlink that points out of the rootfs must land inside it.
+mkdir -p "$WORK/escrootfs" "$WORK/hostdir"
+cp -a "$WORK/rootfs/." "$WORK/escrootfs/"
+ln -s "../../../../../../$WORK/hostdir" "$WORK/escrootfs/evil"
+ln -s "$WORK/hostdir" "$WORK/escrootfs/evilabs"
+oci_bundle "$WORK/escape" ".root.path = \"$WORK/escrootfs\" | .root.readonly = false
+  | .mounts += [{destination: \"/evil/sub\", type: \"tmpfs\", source: \"tmpfs\"},
+                {destination: \"/evilabs/sub2\", type: \"tmpfs\", source: \"tmpfs\"}]
+  | .process.args = [\"sh\", \"-c\", \"touch /evil/sub/inside && grep -c tmpfs /proc/self/mountinfo\"]"
+(cd "$WORK/escape" && ocirun run escape) >"$WORK/escape.out" 2>&1
+oci_check "symlinked mount targets stay inside the rootfs" \
+  bash -c "[ ! -e '$WORK/hostdir/sub' ] && [ ! -e '$WORK/hostdir/sub2' ] && [ -d '$WORK/escrootfs/$WORK/hostdir/sub' ] && [ -d '$WORK/escrootfs/$WORK/hostdir/sub2' ]"
+oci_check "no mount left on the host after the symlink case" \
+  bash -c "! grep -q '$WORK/hostdir' /proc/self/mountinfo"
+
+# ---- 3. beyond runc 1.1: domainname, time namespace offsets, no-pivot, preserve-fds ----
+oci_bundle "$WORK/dom" '.hostname = "h1" | .domainname = "example.org"
+  | .process.args = ["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"]'
+oci_check "hostname and domainname" \
+  bash -c "[ \"\$(cd '$WORK/dom' && '$OCIRUN' --root '$OCI_ROOT' run dom | tr '\n' ' ')\" = 'h1 example.org ' ]"
+if [ -e /proc/self/ns/time ]; then
+  oci_bundle "$WORK/timens" '.linux.namespaces += [{type: "time"}]
+    | .linux.timeOffsets = {boottime: {secs: 86400}, monotonic: {secs: 3600}}
+    | .process.args = ["sh", "-c", "cut -d. -f1 /proc/uptime; echo $$"]'
+  host_up=$(cut -d. -f1 /proc/uptime)
+  out=$(cd "$WORK/timens" && ocirun run timens | tr '\n' ' ')
+  oci_check "time namespace: boottime offset applied, init is pid 1 ($out)" \
+    bash -c "set -- $out; [ \$1 -ge $((host_up + 86400)) ] && [ \$2 = 1 ]"
+fi
+oci_bundle "$WORK/nopivot" '.process.args = ["sh", "-c", "ls /bin/busybox && cat /proc/self/mountinfo | wc -l"]'
+oci_check "--no-pivot (MS_MOVE + chroot)" \
+  bash -c "cd '$WORK/nopivot' && '$OCIRUN' --root '$OCI_ROOT' run --no-pivot nopivot >/dev/null"
+oci_bundle "$WORK/fds" '.process.args = ["sh", "-c", "cat <&3; ls /proc/self/fd | wc -l"]'
+oci_check "--preserve-fds 1 passes fd 3 and nothing else" \
+  bash -c "[ \"\$(cd '$WORK/fds' && echo via-fd3 | '$OCIRUN' --root '$OCI_ROOT' run --preserve-fds 1 fds 3<&0 | tr '\n' ' ')\" = 'via-fd3 5 ' ]"
+
+# ---- 4. terminals ----
+oci_bundle "$WORK/tty" '.process.terminal = true | .process.consoleSize = {height: 33, width: 101}
+  | .process.args = ["sh", "-c", "tty; stty size; test -t 0 && echo stdin-is-tty; read l; echo got=$l"]'
+"$RECVTTY" "$WORK/console.sock" $'hello\n' >"$WORK/tty.out" 2>"$WORK/tty.err" &
+recv=$!
+for _ in $(seq 100); do [ -S "$WORK/console.sock" ] && break; sleep 0.02; done
+(cd "$WORK/tty" && ocirun create --console-socket "$WORK/console.sock" tty && ocirun start tty)
+wait "$recv"
+tr -d '\r' <"$WORK/tty.out" >"$WORK/tty.clean"
+oci_check "console socket: pty inside the container, size, stdin" \
+  grep -qx "/dev/pts/0" "$WORK/tty.clean"
+oci_check "console size applied" grep -qx "33 101" "$WORK/tty.clean"
+oci_check "pty input reaches the container" grep -qx "got=hello" "$WORK/tty.clean"
+ocirun delete --force tty
+if command -v script >/dev/null; then
+  oci_bundle "$WORK/fgtty" '.process.terminal = true | .process.args = ["sh", "-c", "tty; exit 7"]'
+  for rt in ocirun runc_; do
+    (cd "$WORK/fgtty" && script -qfec "$([ $rt = ocirun ] && echo "$OCIRUN --root $OCI_ROOT" || echo "runc --root $RUNC_ROOT") run fg$rt" /dev/null) \
+      </dev/null >"$WORK/fg.$rt" 2>&1
+    echo "rc=$?" >>"$WORK/fg.$rt"
+  done
+  oci_check "foreground run with a terminal matches runc (output, exit 7)" \
+    diff <(tr -d '\r' <"$WORK/fg.runc_" | sed 's/\^@//g') <(tr -d '\r' <"$WORK/fg.ocirun" | sed 's/\^@//g')
+fi
+
+oci_finish

@@ -52,5 +52,5 @@ initrd: $(BUILD)/initrd.img $(BUILD)/vmlinux
 CHECK_DEPS += $(BUILD)/initrd.img
 BENCH_DEPS += $(BUILD)/initrd.img
 .PHONY: initrd
-CHECK_SCRIPTS += tests/uvm/boot_selftest.sh
+CHECK_SCRIPTS += tests/uvm/boot_selftest.sh tests/uvm/boot_host.sh
 BENCH_SCRIPTS += tests/bench/boot_timeline.sh

@@ -5,11 +5,17 @@
  * would refuse it); unknown syscall names are skipped; conditions that repeat an argument index
  * become one rule per condition (libseccomp ANDs conditions and cannot AND one argument with
  * itself); NOTIFY may be neither the default action nor used on write(2), which the runtime
- * itself needs after the filter is on. Flags: absent means SPEC_ALLOW, as runc and crun do. */
+ * itself needs after the filter is on. Flags: absent means SPEC_ALLOW, as runc and crun do.
+ *
+ * Like runc (libcontainer/seccomp/patchbpf), a restrictive profile gets a stub in front of
+ * libseccomp's program: a syscall numbered above every syscall the profile names (for its
+ * architecture) fails with ENOSYS instead of the default action, so that libcs probing newer
+ * syscalls (clone3, openat2, ...) fall back instead of failing with EPERM. */
 #include "oci/seccomp.h"
 
 #include <errno.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 
 #include "common/cleanup.h"
@@ -229,6 +236,125 @@ static int export_bpf(scmp_filter_ctx ctx, struct oci_seccomp_program *p, struct
     return 0;
 }
 
+/* ---------------------------------------------------------------- ENOSYS stub */
+
+#define X32_SYSCALL_BIT 0x40000000u
+#define MAX_STUB_ARCHES 24
+
+struct arch_max {
+    uint32_t audit;  /* AUDIT_ARCH_* (libseccomp's tokens are these values, except x32) */
+    int64_t max;     /* highest syscall number the profile names on this arch, -1 = none */
+    int64_t x32_max; /* x86_64 only: the same for x32 syscalls (which carry X32_SYSCALL_BIT) */
+};
+
+static struct arch_max *arch_slot(struct arch_max *v, size_t *n, uint32_t audit)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (v[i].audit == audit)
+            return &v[i];
+    if (*n >= MAX_STUB_ARCHES)
+        return NULL;
+    v[*n] = (struct arch_max){.audit = audit, .max = -1, .x32_max = -1};
+    return &v[(*n)++];
+}
+
+static void note_max(const struct oci_seccomp *s, uint32_t token, int64_t *max)
+{
+    for (size_t i = 0; i < s->n_syscalls; i++)
+        for (char **n = s->syscalls[i].names; *n; n++) {
+            int nr = seccomp_syscall_resolve_name_arch(token, *n);
+            if (nr >= 0 && nr > *max)
+                *max = nr; /* negative: unknown, or a pseudo-syscall absent on this arch */
+        }
+}
+
+static size_t collect_arches(const struct oci_seccomp *s, struct arch_max *v)
+{
+    size_t n = 0;
+    uint32_t tokens[OCI_SECCOMP_ARCH_MAX + 1];
+    size_t nt = 0;
+    tokens[nt++] = seccomp_arch_native();
+    for (size_t i = 0; i < s->n_architectures; i++)
+        tokens[nt++] = arch_tokens[s->architectures[i]];
+    for (size_t i = 0; i < nt; i++) {
+        bool x32 = tokens[i] == SCMP_ARCH_X32;
+        struct arch_max *a = arch_slot(v, &n, x32 ? AUDIT_ARCH_X86_64 : tokens[i]);
+        if (a != NULL)
+            note_max(s, tokens[i], x32 ? &a->x32_max : &a->max);
+    }
+    return n;
+}
+
+static bool wants_stub(const struct oci_seccomp *s)
+{
+    if (s->default_action == OCI_SECCOMP_ACT_ALLOW || s->default_action == OCI_SECCOMP_ACT_LOG)
+        return false;
+    /* A default of ENOSYS already is what the stub would return. */
+    return !(s->default_action == OCI_SECCOMP_ACT_ERRNO && s->has_default_errno_ret &&
+             s->default_errno_ret == ENOSYS);
+}
+
+/* Emits, per architecture: "if arch matches: load nr; nr > max ? ENOSYS : libseccomp". An
+ * unknown architecture falls through to libseccomp's own bad-arch handling. */
+static size_t build_stub(const struct arch_max *v, size_t n, struct sock_filter *out)
+{
+    size_t k = 0;
+    out[k++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    size_t fixups[MAX_STUB_ARCHES * 2], nf = 0; /* jgt instructions to point at the exits */
+    for (size_t i = 0; i < n; i++) {
+        bool both = v[i].x32_max >= 0;
+        if (v[i].max < 0 && !both)
+            continue;
+        uint8_t body = both ? 4 : 2;
+        out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, v[i].audit, 0, body);
+        out[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, nr));
+        if (both)
+            out[k++] =
+                (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, 1, 0);
+        /* A native arch without names (max -1) must never answer ENOSYS for everything. */
+        uint32_t native_max = v[i].max >= 0 ? (uint32_t)v[i].max : UINT32_MAX;
+        fixups[nf++] = k;
+        out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, native_max, 0, 0);
+        if (both) {
+            fixups[nf++] = k;
+            out[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K,
+                                                    (uint32_t)v[i].x32_max, 0, 0);
+        }
+    }
+    size_t enter = k++; /* ja over the ENOSYS return into libseccomp's program */
+    size_t enosys = k++;
+    out[enter] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 1);
+    out[enosys] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+    for (size_t i = 0; i < nf; i++) {
+        out[fixups[i]].jt = (uint8_t)(enosys - fixups[i] - 1);
+        out[fixups[i]].jf = (uint8_t)(enosys + 1 - fixups[i] - 1);
+    }
+    return k;
+}
+
+static int prepend_stub(const struct oci_seccomp *s, struct oci_seccomp_program *p,
+                        struct lcow_error **err)
+{
+    struct arch_max v[MAX_STUB_ARCHES];
+    size_t n = collect_arches(s, v);
+    struct sock_filter stub[2 + MAX_STUB_ARCHES * 5];
+    size_t k = build_stub(v, n, stub);
+    if ((size_t)p->len + k > BPF_MAX_INSNS)
+        return lcow_error_make(err, E2BIG, "linux.seccomp: filter too large (%zu instructions)",
+                               (size_t)p->len + k);
+    struct sock_filter *f = malloc(((size_t)p->len + k) * sizeof(*f));
+    if (f == NULL)
+        return lcow_error_make(err, ENOMEM, "linux.seccomp: out of memory");
+    memcpy(f, stub, k * sizeof(*f));
+    memcpy(f + k, p->filter, p->len * sizeof(*f));
+    free(p->filter);
+    p->filter = f;
+    p->len = (unsigned short)(p->len + k);
+    return 0;
+}
+
 static unsigned kernel_flags(const struct oci_seccomp *s, bool notify)
 {
     unsigned f = 0;
@@ -266,6 +392,10 @@ int oci_seccomp_compile(const struct oci_seccomp *spec, unsigned opts,
     if ((r = build_filter(spec, opts, &ctx, &notify, err)) < 0 ||
         (r = export_bpf(ctx, &p, err)) < 0)
         return r;
+    if (wants_stub(spec) && (r = prepend_stub(spec, &p, err)) < 0) {
+        oci_seccomp_program_done(&p);
+        return r;
+    }
     p.flags = kernel_flags(spec, notify);
     p.notify = notify;
     p.listener_path = spec->listener_path;

@@ -314,6 +314,43 @@ static void test_notify(void **state)
                 0, -EINVAL);
 }
 
+static long probe_nr(long nr)
+{
+    return syscall(nr, 0, 0, 0);
+}
+
+static void test_enosys_stub(void **state)
+{
+    /* Restrictive default: syscalls above the highest one the profile names get ENOSYS (runc's
+     * patchbpf), lower unnamed ones the default errno. exit_group (231) is the highest here. */
+    const char *doc =
+        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+        "\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"syscalls\":[" RULE(
+            "\"exit_group\",\"exit\",\"getpid\",\"umask\"", "SCMP_ACT_ALLOW") "]}";
+    struct oci_seccomp_program p = compile(doc, 0, 0);
+    expect_errno(&p, probe_getpid, 0, 0);
+    expect_errno(&p, probe_nr, SYS_getppid, EPERM);     /* 110 < 231 */
+    expect_errno(&p, probe_nr, SYS_pidfd_open, ENOSYS); /* 434 > 231 */
+    expect_errno(&p, probe_nr, 1000, ENOSYS);
+    oci_seccomp_program_done(&p);
+    /* Permissive default: no stub, so the same profile with ALLOW has no extra instructions. */
+    struct oci_seccomp_program a = compile(ALLOW_WITH(RULE("\"getpid\"", "SCMP_ACT_ERRNO")), 0, 0);
+    struct oci_seccomp_program e =
+        compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,\"syscalls\":[" RULE(
+                    "\"getpid\"", "SCMP_ACT_ALLOW") "]}",
+                0, 0);
+    struct oci_seccomp_program k =
+        compile("{\"defaultAction\":\"SCMP_ACT_KILL\",\"syscalls\":[" RULE("\"getpid\"",
+                                                                           "SCMP_ACT_ALLOW") "]}",
+                0, 0);
+    /* Same rule count; only the KILL profile carries the stub (ERRNO=ENOSYS needs none). */
+    assert_true(k.len > e.len);
+    assert_int_equal(a.len, e.len);
+    oci_seccomp_program_done(&a);
+    oci_seccomp_program_done(&e);
+    oci_seccomp_program_done(&k);
+}
+
 static void test_disabled_profile(void **state)
 {
     struct oci_seccomp_program p = compile("{\"syscalls\":[]}", 0, 0);
@@ -335,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_unknown_and_redundant),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_notify),
+        cmocka_unit_test(test_enosys_stub),
         cmocka_unit_test(test_disabled_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

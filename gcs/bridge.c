@@ -22,6 +22,9 @@
 #define BRIDGE_IBUF_SIZE     (64u * 1024)
 #define BRIDGE_STOP_FLUSH_NS (2ull * 1000 * 1000 * 1000)
 #define BRIDGE_MAX_IOV       32
+/* Back-pressure: stop reading requests past these, resume when back under. */
+#define BRIDGE_OUT_HIGH  (4u << 20)
+#define BRIDGE_JOBS_HIGH 256u
 
 enum loop_tag {
     TAG_CONN = 1, /* the bridge socket, or stdin with -use-inouterr */
@@ -105,6 +108,7 @@ static void out_append(struct gcs *g, struct gcs_out *o)
     else
         g->out_head = o;
     g->out_tail = o;
+    g->out_bytes += o->len;
 }
 
 static struct gcs_out *out_make(uint32_t type, uint64_t id, const char *payload, size_t len,
@@ -212,6 +216,7 @@ int gcs_notify(struct gcs *g, const struct gcs_container_notification *n, struct
 /* ---- connection ------------------------------------------------------------------------- */
 
 static void conn_flush(struct gcs *g);
+static bool overloaded(struct gcs *g);
 
 static void conn_open(struct gcs *g, int rfd, int wfd)
 {
@@ -233,11 +238,14 @@ static void conn_open(struct gcs *g, int rfd, int wfd)
     g->connected = true;
     g->out_off = 0;
     /* Notifications raised while disconnected go first. */
+    g->paused = false;
     if (g->pending_head) {
         g->pending_tail->next = g->out_head;
         if (!g->out_head)
             g->out_tail = g->pending_tail;
         g->out_head = g->pending_head;
+        for (struct gcs_out *o = g->pending_head; o; o = o->next)
+            g->out_bytes += o->len;
         g->pending_head = g->pending_tail = NULL;
     }
     pthread_mutex_unlock(&g->out_lock);
@@ -273,6 +281,7 @@ static void conn_close(struct gcs *g, const char *why)
     struct gcs_out *o = g->out_head;
     g->out_head = g->out_tail = NULL;
     g->out_off = 0;
+    g->out_bytes = 0;
     while (o) {
         struct gcs_out *next = o->next;
         o->next = NULL;
@@ -421,22 +430,51 @@ static void conn_read(struct gcs *g)
             conn_close(g, "malformed frame");
             return;
         }
-        if (drained)
+        if (drained || overloaded(g))
             return;
     }
 }
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
+static void update_events(struct gcs *g)
+{
+    uint32_t in = g->paused ? 0 : EPOLLIN, out = g->want_out ? EPOLLOUT : 0;
+    if (g->wfd == g->rfd) {
+        epoll_mod(g, g->rfd, in | out, TAG_CONN);
+    } else {
+        epoll_mod(g, g->rfd, in, TAG_CONN);
+        epoll_mod(g, g->wfd, out, TAG_CONN_W);
+    }
+}
+
 static void set_want_out(struct gcs *g, bool want)
 {
     if (g->want_out == want)
         return;
     g->want_out = want;
-    if (g->wfd == g->rfd)
-        epoll_mod(g, g->rfd, EPOLLIN | (want ? EPOLLOUT : 0), TAG_CONN);
-    else
-        epoll_mod(g, g->wfd, want ? EPOLLOUT : 0, TAG_CONN_W);
+    update_events(g);
+}
+
+static bool overloaded(struct gcs *g)
+{
+    unsigned threads, busy, queued;
+    pthread_mutex_lock(&g->out_lock);
+    size_t bytes = g->out_bytes;
+    pthread_mutex_unlock(&g->out_lock);
+    gcs_workers_stats(g, &threads, &busy, &queued);
+    return bytes > BRIDGE_OUT_HIGH || queued > BRIDGE_JOBS_HIGH;
+}
+
+/* Pauses or resumes reading requests (loop thread, after every event batch). */
+static void throttle(struct gcs *g)
+{
+    bool pause = overloaded(g);
+    if (pause == g->paused)
+        return;
+    g->paused = pause;
+    lcow_debug("bridge reading %s", pause ? "paused: the host is not keeping up" : "resumed");
+    update_events(g);
 }
 
 static void conn_flush(struct gcs *g)
@@ -470,6 +508,7 @@ static void conn_flush(struct gcs *g)
             g->out_head = o->next;
             if (!g->out_head)
                 g->out_tail = NULL;
+            g->out_bytes -= o->len;
             out_free(o);
         }
         g->out_off += done;
@@ -623,6 +662,8 @@ int gcs_run(struct gcs *g)
             handle_event(g, &evs[i]);
         if (g->connected)
             conn_flush(g);
+        if (g->connected)
+            throttle(g);
     }
     lcow_info("bridge stopped");
     return 0;

@@ -65,8 +65,11 @@ struct gcs {
     pthread_mutex_t out_lock;
     struct gcs_out *out_head, *out_tail;
     struct gcs_out *pending_head, *pending_tail;
-    size_t out_off; /* bytes of out_head already written */
-    bool want_out;  /* EPOLLOUT armed */
+    size_t out_off;   /* bytes of out_head already written */
+    size_t out_bytes; /* queued for the current connection */
+    bool want_out;    /* EPOLLOUT armed */
+    bool paused;      /* reading stopped: a host that does not read its responses, or floods
+                       * the workers, must not grow gcs's memory without bound */
 
     bool stopping; /* shutdown requested: flush and leave the loop */
 

@@ -766,6 +766,56 @@ static void test_huge_fields(void **state)
     assert_still_serving(f);
 }
 
+static long rss_kib(pid_t pid)
+{
+    char path[64];
+    cleanup_free char *text = NULL;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (lcow_read_file(path, 1 << 16, &text, NULL, NULL) < 0)
+        return -1;
+    const char *p = strstr(text, "VmRSS:");
+    return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* A host that sends without reading its responses: gcs stops reading (back-pressure) instead
+ * of queueing without bound, then answers every request once the host reads. */
+static void test_backpressure(void **state)
+{
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    const char *b = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
+    cleanup_free uint8_t *fr = NULL;
+    size_t len = 0;
+    int fd = host_bridge_fd(f->b);
+    uint64_t sent = 0;
+    /* Ids 1000.. so that they never collide with the client's own counter. */
+    for (;;) {
+        free(fr);
+        fr = NULL;
+        assert_int_equal(gcs_frame_build(GCS_MSG_START, 1000 + sent, b, strlen(b),
+                                         GCS_MAX_READ_MESSAGE, &fr, &len, &err),
+                         0);
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (poll(&p, 1, 500) == 0)
+            break; /* gcs stopped reading */
+        assert_int_equal(host_bridge_send_raw(f->b, fr, len, &err), 0);
+        sent++;
+        assert_true(sent < 2000000);
+    }
+    long rss = rss_kib(f->gcs);
+    printf("backpressure: %llu requests sent before gcs stopped reading, gcs RSS %ld KiB\n",
+           (unsigned long long)sent, rss);
+    assert_true(rss > 0 && rss < 64 * 1024);
+    for (uint64_t i = 0; i < sent; i++) {
+        struct host_message m = {0};
+        if (host_bridge_recv(f->b, 1000 + i, T_MS, &m, &err) < 0)
+            fail_msg("response %llu of %llu: %s", (unsigned long long)i, (unsigned long long)sent,
+                     lcow_error_message(err));
+        host_message_done(&m);
+    }
+    assert_still_serving(f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -791,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_frames, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_bad_json, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_huge_fields, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure, setup_negotiated, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

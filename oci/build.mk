@@ -20,8 +20,12 @@ OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c 
 	oci/child.c oci/executor.c oci/state.c
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
-$(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
+# Static like init and crun's fast path: no dynamic loading per container start.
+$(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(STATIC) $(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_spec,tests/unit/test_oci_spec.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_test_prog,oci_recvtty,tests/integration/oci_recvtty.c,,))
 CHECK_SCRIPTS += tests/integration/oci_diff.sh tests/integration/oci_lifecycle.sh
+$(eval $(call add_test_prog,oci_bench,tests/bench/oci_bench.c,,))
+$(eval $(call add_test_prog,oci_floor,tests/bench/oci_floor.c,,$(STATIC)))
+BENCH_SCRIPTS += tests/bench/oci_run.sh
 # --- end oci-core ---

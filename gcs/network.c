@@ -492,42 +492,53 @@ static int entry_sync(struct gcs_network *net, struct ns_entry *e, struct lcow_e
 
 /* ---- public operations ---- */
 
+/* The checks an Add must pass against entry e (NULL: no entry yet): a new adapter id, and a
+ * DNS search union that stays within resolv.conf's limit. */
+static int add_check(const struct ns_entry *e, const struct gcs_net_adapter *a,
+                     struct lcow_error **err)
+{
+    cleanup_strv char **search = NULL;
+    cleanup_strv char **servers = NULL;
+
+    if (e && nic_find((struct ns_entry *)e, a->id))
+        return lcow_error_make(
+            err, EEXIST, "adapter with id `%s` already present in namespace `%s`", a->id, e->id);
+    if (dns_union(e, a, &search, &servers) < 0)
+        return lcow_error_make(err, ENOMEM, "DNS settings: out of memory");
+    if (strv_count(search) > GCS_NET_MAX_DNS_SEARCH)
+        return lcow_error_make(err, EINVAL,
+                               "adapter `%s`: namespace `%s` would have %zu DNS search domains, "
+                               "more than %d",
+                               a->id, a->namespace_id, strv_count(search), GCS_NET_MAX_DNS_SEARCH);
+    return 0;
+}
+
 int gcs_network_add(struct gcs_network *net, struct gcs_net_adapter **ap, struct lcow_error **err)
 {
     struct gcs_net_adapter *a = *ap;
-    cleanup_strv char **search = NULL;
-    cleanup_strv char **servers = NULL;
     struct ns_entry *e;
     struct nic *nics;
     char ifname[IFNAMSIZ];
     bool created;
     int r;
 
+    /* Cheap checks first, then the (up to lookup_timeout_ms) interface wait without the lock,
+     * so other network requests are not held up by a slow hot-add. */
+    pthread_mutex_lock(&net->lock);
+    r = add_check(entry_find(net, a->namespace_id), a, err);
+    pthread_mutex_unlock(&net->lock);
+    if (r < 0)
+        return r;
+    r = gcs_net_lookup_wait(net->sysfs_root, a, net->lookup_timeout_ms, ifname, err);
+    if (r < 0)
+        return r;
+
     pthread_mutex_lock(&net->lock);
     created = entry_find(net, a->namespace_id) == NULL;
     r = entry_get_or_add(net, a->namespace_id, &e, err);
     if (r < 0)
         goto out;
-    if (nic_find(e, a->id)) {
-        r = lcow_error_make(err, EEXIST,
-                            "adapter with id `%s` already present in namespace "
-                            "`%s`",
-                            a->id, e->id);
-        goto out;
-    }
-    r = dns_union(e, a, &search, &servers);
-    if (r < 0) {
-        r = lcow_error_make(err, ENOMEM, "DNS settings: out of memory");
-        goto out;
-    }
-    if (strv_count(search) > GCS_NET_MAX_DNS_SEARCH) {
-        r = lcow_error_make(err, EINVAL,
-                            "adapter `%s`: namespace `%s` would have %zu DNS search "
-                            "domains, more than %d",
-                            a->id, e->id, strv_count(search), GCS_NET_MAX_DNS_SEARCH);
-        goto out;
-    }
-    r = gcs_net_lookup_wait(net->sysfs_root, a, net->lookup_timeout_ms, ifname, err);
+    r = add_check(e, a, err); /* again: the table may have changed while unlocked */
     if (r < 0)
         goto out;
     nics = realloc(e->nics, (e->n_nics + 1) * sizeof(*nics));

@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -428,6 +430,32 @@ static void test_lookup_wait(void **state)
     assert_non_null(strstr(err->msg, "52:54:00:ff:ff:ff"));
 }
 
+/* The NIC's sysfs entry shows up while Add is already waiting for it (a hot-add). */
+static void *hot_add(void *root)
+{
+    struct timespec ts = {0, 150 * 1000000L};
+    nanosleep(&ts, NULL);
+    mkdirs(root, "bus/vmbus/devices/late-nic/net/eth9");
+    return NULL;
+}
+
+static void test_lookup_late_device(void **state)
+{
+    struct fake_sysfs *f = *state;
+    struct gcs_network_config cfg = {.sysfs_root = f->root, .lookup_timeout_ms = 3000};
+    struct gcs_network *net = NULL;
+    cleanup_net_adapter struct gcs_net_adapter *a = NULL;
+    pthread_t t;
+
+    assert_int_equal(gcs_network_new(&cfg, &net, NULL), 0);
+    assert_int_equal(gcs_net_adapter_new("ns", "LATE-NIC", NULL, NULL, NULL, &a, NULL), 0);
+    assert_int_equal(pthread_create(&t, NULL, hot_add, f->root), 0);
+    assert_int_equal(gcs_network_add(net, &a, NULL), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(gcs_network_adapter_count(net, "ns"), 1);
+    gcs_network_free(net);
+}
+
 /* ---- the namespace table (no target assigned: nothing touches the kernel) ---- */
 
 static void test_table(void **state)
@@ -532,6 +560,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lookup_instance_id, sysfs_setup, sysfs_teardown),
         cmocka_unit_test_setup_teardown(test_lookup_mac, sysfs_setup, sysfs_teardown),
         cmocka_unit_test_setup_teardown(test_lookup_wait, sysfs_setup, sysfs_teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_late_device, sysfs_setup, sysfs_teardown),
         cmocka_unit_test_setup_teardown(test_table, sysfs_setup, sysfs_teardown),
         cmocka_unit_test_setup_teardown(test_table_bad_adds, sysfs_setup, sysfs_teardown),
     };

@@ -14,6 +14,9 @@ $(eval $(call add_fuzz,fuzz_bridge,tests/fuzz/fuzz_bridge.c,gcs_protocol common,
 CHECK_SCRIPTS += tests/fuzz/smoke.sh
 # The same harness replaying the seeds (and earlier crash artifacts) as a plain test.
 $(eval $(call add_unit_test,test_protocol_fuzz_replay,tests/fuzz/fuzz_bridge.c tests/fuzz/replay.c,gcs_protocol common,$(LIBS_JSON)))
+# make bench: codec cost per message next to plain json-c.
+$(eval $(call add_test_prog,protocol_bench,tests/bench/protocol_bench.c,gcs_protocol common,$(LIBS_JSON)))
+BENCH_SCRIPTS += $(BUILD)/tests/protocol_bench
 
 # network: adapters, namespaces, netlink, DNS files (gcs/network*.c; see gcs/README.md)
 GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/network_dns.c \

@@ -94,8 +94,11 @@ int gcs_pw_response(const struct gcs_response_base *b, gcs_pw_extra_fn extra, co
     /* Go always has an error text on failure; "HRESULT: 0x..." is what a bare HRESULT prints. */
     if (b->result != 0 && *msg == '\0')
         msg = gcs_hresult_format(b->result, hr, sizeof(hr));
-    struct shrink s = {
-        .msg_len = strlen(msg), .text_len = text ? strlen(text) : 0, .with_activity = true};
+    /* Nothing longer than the whole payload can fit: start from there, not from megabytes. */
+    size_t msg_len = strlen(msg), text_len = text ? strlen(text) : 0;
+    struct shrink s = {.msg_len = gcs_utf8_truncate_len(msg, msg_len, GCS_MAX_WRITE_PAYLOAD),
+                       .text_len = gcs_utf8_truncate_len(text, text_len, GCS_MAX_WRITE_PAYLOAD),
+                       .with_activity = true};
     for (;;) {
         char *out = NULL;
         int r = build_response(b, msg, &s, extra, ctx, what, &out, err);

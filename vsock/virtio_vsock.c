@@ -177,10 +177,17 @@ static bool process_tx(struct vsock_dev *dev)
 {
     bool progress = false;
     struct vsock_vring_chain chain;
+    /* no kicks while we drain anyway; re-enable, then look once more for a racing offer */
+    vsock_vring_set_notify(dev->tx, false);
     while (dev->npending < VSOCK_DEV_MAX_PENDING) {
         int r = vsock_vring_pop(dev->tx, dev->mem, &chain);
-        if (r == 0)
-            break;
+        if (r == 0) {
+            vsock_vring_set_notify(dev->tx, true);
+            if (!vsock_vring_has_avail(dev->tx))
+                break;
+            vsock_vring_set_notify(dev->tx, false);
+            continue;
+        }
         progress = true;
         if (r == -EIO) {
             lcow_debug("vhost-user-vsock: TX ring corrupt, ignoring it until reset");
@@ -193,6 +200,7 @@ static bool process_tx(struct vsock_dev *dev)
         vsock_dev_handle_tx_chain(dev, &chain);
         vsock_vring_push(dev->tx, chain.head, 0);
     }
+    vsock_vring_set_notify(dev->tx, true); /* also when paused: resume needs the guest's kick */
     vsock_vring_notify(dev->tx);
     return progress;
 }

@@ -230,12 +230,14 @@ void vsock_conn_peer_credit(struct vsock_conn *c, uint32_t buf_alloc, uint32_t f
     c->peer_fwd_cnt = fwd_cnt;
 }
 
-/* Tells the guest about freed room once a quarter of its window was consumed: often enough
- * that a sender blocked on a full window always gets an update (see virtio_vsock.h). */
+/* Tells the guest about freed room once its own view of our buffer is half full (it learns
+ * our fwd_cnt from every packet we send): fewer packets than one update per packet, and a
+ * sender blocked on a full window always gets one as soon as anything was consumed. */
 static void maybe_credit_update(struct vsock_conn *c)
 {
-    if (c->state == VSOCK_CONN_ESTABLISHED &&
-        c->fwd_cnt - c->last_fwd_sent >= VSOCK_DEV_BUF_ALLOC / 4)
+    uint32_t guest_view_in_flight = c->fwd_cnt + c->buf_len - c->last_fwd_sent;
+    if (c->state == VSOCK_CONN_ESTABLISHED && c->fwd_cnt != c->last_fwd_sent &&
+        guest_view_in_flight > VSOCK_DEV_BUF_ALLOC / 2)
         c->ops |= VSOCK_CONN_OP_CREDIT_UPDATE;
 }
 

@@ -153,6 +153,16 @@ bool vsock_vring_has_avail(const struct vsock_vring *q)
     return le16toh(__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE)) != q->last_avail;
 }
 
+void vsock_vring_set_notify(struct vsock_vring *q, bool enable)
+{
+    if (q->used == NULL)
+        return;
+    __atomic_store_n(&q->used->flags, htole16(enable ? 0 : VRING_USED_F_NO_NOTIFY),
+                     __ATOMIC_RELAXED);
+    /* the flag store must be visible before we look at avail->idx again */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 static void mark_broken(struct vsock_vring *q)
 {
     q->broken = true;

@@ -109,6 +109,9 @@ void vsock_vring_unpop(struct vsock_vring *q);
 void vsock_vring_push(struct vsock_vring *q, uint16_t head, uint32_t len);
 /* Signals the call fd when used entries were added and the guest did not suppress interrupts. */
 void vsock_vring_notify(struct vsock_vring *q);
+/* Asks the guest to kick (true) or not to bother (false, while we are draining the ring
+ * anyway): VRING_USED_F_NO_NOTIFY. After enabling, re-check vsock_vring_has_avail(). */
+void vsock_vring_set_notify(struct vsock_vring *q, bool enable);
 /* True when the guest has offered chains we have not taken. */
 bool vsock_vring_has_avail(const struct vsock_vring *q);
 

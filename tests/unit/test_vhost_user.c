@@ -805,6 +805,20 @@ static void test_device_stop_closes_host(void **state)
     char c;
     assert_int_equal(read(hfd, &c, 1), 0);
     assert_int_equal(vsock_dev_nconns(&f->dev), 0);
+    /* the guest driver comes back (reboot): QEMU starts the rings again from index 0 */
+    s.index = 0;
+    assert_int_equal(call(f, VSOCK_VU_GET_VRING_BASE, 0, &s, sizeof(s), NULL, 0, &r, sizeof(r)),
+                     sizeof(r));
+    memset(f->ram, 0, 0x6000);
+    f->avail[0] = f->avail[1] = f->used_seen[0] = f->used_seen[1] = 0;
+    f->tx_slot = 0;
+    start_device(f);
+    fill_rx(f);
+    cleanup_close int hfd2 = establish(f, lfd, 1081, 5006);
+    struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_RW, 1081, 5006, 3);
+    g_send(f, &h, "abc", 3);
+    char buf[8];
+    assert_int_equal(read(hfd2, buf, sizeof(buf)), 3);
 }
 
 int main(void)

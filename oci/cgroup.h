@@ -126,9 +126,9 @@ int oci_cgroup_clone_fd(const struct oci_cgroup *cg);
  * followed by runc's default allowed devices (oci_cgroup_default_devices) unless
  * OCI_CGROUP_NO_DEFAULT_DEVICES; as in runc, a default whose path appears in
  * `linux_device_paths` (NULL-terminated paths of linux.devices, may be NULL) is left out.
- * A resource whose controller exists nowhere is -EOPNOTSUPP naming it, except that
- * net_cls/net_prio are skipped as runc does when they are not mounted. The `unified` map on a
- * host without cgroup2 is -EOPNOTSUPP (runc); in hybrid mode it goes to the cgroup2 directory.
+ * A resource whose controller exists nowhere is -EOPNOTSUPP naming it (runc fails the same
+ * way, e.g. "cannot set net_cls limit"); zero/unset values need no controller. The `unified` map on
+ * a host without cgroup2 is -EOPNOTSUPP (runc); in hybrid mode it goes to the cgroup2 directory.
  * memory.kernel/kernelTCP are written where the kernel still has the files (deprecated, errors
  * ignored, as runc ignores them). */
 enum {

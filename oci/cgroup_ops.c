@@ -177,11 +177,18 @@ static int apply_network(struct oci_cgroup *cg, const struct oci_network *n,
                          struct lcow_error **err)
 {
     int r = 0;
-    /* net_cls/net_prio exist only on v1; runc skips them when not mounted. */
-    if (n->class_id.set && cg->v1_dir[OCI_CG_NET_CLS])
+    /* net_cls/net_prio exist only on v1. runc fails when they are asked for but not mounted
+     * ("cannot set net_cls limit"); a classID of 0 means "unset". */
+    if (n->class_id.set && n->class_id.v != 0) {
+        if (cg->v1_dir[OCI_CG_NET_CLS] == NULL)
+            return missing("linux.resources.network.classID (net_cls)", err);
         r = cg_v1_net_cls(cg->v1_dir[OCI_CG_NET_CLS], n, err);
-    if (r >= 0 && n->n_priorities && cg->v1_dir[OCI_CG_NET_PRIO])
+    }
+    if (r >= 0 && n->n_priorities) {
+        if (cg->v1_dir[OCI_CG_NET_PRIO] == NULL)
+            return missing("linux.resources.network.priorities (net_prio)", err);
         r = cg_v1_net_prio(cg->v1_dir[OCI_CG_NET_PRIO], n, err);
+    }
     return r;
 }
 

@@ -370,7 +370,6 @@ static void test_v1_files(void **state)
               "700}],\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1000}],"
               "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":16,\"rate\":30}]},"
               "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
-              "\"network\":{\"classID\":7},"
               "\"unified\":{\"memory.high\":\"123456\"},"
               "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"c\","
               "\"major\":10,\"minor\":200,\"access\":\"rw\"}]}",
@@ -407,9 +406,14 @@ static void test_v1_files(void **state)
     assert_int_equal(oci_cgroup_apply(cg, &r, NULL, 0, &err), -EOPNOTSUPP);
     assert_non_null(strstr(err->msg, "linux.resources.cpu.cpus/mems"));
     oci_linux_resources_done(&r);
-    /* net_cls is not mounted: skipped silently, as runc. */
-    parse_res("{\"network\":{\"classID\":7,\"priorities\":[{\"name\":\"lo\",\"priority\":1}]}}",
-              &r);
+    /* net_cls is not mounted: an error as in runc, unless the value means "unset". */
+    parse_res("{\"network\":{\"classID\":7}}", &r);
+    assert_int_equal(oci_cgroup_apply(cg, &r, NULL, OCI_CGROUP_UPDATE, NULL), -EOPNOTSUPP);
+    oci_linux_resources_done(&r);
+    parse_res("{\"network\":{\"priorities\":[{\"name\":\"lo\",\"priority\":1}]}}", &r);
+    assert_int_equal(oci_cgroup_apply(cg, &r, NULL, OCI_CGROUP_UPDATE, NULL), -EOPNOTSUPP);
+    oci_linux_resources_done(&r);
+    parse_res("{\"network\":{\"classID\":0}}", &r);
     assert_int_equal(oci_cgroup_apply(cg, &r, NULL, OCI_CGROUP_UPDATE, NULL), 0);
     oci_linux_resources_done(&r);
     oci_cgroup_destroy(cg, NULL);

@@ -163,7 +163,9 @@ find "$stage" -exec touch -h -d "@$epoch" {} +
 case "$compress" in
   zstd) zcmd=(zstd -q -19 -T1 -c) ;;
   gzip) zcmd=(gzip -n -9 -c) ;;
-  xz) zcmd=(xz -T1 --check=crc32 -9 -c) ;;   # the kernel's xz wants crc32
+  # The kernel's xz decoder wants CRC32 checks and a small dictionary (as for initramfs in
+  # the kernel's own scripts).
+  xz) zcmd=(xz -T1 --check=crc32 --lzma2=preset=9,dict=1MiB -c) ;;
   *) die "unknown --compress \`$compress'" ;;
 esac
 (cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |

@@ -31,7 +31,9 @@ enum {
     OCI_SECCOMP_FAIL_UNKNOWN_SYSCALL = 1u << 0,
 };
 
-/* Compiles `spec` for the native architecture plus spec->architectures. Errors (unknown action
+/* Compiles `spec` for the native architecture plus spec->architectures. A profile whose default
+ * action is not ALLOW/LOG gets runc's ENOSYS stub: syscalls numbered above every syscall the
+ * profile names fail with ENOSYS (libc fallbacks) instead of the default action. Errors (unknown action
  * combinations such as errnoRet on a non-ERRNO/TRACE action, an argument index > 5, libseccomp
  * failures) name the syscall and the JSON path "linux.seccomp.syscalls[i]". On success
  * *ret is filled (free with oci_seccomp_program_done). */

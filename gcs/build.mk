@@ -29,6 +29,7 @@ $(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_netw
 CHECK_SCRIPTS += tests/integration/network_netns.sh tests/integration/network_bridge.sh
 $(eval $(call add_test_prog,network_bench,tests/bench/network_bench.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 BENCH_SCRIPTS += tests/bench/network_bench.sh
+$(eval $(call add_fuzz,fuzz_network,tests/fuzz/fuzz_network.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 
 # storage: MappedVirtualDisk, SCSIDevice, VPMemDevice, CombinedLayers handlers over mount/
 # (gcs/storage*.c; link order: gcs_storage mount gcs_protocol common)

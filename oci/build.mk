@@ -28,4 +28,5 @@ CHECK_SCRIPTS += tests/integration/oci_diff.sh tests/integration/oci_lifecycle.s
 $(eval $(call add_test_prog,oci_bench,tests/bench/oci_bench.c,,))
 $(eval $(call add_test_prog,oci_floor,tests/bench/oci_floor.c,,$(STATIC)))
 BENCH_SCRIPTS += tests/bench/oci_run.sh
+$(eval $(call add_fuzz,fuzz_oci_spec,tests/fuzz/fuzz_oci_spec.c,oci oci_spec_res common,$(LIBS_JSON)))
 # --- end oci-core ---

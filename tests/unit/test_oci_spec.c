@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/io.h"
 #include "common/syscalls.h"
 #include "oci/internal.h"
 #include "oci/spec.h"
@@ -496,6 +498,34 @@ static void test_state_helpers(void **state)
     assert_non_null(strstr(running, "\"rootfs\": \"/b/rootfs\""));
 }
 
+/* The fuzz seeds (and any crash input added to them) parse, or fail with a message. */
+static void test_fuzz_corpus_replay(void **state)
+{
+    const char *top = getenv("LCOW_TOP");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/fuzz_oci_spec", top ? top : ".");
+    cleanup_dir DIR *d = opendir(dir);
+    size_t n = 0;
+    if (d == NULL)
+        skip();
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[PATH_MAX * 2];
+        cleanup_free char *buf = NULL;
+        size_t len = 0;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        assert_int_equal(lcow_read_file(path, 1 << 22, &buf, &len, NULL), 0);
+        struct oci_spec *spec = NULL;
+        cleanup_error struct lcow_error *err = NULL;
+        if (oci_spec_parse(buf, len, &spec, &err) < 0)
+            assert_non_null(err);
+        oci_spec_free(spec);
+        n++;
+    }
+    assert_true(n >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,7 +533,7 @@ int main(void)
         cmocka_unit_test(test_bad_values_name_path), cmocka_unit_test(test_document_level_errors),
         cmocka_unit_test(test_mount_options),        cmocka_unit_test(test_name_tables),
         cmocka_unit_test(test_resolve_in_root),      cmocka_unit_test(test_user_lookup),
-        cmocka_unit_test(test_state_helpers),
+        cmocka_unit_test(test_state_helpers),        cmocka_unit_test(test_fuzz_corpus_replay),
     };
     return cmocka_run_group_tests(tests, make_tree, remove_tree);
 }

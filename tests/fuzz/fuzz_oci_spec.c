@@ -1,0 +1,32 @@
+/* libFuzzer target for config.json, the executor's only complex input: the whole runtime-spec
+ * parser (including the linux.resources and linux.seccomp subtrees it delegates) and the
+ * mount-option parser on every mount it accepted. Any input must give either a spec or an
+ * error object, never a crash, a leak or an out-of-bounds access (ASan/UBSan check those). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "oci/internal.h"
+#include "oci/spec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct oci_spec *spec = NULL;
+    struct lcow_error *err = NULL;
+    if (oci_spec_parse((const char *)data, size, &spec, &err) < 0) {
+        /* A refusal must always explain itself. */
+        if (err == NULL || err->msg == NULL)
+            __builtin_trap();
+        lcow_error_release(&err);
+        return 0;
+    }
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        struct oci_mount_flags f;
+        if (oci_mount_parse_options(spec->mounts[i].options, &f, NULL) == 0)
+            oci_mount_flags_done(&f);
+    }
+    oci_spec_free(spec);
+    return 0;
+}

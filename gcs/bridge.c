@@ -3,6 +3,7 @@
  * with one writer, so frames never interleave (§2.1) and responses leave in completion order. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,8 @@ static void out_append(struct gcs *g, struct gcs_out *o)
         g->out_head = o;
     g->out_tail = o;
     g->out_bytes += o->len;
+    if (g->out_bytes > BRIDGE_OUT_HIGH / 4)
+        g->out_was_big = true;
 }
 
 static struct gcs_out *out_make(uint32_t type, uint64_t id, const char *payload, size_t len,
@@ -514,7 +517,11 @@ static void conn_flush(struct gcs *g)
         g->out_off += done;
     }
     bool pending = g->out_head != NULL;
+    bool trim = !pending && g->out_was_big;
+    g->out_was_big = g->out_was_big && pending;
     pthread_mutex_unlock(&g->out_lock);
+    if (trim)
+        malloc_trim(0); /* after a burst, idle gcs goes back to its small footprint */
     if (failed && failed != EAGAIN && failed != EWOULDBLOCK) {
         conn_close(g, strerror(failed));
         return;
@@ -690,6 +697,11 @@ void gcs_done(struct gcs *g)
     gcs_proc_done(g);
     free(g->ibuf);
     g->ibuf = NULL;
+    if (g->listen_fd >= 0 && g->bridge_addr.kind == VSOCK_ADDR_UNIX) {
+        char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+        if (vsock_unix_path(&g->bridge_addr, bridge_port(g), path, sizeof(path)) == 0)
+            (void)unlink(path);
+    }
     int *fds[] = {&g->epfd, &g->wake_fd, &g->timer_fd, &g->listen_fd};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(fds); i++)
         if (*fds[i] >= 0)

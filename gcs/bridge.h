@@ -68,6 +68,7 @@ struct gcs {
     size_t out_off;   /* bytes of out_head already written */
     size_t out_bytes; /* queued for the current connection */
     bool want_out;    /* EPOLLOUT armed */
+    bool out_was_big; /* the queue grew large: give the memory back once it drains */
     bool paused;      /* reading stopped: a host that does not read its responses, or floods
                        * the workers, must not grow gcs's memory without bound */
 

@@ -814,6 +814,9 @@ static void test_backpressure(void **state)
         host_message_done(&m);
     }
     assert_still_serving(f);
+    long after = rss_kib(f->gcs);
+    printf("backpressure: gcs RSS %ld KiB once drained\n", after);
+    assert_true(after < rss);
 }
 
 int main(void)

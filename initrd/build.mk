@@ -1,5 +1,5 @@
 # initrd/: /init (PID 1 of the UVM) and the builder of build/vmlinux + build/initrd.img.
-INIT_LIB_SRCS := initrd/init_args.c initrd/init_log.c initrd/init_modules.c initrd/init_mounts.c \
+INIT_LIB_SRCS := initrd/init_args.c initrd/init_modules.c initrd/init_mounts.c \
 	initrd/init_system.c
 $(eval $(call add_lib,initcore,$(INIT_LIB_SRCS)))
 $(eval $(call add_prog,init,initrd/init.c,initcore vsock common,$(STATIC)))

@@ -39,7 +39,7 @@ int init_parse_args(int argc, char **argv, struct init_args *ret, struct lcow_er
 /* True when the kernel command line holds `token` as a whole word (hcsshim.cgroup=v1). */
 bool init_cmdline_has_token(const char *cmdline, const char *token);
 
-/* ---- logging (init_log.c) ------------------------------------------------------------------- */
+/* ---- logging (init_system.c) ------------------------------------------------------------------- */
 
 enum {
     INIT_LOG_ERR = 3,

@@ -1,9 +1,10 @@
-/* The small system chores of PID 1: limits, the loopback link, boot entropy from the host,
- * the initial-namespace check, and power-off. */
+/* The small system chores of PID 1: its log, limits, the loopback link, boot entropy from
+ * the host, the initial-namespace check, and power-off. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/random.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -46,7 +47,7 @@ static int link_up(int family, struct lcow_error **err)
 {
     cleanup_close int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return errno == EAFNOSUPPORT ? 0 : lcow_error_errno(err, "socket(%d)", family);
+        return errno == EAFNOSUPPORT ? 0 : lcow_error_errno(err, "socket family %d", family);
     struct ifreq ifr = {0};
     memcpy(ifr.ifr_name, "lo", 3);
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
@@ -115,4 +116,42 @@ double init_uptime(void)
     struct timespec ts;
     clock_gettime(CLOCK_BOOTTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* init's messages: "<prio>init: text" records on /dev/kmsg in the VM (the kernel stamps them
+ * with its own clock, which the boot timeline reads back), or plain lines on stderr when init
+ * runs in a test's pid namespace and must not write into the machine's kernel log. */
+static int kmsg_fd = -1;
+
+void init_log_setup(bool use_kmsg)
+{
+    if (kmsg_fd >= 0) {
+        close(kmsg_fd);
+        kmsg_fd = -1;
+    }
+    if (use_kmsg)
+        kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+}
+
+void init_log(int prio, const char *fmt, ...)
+{
+    int saved = errno; /* callers log and then still look at errno */
+    char buf[1024];
+    int off = snprintf(buf, sizeof(buf), "<%d>init: ", prio);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + off, sizeof(buf) - (size_t)off - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)off + (n < 0 ? 0 : (size_t)n);
+    if (len > sizeof(buf) - 2)
+        len = sizeof(buf) - 2;
+    buf[len++] = '\n';
+    /* One write per record: /dev/kmsg takes each write as one message. */
+    if (kmsg_fd < 0 || write(kmsg_fd, buf, len) < 0) {
+        const char *text = strchr(buf, '>') + 1;
+        if (write(STDERR_FILENO, text, len - (size_t)(text - buf)) < 0) {
+            /* nowhere left to report it */
+        }
+    }
+    errno = saved;
 }

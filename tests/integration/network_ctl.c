@@ -3,7 +3,8 @@
  *
  *   network_ctl [--sysfs ROOT] [--lookup-ms N] [--dhcp-client PATH[,ARG...]]
  *               [--dhcp-script PATH] [--dhcp-ms N] STEP...
- *   STEP:  add JSON | remove NS ID | sync NS NETNS_PATH | sync-host NS | resolv NS |
+ *   STEP:  add JSON | remove NS ID | sync NS NETNS_PATH | sync-pid NS PID | sync-host NS |
+ *          resolv NS |
  *          ns-remove NS | count NS | etc NS DIR HOSTNAME
  *   A step prefixed with '!' must fail: its error goes to stdout as "expected error: MSG".
  *
@@ -63,6 +64,13 @@ static int step_sync(struct ctl *c, struct lcow_error **err)
     return gcs_network_namespace_sync_path(c->net, ns, path, err);
 }
 
+static int step_sync_pid(struct ctl *c, struct lcow_error **err)
+{
+    const char *ns = next_arg(c, "sync-pid");
+    const char *pid = next_arg(c, "sync-pid");
+    return gcs_network_namespace_sync_pid(c->net, ns, (pid_t)atoi(pid), err);
+}
+
 static int step_sync_host(struct ctl *c, struct lcow_error **err)
 {
     return gcs_network_namespace_sync_host(c->net, next_arg(c, "sync-host"), err);
@@ -106,10 +114,15 @@ static const struct {
     const char *name;
     int (*fn)(struct ctl *c, struct lcow_error **err);
 } steps[] = {
-    {"add", step_add},       {"remove", step_remove},
-    {"sync", step_sync},     {"sync-host", step_sync_host},
-    {"resolv", step_resolv}, {"ns-remove", step_ns_remove},
-    {"count", step_count},   {"etc", step_etc},
+    {"add", step_add},
+    {"remove", step_remove},
+    {"sync", step_sync},
+    {"sync-pid", step_sync_pid},
+    {"sync-host", step_sync_host},
+    {"resolv", step_resolv},
+    {"ns-remove", step_ns_remove},
+    {"count", step_count},
+    {"etc", step_etc},
 };
 
 static int run_step(struct ctl *c)

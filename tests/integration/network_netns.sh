@@ -11,7 +11,7 @@ set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
 ctl="$top/${BUILD:-build}/tests/network_ctl"
 p="lcow-test-$$"
-UVM=$p-uvm A=$p-a B=$p-b C=$p-c PEER=$p-peer HOST=$p-host
+UVM=$p-uvm A=$p-a B=$p-b C=$p-c D=$p-d PEER=$p-peer HOST=$p-host
 tmp=$(mktemp -d /tmp/lcow-test-net-XXXXXX)
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox (busybox-static) is required: ping, udhcpc, udhcpd" >&2; exit 1; }
@@ -24,11 +24,12 @@ ping6() {
     done
     fail "ping6 $2 from $1"
 }
-udhcpd_pid=
+udhcpd_pid= holder=
 
 cleanup() {
     [ -z "$udhcpd_pid" ] || kill "$udhcpd_pid" 2>/dev/null || true
-    for ns in $UVM $A $B $C $PEER $HOST; do ip netns del "$ns" 2>/dev/null || true; done
+    [ -z "$holder" ] || kill "$holder" 2>/dev/null || true
+    for ns in $UVM $A $B $C $D $PEER $HOST; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -38,7 +39,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() { [ "$2" = "$3" ] || fail "$1: want [$2] got [$3]"; echo "ok: $1"; }
 ctl_in() { local ns=$1; shift; ip netns exec "$ns" "$ctl" --lookup-ms 2000 "$@"; }
 
-for ns in $UVM $A $B $C $PEER $HOST; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+for ns in $UVM $A $B $C $D $PEER $HOST; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 
 # A veth pair: NAME (with MAC) in namespace $2, peer end PNAME in PEER with addresses.
 veth() {
@@ -72,7 +73,8 @@ settings='{"NamespaceID":"NS-One","ID":"nic0-guid","MacAddress":"02-00-00-00-01-
             {"NextHop":"10.50.0.1","DestinationPrefix":"10.60.0.0/16","Metric":30},
             {"NextHop":"192.168.99.1","DestinationPrefix":"172.31.0.0/16","Metric":7},
             {"NextHop":"fd00:50::1","DestinationPrefix":"::/0","Metric":5},
-            {"NextHop":"fd00:50::1","DestinationPrefix":"fd00:60::/48"}]}'
+            {"NextHop":"fd00:50::1","DestinationPrefix":"fd00:60::/48"},
+            {"NextHop":"","DestinationPrefix":"10.61.0.0/16","Metric":3}]}'
 out=$(ctl_in $UVM sync ns-one /var/run/netns/$A add "$settings" resolv NS-ONE count ns-one \
       etc ns-one "$tmp" web.corp.example)
 expect "resolv.conf + count" "search svc.cluster.local cluster.local
@@ -84,7 +86,7 @@ expect "MTU minus EncapOverhead" 1450 "$(ip -n $A -j link show nic0 | jq '.[0].m
 expect "link up" true "$(ip -n $A -j link show nic0 | jq '.[0].flags | index("UP") != null')"
 # The gateway outside every subnet (192.168.99.1) was added as a /32, then the route retried.
 expect "addresses" "10.50.0.5/24 192.168.99.1/32 fd00:50::5/64" "$(global_addrs $A nic0)"
-expect "IPv4 routes" "10.60.0.0/16 via=10.50.0.1 metric=30 proto=boot; \
+expect "IPv4 routes" "10.60.0.0/16 via=10.50.0.1 metric=30 proto=boot; 10.61.0.0/16 via=- metric=3 proto=boot; \
 172.31.0.0/16 via=192.168.99.1 metric=7 proto=boot; default via=10.50.0.1 metric=0 proto=boot" \
     "$(routes $A 4 nic0)"
 expect "IPv6 routes" "default via=fd00:50::1 metric=5 proto=boot; \
@@ -130,6 +132,16 @@ expect "PBR rule" "10.52.0.5/32 table=101" \
     "$(ip -n $B -j rule | jq -r '.[] | select(.priority==5) | "\(.src)/\(.srclen // 32) table=\(.table)"' | xargs)"
 expect "third adapter (no PBR flag): main table" "10.53.0.5/24" "$(global_addrs $B nic3)"
 ping4 $B 10.52.0.1
+
+# ------------ 2b. the containers code's path: the target is a process's /proc/PID/ns/net
+veth nic5 $UVM 02:00:00:00:02:05 p5b 10.57.0.1/24
+ip netns exec $D "$busybox" sleep 600 &
+holder=$!
+ctl_in $UVM sync-pid ns-pid $holder \
+    add '{"NamespaceID":"ns-pid","ID":"nic5","MacAddress":"02:00:00:00:02:05","IPConfigs":[{"IPAddress":"10.57.0.5","PrefixLength":24}]}'
+expect "moved into the process's namespace" "10.57.0.5/24" "$(global_addrs $D nic5)"
+ping4 $D 10.57.0.1
+kill $holder; wait $holder 2>/dev/null || true; holder=
 
 # ------------------------------------------------ 3. bad input leaves every namespace as it was
 veth nic4 $UVM 02:00:00:00:04:01 p4 10.54.0.1/24 fd00:54::1/64

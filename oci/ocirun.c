@@ -267,16 +267,16 @@ static int launch_prepare(const struct cmd_opts *o, struct launch *l, bool fifo,
     return oci_state_write(l->dir, &l->st, err);
 }
 
-/* A seccomp rule naming a syscall libseccomp does not know is refused (the issue's "bad
- * input"), unlike runc which skips it; the annotation crun uses, set to "0", restores runc's
- * leniency for profiles written for newer kernels. */
+/* Unknown syscall names in linux.seccomp are skipped, as runc does (profiles list syscalls of
+ * newer kernels); crun's annotation run.oci.seccomp_fail_unknown_syscall=1 makes them an
+ * error. */
 static bool seccomp_strict(const struct oci_spec *spec)
 {
     for (size_t i = 0; i < spec->n_annotations; i++)
         if (strcmp(spec->annotations[i].key, "run.oci.seccomp_fail_unknown_syscall") == 0)
-            return strcmp(spec->annotations[i].value, "0") != 0 &&
-                   strcmp(spec->annotations[i].value, "false") != 0;
-    return true;
+            return strcmp(spec->annotations[i].value, "1") == 0 ||
+                   strcmp(spec->annotations[i].value, "true") == 0;
+    return false;
 }
 
 static int launch_create(const struct cmd_opts *o, struct launch *l, bool fifo,

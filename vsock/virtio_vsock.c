@@ -216,8 +216,10 @@ static int pop_rx(struct vsock_dev *dev, struct vsock_vring_chain *chain)
             dev->stat_bad_chains++;
             continue;
         }
-        /* RX buffers are for us to write; a readable part or a short buffer is a guest bug */
-        if (chain->n_out != 0 || chain->in_len < VSOCK_DEV_HDR_SIZE) {
+        /* RX buffers are for us to write; a readable part or a buffer with no room past the
+         * header is a guest bug (a header-only buffer would let a readable host socket spin
+         * the loop without ever moving a byte) */
+        if (chain->n_out != 0 || chain->in_len <= VSOCK_DEV_HDR_SIZE) {
             dev->stat_bad_chains++;
             vsock_vring_push(dev->rx, chain->head, 0);
             continue;

@@ -790,6 +790,36 @@ static void test_rx_starved(void **state)
     expect_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5005, 1070);
 }
 
+static void test_bad_rx_buffers(void **state)
+{
+    struct fe *f = *state;
+    start_device(f);
+    cleanup_close int lfd = host_listen(f, 5007);
+    /* header-sized, read-only and out-of-memory RX buffers are handed back unused */
+    gdesc(f, 0)[0] =
+        (struct vring_desc){RXBUF_OFF, sizeof(struct virtio_vsock_hdr), VRING_DESC_F_WRITE, 0};
+    gdesc(f, 0)[1] = (struct vring_desc){RXBUF_OFF + RXBUF, RXBUF, 0, 0};
+    gdesc(f, 0)[2] = (struct vring_desc){RAM_SIZE - 100, RXBUF, VRING_DESC_F_WRITE, 0};
+    for (uint16_t i = 0; i < 3; i++)
+        offer(f, 0, i);
+    eventfd_write(f->kick[0], 1);
+    struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 1090, 5007, 0);
+    g_send(f, &h, NULL, 0);
+    pump(f);
+    assert_int_equal(gused(f, 0)->idx, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gused(f, 0)->ring[i].len, 0);
+    assert_int_equal(f->dev.stat_bad_chains, 3);
+    f->used_seen[0] = 3;
+    /* the RESPONSE waited for a real buffer */
+    for (uint16_t i = 3; i < QSIZE; i++) {
+        gdesc(f, 0)[i] = (struct vring_desc){RXBUF_OFF + i * RXBUF, RXBUF, VRING_DESC_F_WRITE, 0};
+        offer(f, 0, i);
+    }
+    eventfd_write(f->kick[0], 1);
+    expect_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5007, 1090);
+}
+
 static void test_device_stop_closes_host(void **state)
 {
     struct fe *f = *state;
@@ -825,21 +855,14 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_negotiation),
-        T(test_malformed_requests),
-        T(test_framing_bad_version),
-        T(test_framing_oversize),
-        T(test_framing_truncated),
-        T(test_framing_eof),
-        T(test_no_listener_rst),
-        T(test_guest_connect_data_close),
-        T(test_guest_rst_closes_host),
-        T(test_malformed_packets),
-        T(test_credit_overrun),
-        T(test_host_connect),
-        T(test_host_to_guest_credit),
-        T(test_rx_starved),
-        T(test_device_stop_closes_host),
+        T(test_negotiation),           T(test_malformed_requests),
+        T(test_framing_bad_version),   T(test_framing_oversize),
+        T(test_framing_truncated),     T(test_framing_eof),
+        T(test_no_listener_rst),       T(test_guest_connect_data_close),
+        T(test_guest_rst_closes_host), T(test_malformed_packets),
+        T(test_credit_overrun),        T(test_host_connect),
+        T(test_host_to_guest_credit),  T(test_rx_starved),
+        T(test_bad_rx_buffers),        T(test_device_stop_closes_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -284,11 +284,26 @@ int gcs_pr_parse_nested(const struct json_object *obj, const char *path, const c
     return gcs_pr_parse_object(s, len, p, ret, err);
 }
 
+/* JSON allows "\u0000" inside strings; C strings cannot carry it, and truncating silently would
+ * turn "/run/x\u0000/../y" into another path than the host meant. Such strings are rejected. */
+static int check_no_nul(const struct json_object *v, const char *path, const char *key,
+                        struct lcow_error **err)
+{
+    if (v == NULL || strlen(json_object_get_string((struct json_object *)v)) ==
+                         (size_t)json_object_get_string_len(v))
+        return 0;
+    char p[GCS_PR_PATH_MAX];
+    return lcow_error_make(err, EINVAL, "%s: string contains a NUL character",
+                           gcs_pr_join(p, sizeof(p), path, key));
+}
+
 int gcs_pr_get_string(const struct json_object *o, const char *path, const char *key, char **ret,
                       struct lcow_error **err)
 {
     const char *s = "";
     int r = lcow_json_get_string(o, path, key, &s, err);
+    if (r == 0)
+        r = check_no_nul(lcow_json_field(o, key), path, key, err);
     if (r < 0)
         return r;
     char *d = strdup(s);
@@ -399,6 +414,16 @@ int gcs_pr_get_strv(const struct json_object *o, const char *path, const char *k
     int r = lcow_json_get_strv(o, path, key, &v, err);
     if (r < 0)
         return r;
+    struct json_object *arr = lcow_json_field(o, key);
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+        char k[GCS_PR_PATH_MAX];
+        snprintf(k, sizeof(k), "%s[%zu]", key, i);
+        r = check_no_nul(json_object_array_get_idx(arr, i), path, k, err);
+        if (r < 0) {
+            gcs_pr_strv_free(v);
+            return r;
+        }
+    }
     gcs_pr_strv_free(*ret);
     *ret = v;
     return 0;

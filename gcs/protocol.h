@@ -7,9 +7,9 @@
  *   - Decoders take a payload (the bytes after the 16-byte header, not NUL-terminated), read it
  *     the way Go's encoding/json does (common/json.h), and fill a struct the caller owns and
  *     empties with the matching _done() function (safe on a zeroed or half-filled struct, and
- *     safe to call twice). On failure the struct is left empty (all _done'd) and the call
- *     returns -EINVAL with an lcow_error naming the JSON path of the bad field (for example
- *     "ExecuteProcess: Settings.ProcessParameters: CreateStdInPipe: expected boolean, got int").
+ *     safe to call twice). On failure *ret is not written (nothing is left allocated) and the
+ *     call returns -EINVAL with an lcow_error naming the JSON path of the bad field (for example
+ *     "ExecuteProcess: Settings.ProcessParameters.CreateStdInPipe: expected boolean, got int").
  *     ModifySettings with an unknown ResourceType returns -EOPNOTSUPP instead (Go answers it
  *     with E_FAIL, not InvalidJSON); gcs_hresult_from_decode_error() does that mapping.
  *   - Strings in decoded structs are heap copies, never NULL (an absent field reads as ""), unless

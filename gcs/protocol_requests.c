@@ -193,6 +193,10 @@ static int read_environment(const struct json_object *pp, const char *path, char
         if (val != NULL && !json_object_is_type(val, json_type_string))
             return lcow_error_make(err, EINVAL, "%s.Environment.%s: expected string, got %s", path,
                                    key, json_type_to_name(json_object_get_type(val)));
+        if (val != NULL &&
+            strlen(json_object_get_string(val)) != (size_t)json_object_get_string_len(val))
+            return lcow_error_make(err, EINVAL,
+                                   "%s.Environment.%s: string contains a NUL character", path, key);
         if (asprintf(&v[i], "%s=%s", key, val ? json_object_get_string(val) : "") < 0) {
             v[i] = NULL;
             return lcow_error_make(err, ENOMEM, "%s.Environment: out of memory", path);

@@ -345,7 +345,6 @@ void gcs_create_response_done(struct gcs_create_response *r)
 int gcs_decode_create_response(const char *buf, size_t len, struct gcs_create_response *ret,
                                struct lcow_error **err)
 {
-    *ret = (struct gcs_create_response){0};
     return decode_number_response(buf, len, "SelectedProtocolVersion", &ret->base,
                                   &ret->selected_protocol_version, "Create response", err);
 }
@@ -366,7 +365,6 @@ int gcs_decode_execute_process_response(const char *buf, size_t len,
                                         struct gcs_execute_process_response *ret,
                                         struct lcow_error **err)
 {
-    *ret = (struct gcs_execute_process_response){0};
     return decode_number_response(buf, len, "ProcessId", &ret->base, &ret->process_id,
                                   "ExecuteProcess response", err);
 }
@@ -387,7 +385,6 @@ int gcs_decode_wait_for_process_response(const char *buf, size_t len,
                                          struct gcs_wait_for_process_response *ret,
                                          struct lcow_error **err)
 {
-    *ret = (struct gcs_wait_for_process_response){0};
     return decode_number_response(buf, len, "ExitCode", &ret->base, &ret->exit_code,
                                   "WaitForProcess response", err);
 }

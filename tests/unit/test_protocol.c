@@ -250,6 +250,9 @@ static void test_request_base(void **state)
     expect_fail(gcs_decode_request_base("", 0, &b, &err), &err, EINVAL, NULL);
     expect_fail(gcs_decode_request_base("{} {}", 5, &b, &err), &err, EINVAL, "trailing");
     expect_fail(gcs_decode_request_base("{'a':1}", 7, &b, &err), &err, EINVAL, NULL);
+    /* A NUL inside a string cannot reach C code: rejected rather than silently cut. */
+    static const char nul[] = "{\"ContainerId\":\"a\\u0000/../b\"}";
+    expect_fail(gcs_decode_request_base(nul, LEN(nul), &b, &err), &err, EINVAL, "NUL");
     assert_null(b.container_id);
 }
 
@@ -527,6 +530,11 @@ static void test_execute_bad(void **state)
          "Settings.ProcessParameters.Environment"},
         {"{\"Settings\":{\"ProcessParameters\":\"{\\\"OciProcess\\\":\\\"x\\\"}\"}}",
          "Settings.ProcessParameters.OciProcess"},
+        {"{\"Settings\":{\"ProcessParameters\":\"{\\\"CommandArgs\\\":[\\\"a\\\\u0000b\\\"]}\"}}",
+         "Settings.ProcessParameters.CommandArgs[0]"},
+        {"{\"Settings\":{\"ProcessParameters\":\"{\\\"Environment\\\":{\\\"A\\\":\\\"\\\\u0000\\\"}"
+         "}\"}}",
+         "Settings.ProcessParameters.Environment.A"},
         {"{\"Settings\":{\"ProcessParameters\":\"{}\",\"VsockStdioRelaySettings\":{\"StdIn\":-1}}}",
          "Settings.VsockStdioRelaySettings.StdIn"},
         {"{\"Settings\":{\"ProcessParameters\":\"{}\",\"VsockStdioRelaySettings\":{\"StdOut\":"

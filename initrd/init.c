@@ -204,8 +204,24 @@ static void boot(struct init_state *s)
         feed_entropy(s);
 }
 
+/* GPU helpers hcsshim's init starts when the rootfs carries them; absent ones are skipped. */
+static void start_services(struct init_state *s)
+{
+    static char *const persistenced[] = {"/bin/nvidia-persistenced", NULL};
+    static char *const fabricmanager[] = {"/bin/nv-fabricmanager", "-c",
+                                          "/usr/share/nvidia/nvswitch/fabricmanager.cfg", NULL};
+    static char *const *const services[] = {persistenced, fabricmanager};
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(services); i++) {
+        if (access(services[i][0], X_OK) < 0)
+            continue;
+        if (spawn(s, services[i], false) < 0)
+            init_warn("fork for `%s`: %s", services[i][0], strerror(errno));
+    }
+}
+
 static void launch(struct init_state *s)
 {
+    start_services(s);
     pid_t child = spawn(s, s->args.argv, false);
     if (child < 0)
         init_err("fork for `%s`: %s", s->args.argv[0], strerror(errno));

@@ -216,7 +216,7 @@ struct oci_cgroup_stats {
     /* memory.stat lines as read (v1 names; on v2 anon→rss, file→cache are added too). */
     struct oci_cg_stat_kv *mem_stat;
     size_t n_mem_stat;
-    uint64_t oom_kill, under_oom;
+    uint64_t oom_kill, under_oom, oom_kill_disable;
     /* cpu in nanoseconds */
     bool has_cpu;
     uint64_t cpu_total, cpu_user, cpu_kernel;
@@ -237,6 +237,15 @@ struct oci_cgroup_stats {
 int oci_cgroup_stats(const struct oci_cgroup *cg, struct oci_cgroup_stats *ret,
                      struct lcow_error **err);
 void oci_cgroup_stats_done(struct oci_cgroup_stats *s);
+
+struct json_object;
+/* The statistics as containerd's cgroups v1 `Metrics` JSON, with the field names, order and
+ * zero-omission Go's encoding/json gives that struct, trimmed as the Go GCS trims it for
+ * GetProperties "Statistics" (gcs-protocol.md §4.8): `blkio` and `rdma` are {} and `network` is
+ * absent. memory.stat names map to their Metrics fields (pgpgin → pg_pg_in, ...). *ret is a new
+ * object the caller puts. */
+int oci_cgroup_stats_to_metrics(const struct oci_cgroup_stats *s, struct json_object **ret,
+                                struct lcow_error **err);
 
 /* ---------- v2 device controller: a BPF_PROG_TYPE_CGROUP_DEVICE program ---------- */
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "common/cleanup.h"
 #include "oci/cgroup_internal.h"
 
@@ -98,6 +100,7 @@ static int memory_stats(const char *dir, bool v2, struct oci_cgroup_stats *s)
         mem_entry(dir, "memory.kmem.tcp", &s->kernel_tcp);
         s->oom_kill = rd_keyed(dir, "memory.oom_control", "oom_kill");
         s->under_oom = rd_keyed(dir, "memory.oom_control", "under_oom");
+        s->oom_kill_disable = rd_keyed(dir, "memory.oom_control", "oom_kill_disable");
     } else {
         s->mem.usage = rd(dir, "memory.current");
         s->mem.max_usage = rd(dir, "memory.peak");
@@ -332,4 +335,196 @@ void oci_cgroup_stats_done(struct oci_cgroup_stats *s)
     free(s->io_serviced);
     free(s->hugetlb);
     memset(s, 0, sizeof(*s));
+}
+
+/* ---------------------------------------------------------------- v1 Metrics JSON */
+
+/* Go's omitempty: a zero number is left out. */
+static int put_u64(struct json_object *o, const char *key, uint64_t v)
+{
+    if (v == 0)
+        return 0;
+    struct json_object *n = json_object_new_uint64(v);
+    if (n == NULL || json_object_object_add(o, key, n) < 0) {
+        json_object_put(n);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int put_obj(struct json_object *o, const char *key, struct json_object *child)
+{
+    if (child == NULL || json_object_object_add(o, key, child) < 0) {
+        json_object_put(child);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* memory.stat name → MemoryStat JSON field, in the struct's declaration order. */
+static const char *const mem_fields[][2] = {
+    {"cache", "cache"},
+    {"rss", "rss"},
+    {"rss_huge", "rss_huge"},
+    {"mapped_file", "mapped_file"},
+    {"dirty", "dirty"},
+    {"writeback", "writeback"},
+    {"pgpgin", "pg_pg_in"},
+    {"pgpgout", "pg_pg_out"},
+    {"pgfault", "pg_fault"},
+    {"pgmajfault", "pg_maj_fault"},
+    {"inactive_anon", "inactive_anon"},
+    {"active_anon", "active_anon"},
+    {"inactive_file", "inactive_file"},
+    {"active_file", "active_file"},
+    {"unevictable", "unevictable"},
+    {"hierarchical_memory_limit", "hierarchical_memory_limit"},
+    {"hierarchical_memsw_limit", "hierarchical_swap_limit"},
+    {"total_cache", "total_cache"},
+    {"total_rss", "total_rss"},
+    {"total_rss_huge", "total_rss_huge"},
+    {"total_mapped_file", "total_mapped_file"},
+    {"total_dirty", "total_dirty"},
+    {"total_writeback", "total_writeback"},
+    {"total_pgpgin", "total_pg_pg_in"},
+    {"total_pgpgout", "total_pg_pg_out"},
+    {"total_pgfault", "total_pg_fault"},
+    {"total_pgmajfault", "total_pg_maj_fault"},
+    {"total_inactive_anon", "total_inactive_anon"},
+    {"total_active_anon", "total_active_anon"},
+    {"total_inactive_file", "total_inactive_file"},
+    {"total_active_file", "total_active_file"},
+    {"total_unevictable", "total_unevictable"},
+};
+
+static uint64_t stat_value(const struct oci_cgroup_stats *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_mem_stat; i++)
+        if (strcmp(s->mem_stat[i].name, name) == 0)
+            return s->mem_stat[i].value;
+    return 0;
+}
+
+static struct json_object *mem_entry_json(const struct oci_cg_mem_entry *e)
+{
+    struct json_object *o = json_object_new_object();
+    if (o == NULL || put_u64(o, "limit", e->limit) < 0 || put_u64(o, "usage", e->usage) < 0 ||
+        put_u64(o, "max", e->max_usage) < 0 || put_u64(o, "failcnt", e->failcnt) < 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static struct json_object *memory_json(const struct oci_cgroup_stats *s)
+{
+    struct json_object *m = json_object_new_object();
+    int r = m ? 0 : -ENOMEM;
+    for (size_t i = 0; r == 0 && i < LCOW_ARRAY_SIZE(mem_fields); i++)
+        r = put_u64(m, mem_fields[i][1], stat_value(s, mem_fields[i][0]));
+    if (r == 0)
+        r = put_obj(m, "usage", mem_entry_json(&s->mem));
+    if (r == 0)
+        r = put_obj(m, "swap", mem_entry_json(&s->swap));
+    if (r == 0)
+        r = put_obj(m, "kernel", mem_entry_json(&s->kernel));
+    if (r == 0)
+        r = put_obj(m, "kernel_tcp", mem_entry_json(&s->kernel_tcp));
+    if (r < 0) {
+        json_object_put(m);
+        return NULL;
+    }
+    return m;
+}
+
+static struct json_object *cpu_json(const struct oci_cgroup_stats *s)
+{
+    struct json_object *c = json_object_new_object(), *u = json_object_new_object(),
+                       *t = json_object_new_object();
+    int r = c && u && t ? 0 : -ENOMEM;
+    if (r == 0 && (r = put_u64(u, "total", s->cpu_total)) == 0 &&
+        (r = put_u64(u, "kernel", s->cpu_kernel)) == 0 &&
+        (r = put_u64(u, "user", s->cpu_user)) == 0 && s->n_cpu_per_cpu > 0) {
+        struct json_object *a = json_object_new_array();
+        for (size_t i = 0; a && i < s->n_cpu_per_cpu; i++)
+            json_object_array_add(a, json_object_new_uint64(s->cpu_per_cpu[i]));
+        r = put_obj(u, "per_cpu", a);
+    }
+    if (r == 0 && (r = put_u64(t, "periods", s->throttle_periods)) == 0 &&
+        (r = put_u64(t, "throttled_periods", s->throttled_periods)) == 0)
+        r = put_u64(t, "throttled_time", s->throttled_time);
+    if (r == 0) {
+        r = put_obj(c, "usage", steal_pointer(&u));
+        if (r == 0)
+            r = put_obj(c, "throttling", steal_pointer(&t));
+    }
+    json_object_put(u);
+    json_object_put(t);
+    if (r < 0) {
+        json_object_put(c);
+        return NULL;
+    }
+    return c;
+}
+
+static struct json_object *hugetlb_json(const struct oci_cgroup_stats *s)
+{
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; a && i < s->n_hugetlb; i++) {
+        const struct oci_cg_hugetlb_entry *h = &s->hugetlb[i];
+        struct json_object *e = json_object_new_object();
+        if (e == NULL || put_u64(e, "usage", h->usage) < 0 || put_u64(e, "max", h->max) < 0 ||
+            put_u64(e, "failcnt", h->failcnt) < 0 ||
+            (h->page_size[0] && put_obj(e, "pagesize", json_object_new_string(h->page_size)) < 0) ||
+            json_object_array_add(a, e) < 0) {
+            json_object_put(e);
+            json_object_put(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+int oci_cgroup_stats_to_metrics(const struct oci_cgroup_stats *s, struct json_object **ret,
+                                struct lcow_error **err)
+{
+    struct json_object *o = json_object_new_object();
+    int r = o ? 0 : -ENOMEM;
+    if (r == 0 && s->n_hugetlb > 0)
+        r = put_obj(o, "hugetlb", hugetlb_json(s));
+    if (r == 0 && s->has_pids) {
+        struct json_object *p = json_object_new_object();
+        if (p == NULL || put_u64(p, "current", s->pids_current) < 0 ||
+            put_u64(p, "limit", s->pids_limit) < 0) {
+            json_object_put(p);
+            r = -ENOMEM;
+        } else {
+            r = put_obj(o, "pids", p);
+        }
+    }
+    if (r == 0 && s->has_cpu)
+        r = put_obj(o, "cpu", cpu_json(s));
+    if (r == 0 && s->has_memory)
+        r = put_obj(o, "memory", memory_json(s));
+    /* The Go GCS resets these two to empty structs and drops network (message size). */
+    if (r == 0)
+        r = put_obj(o, "blkio", json_object_new_object());
+    if (r == 0)
+        r = put_obj(o, "rdma", json_object_new_object());
+    if (r == 0 && s->has_memory) {
+        struct json_object *c = json_object_new_object();
+        if (c == NULL || put_u64(c, "oom_kill_disable", s->oom_kill_disable) < 0 ||
+            put_u64(c, "under_oom", s->under_oom) < 0 || put_u64(c, "oom_kill", s->oom_kill) < 0) {
+            json_object_put(c);
+            r = -ENOMEM;
+        } else {
+            r = put_obj(o, "memory_oom_control", c);
+        }
+    }
+    if (r < 0) {
+        json_object_put(o);
+        return lcow_error_make(err, ENOMEM, "statistics JSON: out of memory");
+    }
+    *ret = o;
+    return 0;
 }

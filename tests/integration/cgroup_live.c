@@ -435,6 +435,12 @@ static void test_stats(void **state)
     print_message("mem usage %llu, cpu %llu ns, %zu memory.stat lines, %zu cpus\n",
                   (unsigned long long)s.mem.usage, (unsigned long long)s.cpu_total, s.n_mem_stat,
                   s.n_cpu_per_cpu);
+    /* The GetProperties shape: memory.usage.usage and pids.current are there. */
+    cleanup_json struct json_object *m = NULL;
+    assert_int_equal(oci_cgroup_stats_to_metrics(&s, &m, NULL), 0);
+    struct json_object *mem = lcow_json_field(lcow_json_field(m, "memory"), "usage");
+    assert_true(json_object_get_uint64(lcow_json_field(mem, "usage")) == s.mem.usage);
+    assert_int_equal(json_object_get_int(lcow_json_field(lcow_json_field(m, "pids"), "limit")), 10);
     oci_cgroup_stats_done(&s);
     kill(pid, SIGKILL);
     wait_status(pid);

@@ -645,6 +645,49 @@ static void test_device_program(void **state)
     check_program(with_defaults, 11);
 }
 
+static void test_stats_metrics_json(void **state)
+{
+    struct oci_cg_stat_kv kv[] = {{"cache", 5},
+                                  {"pgpgin", 7},
+                                  {"hierarchical_memsw_limit", 9},
+                                  {"not_a_metrics_field", 1},
+                                  {"rss", 0}};
+    uint64_t per_cpu[] = {6, 4};
+    struct oci_cg_hugetlb_entry huge[] = {{.page_size = "2MB", .failcnt = 3}};
+    struct oci_cgroup_stats st = {.has_memory = true,
+                                  .mem = {.usage = 100, .max_usage = 200, .limit = 300},
+                                  .mem_stat = kv,
+                                  .n_mem_stat = LCOW_ARRAY_SIZE(kv),
+                                  .oom_kill = 1,
+                                  .has_cpu = true,
+                                  .cpu_total = 10,
+                                  .cpu_user = 4,
+                                  .cpu_kernel = 6,
+                                  .cpu_per_cpu = per_cpu,
+                                  .n_cpu_per_cpu = 2,
+                                  .has_pids = true,
+                                  .pids_current = 2,
+                                  .hugetlb = huge,
+                                  .n_hugetlb = 1};
+    cleanup_json struct json_object *o = NULL;
+    assert_int_equal(oci_cgroup_stats_to_metrics(&st, &o, NULL), 0);
+    cleanup_free char *text = lcow_json_to_string(o);
+    /* Go's field order and omitempty; blkio/rdma emptied and network dropped as the GCS does. */
+    assert_string_equal(
+        text, "{\"hugetlb\":[{\"failcnt\":3,\"pagesize\":\"2MB\"}],\"pids\":{\"current\":2},"
+              "\"cpu\":{\"usage\":{\"total\":10,\"kernel\":6,\"user\":4,\"per_cpu\":[6,4]},"
+              "\"throttling\":{}},\"memory\":{\"cache\":5,\"pg_pg_in\":7,"
+              "\"hierarchical_swap_limit\":9,\"usage\":{\"limit\":300,\"usage\":100,\"max\":200},"
+              "\"swap\":{},\"kernel\":{},\"kernel_tcp\":{}},\"blkio\":{},\"rdma\":{},"
+              "\"memory_oom_control\":{\"oom_kill\":1}}");
+    /* Nothing collected: only the two emptied members. */
+    struct oci_cgroup_stats none = {0};
+    cleanup_json struct json_object *e = NULL;
+    assert_int_equal(oci_cgroup_stats_to_metrics(&none, &e, NULL), 0);
+    cleanup_free char *etext = lcow_json_to_string(e);
+    assert_string_equal(etext, "{\"blkio\":{},\"rdma\":{}}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_v2_files),
         cmocka_unit_test(test_unified_on_legacy),
         cmocka_unit_test(test_device_program),
+        cmocka_unit_test(test_stats_metrics_json),
     };
     return cmocka_run_group_tests(tests, fake_setup, fake_teardown);
 }

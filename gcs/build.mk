@@ -3,7 +3,7 @@
 # protocol: bridge wire codecs and the CommandLine splitter (gcs/protocol*.c, gcs/cmdline.c),
 # linked by gcs and host/ (link order: gcs_protocol common, plus $(LIBS_JSON)).
 GCS_PROTOCOL_SRCS := gcs/protocol.c gcs/protocol_requests.c gcs/protocol_responses.c \
-	gcs/protocol_modify.c gcs/cmdline.c
+	gcs/protocol_modify.c gcs/protocol_oci.c gcs/cmdline.c
 $(eval $(call add_lib,gcs_protocol,$(GCS_PROTOCOL_SRCS)))
 $(eval $(call add_unit_test,test_protocol,tests/unit/test_protocol.c,gcs_protocol common,$(LIBS_JSON)))
 $(eval $(call add_unit_test,test_protocol_modify,tests/unit/test_protocol_modify.c,gcs_protocol common,$(LIBS_JSON)))
@@ -24,7 +24,7 @@ GCS_NETWORK_SRCS := gcs/network.c gcs/network_adapter.c gcs/network_dhcp.c gcs/n
 $(eval $(call add_lib,gcs_network,$(GCS_NETWORK_SRCS)))
 GCS_HANDLER_LIBS += gcs_network
 GCS_HANDLER_LDFLAGS += $(LIBS_NL)
-$(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
+$(eval $(call add_unit_test,test_network,tests/unit/test_network.c,gcs_network gcs_protocol common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 $(eval $(call add_test_prog,network_ctl,tests/integration/network_ctl.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 CHECK_SCRIPTS += tests/integration/network_netns.sh tests/integration/network_bridge.sh
 $(eval $(call add_test_prog,network_bench,tests/bench/network_bench.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))

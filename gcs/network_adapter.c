@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "gcs/network.h"
+#include "gcs/protocol.h"
 
 int gcs_net_ip_parse(const char *s, struct gcs_net_ip *ret)
 {
@@ -329,6 +330,36 @@ int gcs_net_adapter_from_json(const struct json_object *s, struct gcs_net_adapte
     a->enable_low_metric = low;
     if ((r = json_ipconfigs(s, a, err)) < 0 || (r = json_routes(s, a, err)) < 0)
         return r;
+    *ret = steal_pointer(&a);
+    return 0;
+}
+
+/* ---- the decoded Settings of gcs/protocol.h ---- */
+
+int gcs_net_adapter_from_settings(const struct gcs_network_adapter *s, struct gcs_net_adapter **ret,
+                                  struct lcow_error **err)
+{
+    cleanup_net_adapter struct gcs_net_adapter *a = NULL;
+    int r = gcs_net_adapter_new(s->namespace_id, s->id, s->mac_address, s->dns_suffix,
+                                s->dns_server_list, &a, err);
+    if (r < 0)
+        return r;
+    a->encap_overhead = s->encap_overhead;
+    a->vpci_assigned = s->vpci_assigned;
+    a->policy_based_routing = s->policy_based_routing;
+    a->enable_low_metric = s->enable_low_metric;
+    for (size_t i = 0; i < s->n_ip_configs; i++) {
+        r = gcs_net_adapter_add_ipconfig(a, s->ip_configs[i].ip_address,
+                                         s->ip_configs[i].prefix_length, err);
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < s->n_routes; i++) {
+        r = gcs_net_adapter_add_route(a, s->routes[i].next_hop, s->routes[i].destination_prefix,
+                                      s->routes[i].metric, err);
+        if (r < 0)
+            return r;
+    }
     *ret = steal_pointer(&a);
     return 0;
 }

@@ -17,34 +17,6 @@ struct gcs_network *gcs_network_for(struct gcs *g)
     return gcs_network_default(&cfg);
 }
 
-int gcs_net_adapter_from_settings(const struct gcs_network_adapter *s, struct gcs_net_adapter **ret,
-                                  struct lcow_error **err)
-{
-    cleanup_net_adapter struct gcs_net_adapter *a = NULL;
-    int r = gcs_net_adapter_new(s->namespace_id, s->id, s->mac_address, s->dns_suffix,
-                                s->dns_server_list, &a, err);
-    if (r < 0)
-        return r;
-    a->encap_overhead = s->encap_overhead;
-    a->vpci_assigned = s->vpci_assigned;
-    a->policy_based_routing = s->policy_based_routing;
-    a->enable_low_metric = s->enable_low_metric;
-    for (size_t i = 0; i < s->n_ip_configs; i++) {
-        r = gcs_net_adapter_add_ipconfig(a, s->ip_configs[i].ip_address,
-                                         s->ip_configs[i].prefix_length, err);
-        if (r < 0)
-            return r;
-    }
-    for (size_t i = 0; i < s->n_routes; i++) {
-        r = gcs_net_adapter_add_route(a, s->routes[i].next_hop, s->routes[i].destination_prefix,
-                                      s->routes[i].metric, err);
-        if (r < 0)
-            return r;
-    }
-    *ret = steal_pointer(&a);
-    return 0;
-}
-
 int gcs_network_modify(struct gcs *g, const struct gcs_modify_request *req, struct lcow_error **err)
 {
     const struct gcs_network_adapter *s = &req->settings.network;

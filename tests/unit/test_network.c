@@ -24,6 +24,7 @@
 #include "common/io.h"
 #include "common/json.h"
 #include "gcs/network.h"
+#include "gcs/protocol.h"
 
 /* ---- DNS and host files ---- */
 
@@ -239,6 +240,49 @@ static void test_adapter_bad_input(void **state)
     expect_bad("{\"ID\":\"a\",\"EncapOverhead\":70000}", "EncapOverhead");
     expect_bad("{\"ID\":\"a\",\"IPConfigs\":[{\"IPAddress\":5}]}", "IPAddress");
     expect_bad("{\"ID\":\"a\",\"IPConfigs\":{}}", "IPConfigs");
+}
+
+/* The host's request as lcow-host.md §3.2 shows it, through the bridge's decoder. */
+static void test_adapter_from_wire(void **state)
+{
+    static const char wire[] =
+        "{\"ContainerId\":\"00000000-0000-0000-0000-000000000000\",\"ActivityId\":"
+        "\"00000000-0000-0000-0000-000000000000\",\"Request\":{\"RequestType\":\"Add\","
+        "\"ResourceType\":\"Network\",\"Settings\":{\"NamespaceID\":\"ns-guid\",\"ID\":"
+        "\"nic-guid\",\"MacAddress\":\"00-15-5D-52-C0-00\",\"DNSSuffix\":\"svc.cluster.local\","
+        "\"DNSServerList\":\"10.0.0.10\",\"IPConfigs\":[{\"IPAddress\":\"10.0.0.5\","
+        "\"PrefixLength\":24}],\"Routes\":[{\"NextHop\":\"10.0.0.1\",\"DestinationPrefix\":"
+        "\"0.0.0.0/0\"}]}}}";
+    struct gcs_modify_settings_request q = {0};
+    cleanup_net_adapter struct gcs_net_adapter *a = NULL;
+    cleanup_error struct lcow_error *err = NULL;
+    struct gcs_net_route_op ops[2];
+    size_t n = 0;
+
+    assert_int_equal(gcs_decode_modify_settings_request(wire, sizeof(wire) - 1, &q, NULL), 0);
+    assert_int_equal(q.request.resource_type, GCS_RESOURCE_NETWORK);
+    assert_int_equal(gcs_net_adapter_from_settings(&q.request.settings.network, &a, NULL), 0);
+    assert_string_equal(a->namespace_id, "ns-guid");
+    assert_string_equal(a->id, "nic-guid");
+    assert_memory_equal(a->mac, "\x00\x15\x5d\x52\xc0\x00", 6);
+    assert_string_equal(a->dns_suffix, "svc.cluster.local");
+    assert_int_equal(a->n_ipconfigs, 1);
+    assert_int_equal(a->ipconfigs[0].prefix_len, 24);
+    gcs_net_plan_routes(a, false, ops, &n);
+    assert_int_equal(n, 1);
+    assert_false(ops[0].has_dst);
+    assert_true(ops[0].has_gw);
+    gcs_modify_settings_request_done(&q);
+
+    /* Shape-valid JSON (the decoder accepts it) that the adapter validation refuses. */
+    memset(&q, 0, sizeof(q));
+    static const char bad[] = "{\"ContainerId\":\"x\",\"Request\":{\"ResourceType\":\"Network\","
+                              "\"Settings\":{\"ID\":\"n\",\"IPConfigs\":[{\"IPAddress\":"
+                              "\"fe80::1::2\",\"PrefixLength\":64}]}}}";
+    assert_int_equal(gcs_decode_modify_settings_request(bad, sizeof(bad) - 1, &q, NULL), 0);
+    assert_int_equal(gcs_net_adapter_from_settings(&q.request.settings.network, &a, &err), -EINVAL);
+    assert_non_null(strstr(err->msg, "IPConfigs[0].IPAddress: malformed IP `fe80::1::2`"));
+    gcs_modify_settings_request_done(&q);
 }
 
 static void test_mac_parse(void **state)
@@ -555,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_write_etc_files),
         cmocka_unit_test(test_adapter_json),
         cmocka_unit_test(test_adapter_bad_input),
+        cmocka_unit_test(test_adapter_from_wire),
         cmocka_unit_test(test_mac_parse),
         cmocka_unit_test(test_plan_routes),
         cmocka_unit_test_setup_teardown(test_lookup_instance_id, sysfs_setup, sysfs_teardown),

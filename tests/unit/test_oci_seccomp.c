@@ -17,6 +17,13 @@
 
 #include <linux/seccomp.h>
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
+#endif
+
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -303,6 +310,15 @@ static void test_notify(void **state)
     assert_true(p.notify);
     assert_true(p.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
     /* The child gets a listener fd from load() (exit 122 otherwise) and never calls mkdir. */
+    expect_errno(&p, probe_getpid, 0, 0);
+    oci_seccomp_program_done(&p);
+    /* WAIT_KILLABLE_RECV (kernel 5.19+) only makes sense, and is only accepted, with a listener. */
+    p = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_WAIT_"
+                "KILLABLE_RECV\",\"SECCOMP_FILTER_FLAG_TSYNC\"],\"syscalls\":[" RULE(
+                    "\"mkdir\"", "SCMP_ACT_NOTIFY") "]}",
+                0, 0);
+    assert_true(p.flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+    assert_true(p.flags & SECCOMP_FILTER_FLAG_TSYNC_ESRCH); /* TSYNC + listener needs it */
     expect_errno(&p, probe_getpid, 0, 0);
     oci_seccomp_program_done(&p);
     /* runc's restrictions. */

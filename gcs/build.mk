@@ -3,7 +3,7 @@
 # protocol: bridge wire codecs and the CommandLine splitter (gcs/protocol*.c, gcs/cmdline.c),
 # linked by gcs and host/ (link order: gcs_protocol common, plus $(LIBS_JSON)).
 GCS_PROTOCOL_SRCS := gcs/protocol.c gcs/protocol_requests.c gcs/protocol_responses.c \
-	gcs/protocol_modify.c gcs/cmdline.c
+	gcs/protocol_modify.c gcs/protocol_oci.c gcs/cmdline.c
 $(eval $(call add_lib,gcs_protocol,$(GCS_PROTOCOL_SRCS)))
 $(eval $(call add_unit_test,test_protocol,tests/unit/test_protocol.c,gcs_protocol common,$(LIBS_JSON)))
 $(eval $(call add_unit_test,test_protocol_modify,tests/unit/test_protocol_modify.c,gcs_protocol common,$(LIBS_JSON)))

@@ -80,6 +80,16 @@ int gcs_pr_read_response_base(const struct json_object *o, struct gcs_response_b
  * (the codes common/json.h uses: EINVAL, ERANGE), keeping other codes (ENOMEM, EOPNOTSUPP). */
 int gcs_pr_fail(struct lcow_error **err, int r, const char *what);
 
+/* Go-compatible type checks of raw OCI documents (protocol_oci.c): -EINVAL naming the field
+ * (path.field) when a value has the wrong JSON type or overflows its Go field; NULL is fine. */
+int gcs_pr_check_oci_spec(const struct json_object *v, const char *path, struct lcow_error **err);
+int gcs_pr_check_oci_process(const struct json_object *v, const char *path,
+                             struct lcow_error **err);
+int gcs_pr_check_linux_resources(const struct json_object *v, const char *path,
+                                 struct lcow_error **err);
+int gcs_pr_check_windows_resources(const struct json_object *v, const char *path,
+                                   struct lcow_error **err);
+
 /* ---- writing ---- */
 
 struct gcs_pw {

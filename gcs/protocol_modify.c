@@ -415,6 +415,8 @@ static int read_constraints(const struct json_object *s, void *out, struct lcow_
     struct gcs_container_constraints *c = out;
     READ(gcs_pr_get_object_ref(s, SP, "Windows", &c->windows, err));
     READ(gcs_pr_get_object_ref(s, SP, "Linux", &c->linux_resources, err));
+    READ(gcs_pr_check_windows_resources(c->windows, SP ".Windows", err));
+    READ(gcs_pr_check_linux_resources(c->linux_resources, SP ".Linux", err));
     return 0;
 }
 

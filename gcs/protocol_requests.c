@@ -92,6 +92,8 @@ static int read_container_config(const struct json_object *c, struct gcs_contain
     if (r == 0)
         r = gcs_pr_get_object_ref(c, path, "OciSpecification", &cfg->oci_specification, err);
     if (r == 0)
+        r = gcs_pr_check_oci_spec(cfg->oci_specification, "ContainerConfig.OciSpecification", err);
+    if (r == 0)
         r = gcs_pr_get_string(c, path, "ScratchDirPath", &cfg->scratch_dir_path, err);
     if (r < 0)
         return r;
@@ -239,6 +241,11 @@ static int read_process_parameters(const struct json_object *pp, struct gcs_proc
     GCS_PR_TRY(gcs_pr_get_bool(pp, path, "CreateInUtilityVM", &p->create_in_utility_vm, err));
     GCS_PR_TRY(gcs_pr_get_object_ref(pp, path, "OciSpecification", &p->oci_specification, err));
     GCS_PR_TRY(gcs_pr_get_object_ref(pp, path, "OciProcess", &p->oci_process, err));
+    /* Go decodes both into the runtime-spec structs: a mistyped field is invalid JSON. */
+    GCS_PR_TRY(gcs_pr_check_oci_spec(p->oci_specification,
+                                     "Settings.ProcessParameters.OciSpecification", err));
+    GCS_PR_TRY(
+        gcs_pr_check_oci_process(p->oci_process, "Settings.ProcessParameters.OciProcess", err));
     read_console_size(pp, p);
     return 0;
 }

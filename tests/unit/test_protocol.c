@@ -367,6 +367,79 @@ static void test_create(void **state)
     gcs_create_response_done(&cr);
 }
 
+/* ---- OCI documents: type-checked as Go's runtime-spec structs would decode them ---- */
+
+/* Wraps an OCI spec (as JSON text) into a Create payload. */
+static char *create_with_spec(const char *spec)
+{
+    struct json_object *s = NULL;
+    assert_int_equal(lcow_json_parse(spec, strlen(spec), "spec", &s, NULL), 0);
+    struct gcs_create_request c = {
+        .base = {.container_id = (char *)"c1", .activity_id = (char *)""},
+        .config = {
+            .schema_version = {2, 1}, .oci_specification = s, .scratch_dir_path = (char *)""}};
+    char *out = NULL;
+    assert_int_equal(gcs_encode_create_request(&c, &out, NULL), 0);
+    json_object_put(s);
+    return out;
+}
+
+static void test_oci_types(void **state)
+{
+    static const char *const ok[] = {
+        /* Unknown fields ignored, null anywhere, RLIM_INFINITY as uint64, negative oomScoreAdj. */
+        "{\"ociVersion\":\"1.1.0\",\"process\":{\"user\":{\"uid\":0,\"gid\":null,"
+        "\"additionalGids\":[1,2]},\"args\":[\"sh\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\","
+        "\"hard\":18446744073709551615,\"soft\":1024}],\"oomScoreAdj\":-1000,\"future\":{\"x\":1}},"
+        "\"linux\":{\"resources\":{\"cpu\":{\"quota\":-1,\"shares\":1024},\"memory\":{\"limit\":"
+        "-1}},\"namespaces\":[{\"type\":\"pid\"}],\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}},"
+        "\"annotations\":{\"a\":\"b\"},\"windows\":{\"network\":{\"networkNamespace\":\"ns\"},"
+        "\"devices\":[{\"id\":\"x\",\"idType\":\"gpu\"}]},\"hooks\":null}",
+        "{}",
+    };
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(ok); i++) {
+        cleanup_free char *p = create_with_spec(ok[i]);
+        struct gcs_create_request q = {0};
+        struct lcow_error *err = NULL;
+        if (gcs_decode_create_request(p, strlen(p), &q, &err) < 0)
+            fail_msg("spec %zu: %s", i, lcow_error_message(err));
+        gcs_create_request_done(&q);
+    }
+    static const char *const bad[][2] = {
+        {"{\"ociVersion\":1}", "OciSpecification.ociVersion: expected string"},
+        {"{\"process\":{\"user\":{\"uid\":\"0\"}}}", "OciSpecification.process.user.uid"},
+        {"{\"process\":{\"user\":{\"uid\":4294967296}}}", "process.user.uid: integer out of range"},
+        {"{\"process\":{\"args\":[\"a\",1]}}", "OciSpecification.process.args[1]"},
+        {"{\"process\":{\"rlimits\":[{\"hard\":-1}]}}", "process.rlimits[0].hard"},
+        {"{\"process\":{\"terminal\":\"yes\"}}", "process.terminal: expected boolean"},
+        {"{\"annotations\":{\"a\":1}}", "OciSpecification.annotations.a"},
+        {"{\"mounts\":[{\"options\":\"ro\"}]}", "OciSpecification.mounts[0].options"},
+        {"{\"linux\":{\"resources\":{\"memory\":{\"limit\":\"1G\"}}}}",
+         "linux.resources.memory.limit"},
+        {"{\"linux\":{\"resources\":{\"cpu\":{\"shares\":-1}}}}", "linux.resources.cpu.shares"},
+        {"{\"linux\":{\"namespaces\":{}}}", "OciSpecification.linux.namespaces: expected array"},
+        {"{\"linux\":{\"seccomp\":{\"syscalls\":[{\"args\":[{\"index\":-1}]}]}}}",
+         "linux.seccomp.syscalls[0].args[0].index"},
+        {"{\"hooks\":{\"prestart\":[{\"timeout\":\"5\"}]}}", "hooks.prestart[0].timeout"},
+        {"{\"root\":[]}", "OciSpecification.root: expected object"},
+    };
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(bad); i++) {
+        cleanup_free char *p = create_with_spec(bad[i][0]);
+        struct gcs_create_request q = {0};
+        struct lcow_error *err = NULL;
+        int r = gcs_decode_create_request(p, strlen(p), &q, &err);
+        assert_int_equal(gcs_hresult_from_decode_error(r), GCS_HCS_E_INVALID_JSON);
+        expect_fail(r, &err, EINVAL, bad[i][1]);
+    }
+    /* ExecuteProcess' OciProcess gets the same check. */
+    static const char exec_bad[] = "{\"Settings\":{\"ProcessParameters\":\"{\\\"OciProcess\\\":{"
+                                   "\\\"env\\\":[\\\"A=1\\\",false]}}\"}}";
+    struct gcs_execute_process_request e = {0};
+    struct lcow_error *err = NULL;
+    expect_fail(gcs_decode_execute_process_request(exec_bad, strlen(exec_bad), &e, &err), &err,
+                EINVAL, "Settings.ProcessParameters.OciProcess.env[1]");
+}
+
 static void test_create_bad(void **state)
 {
     struct gcs_create_request q = {0};
@@ -865,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_wait_response),
         cmocka_unit_test(test_notification),
         cmocka_unit_test(test_utf8_truncate),
+        cmocka_unit_test(test_oci_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -362,6 +362,15 @@ static void test_bad_settings(void **state)
          "Request.Settings.Port"},
         {"{\"Request\":{\"ResourceType\":\"ContainerConstraints\",\"Settings\":{\"Linux\":[]}}}",
          "Request.Settings.Linux"},
+        {"{\"Request\":{\"ResourceType\":\"ContainerConstraints\",\"Settings\":{\"Linux\":{"
+         "\"memory\":{\"limit\":\"1G\"}}}}}",
+         "Request.Settings.Linux.memory.limit"},
+        {"{\"Request\":{\"ResourceType\":\"ContainerConstraints\",\"Settings\":{\"Linux\":{"
+         "\"blockIO\":{\"weight\":65536}}}}}",
+         "Request.Settings.Linux.blockIO.weight"},
+        {"{\"Request\":{\"ResourceType\":\"ContainerConstraints\",\"Settings\":{\"Windows\":"
+         "7}}}",
+         "Request.Settings.Windows"},
         {"{\"Request\":{\"ResourceType\":\"SecurityPolicy\",\"Settings\":{\"EnforcerType\":{}}}}",
          "Request.Settings.EnforcerType"},
         {"{\"Request\":{\"ResourceType\":\"VPCIDevice\",\"Settings\":{\"VMBusGUID\":false}}}",

@@ -394,7 +394,7 @@ static int collect_pids(const char *dir, struct pidset *s)
 {
     cleanup_free char *procs = NULL;
     if (cg_read(dir, "cgroup.procs", &procs, NULL) < 0)
-        return errno == ENOENT ? 0 : 0; /* a sub-cgroup removed under us */
+        return 0; /* a sub-cgroup removed under us: nothing to list */
     for (char *sv = NULL, *t = strtok_r(procs, "\n", &sv); t; t = strtok_r(NULL, "\n", &sv)) {
         int r = pidset_add(s, (pid_t)atoi(t));
         if (r < 0)

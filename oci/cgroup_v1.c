@@ -64,7 +64,6 @@ static int memory_and_swap(const char *dir, const struct oci_memory *m, struct l
 int cg_v1_memory(const char *dir, const struct oci_memory *m, bool update, struct lcow_error **err)
 {
     int r;
-    (void)update; /* the ordering rule above serves create and update alike */
     if ((r = memory_and_swap(dir, m, err)) < 0)
         return r;
     if (m->reservation.set && m->reservation.v != 0 &&

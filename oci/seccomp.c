@@ -133,6 +133,12 @@ static bool repeats_index(const struct oci_seccomp_syscall *sc)
     return false;
 }
 
+static struct scmp_arg_cmp cond_of(const struct oci_seccomp_arg *a)
+{
+    return (struct scmp_arg_cmp){
+        .arg = a->index, .op = ops[a->op], .datum_a = a->value, .datum_b = a->value_two};
+}
+
 static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc, size_t idx,
                        const char *name, uint32_t act, unsigned opts, struct lcow_error **err)
 {
@@ -143,18 +149,18 @@ static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc
                                    idx, name);
         return 0; /* runc: "unknown seccomp syscall ignored" */
     }
-    struct scmp_arg_cmp conds[6];
-    for (size_t i = 0; i < sc->n_args; i++)
-        conds[i] = (struct scmp_arg_cmp){.arg = sc->args[i].index,
-                                         .op = ops[sc->args[i].op],
-                                         .datum_a = sc->args[i].value,
-                                         .datum_b = sc->args[i].value_two};
-    int r;
+    /* At most 6 distinct indices, so more conditions always take the one-rule-each path. */
+    struct scmp_arg_cmp one;
+    int r = 0;
     if (sc->n_args > 1 && repeats_index(sc)) {
-        r = 0;
-        for (size_t i = 0; i < sc->n_args && r == 0; i++)
-            r = seccomp_rule_add_array(ctx, act, nr, 1, &conds[i]);
+        for (size_t i = 0; i < sc->n_args && r == 0; i++) {
+            one = cond_of(&sc->args[i]);
+            r = seccomp_rule_add_array(ctx, act, nr, 1, &one);
+        }
     } else {
+        struct scmp_arg_cmp conds[6];
+        for (size_t i = 0; i < sc->n_args; i++)
+            conds[i] = cond_of(&sc->args[i]);
         r = seccomp_rule_add_array(ctx, act, nr, (unsigned)sc->n_args, conds);
     }
     if (r < 0)

@@ -14,6 +14,7 @@
 #define PATH_MAX_LEN  256
 #define MAX_SYSCALLS  4096 /* rules; Docker's default profile has ~40 entries */
 #define MAX_ARGS      6    /* a syscall has at most 6 arguments */
+#define MAX_CONDS     64   /* conditions per rule (repeated indices become separate rules) */
 #define MAX_ERRNO_RET 4095 /* the kernel's MAX_ERRNO */
 
 /* snprintf for JSON paths in messages: a path longer than the buffer is cut, never overflowed
@@ -220,9 +221,9 @@ static int parse_args(const struct json_object *o, const char *path, struct oci_
     if (r < 0 || arr == NULL)
         return r;
     size_t n = json_object_array_length(arr);
-    if (n > MAX_ARGS)
+    if (n > MAX_CONDS)
         return lcow_error_make(err, E2BIG, "%s.args: %zu conditions, at most %d", path, n,
-                               MAX_ARGS);
+                               MAX_CONDS);
     sc->args = calloc(n ? n : 1, sizeof(*sc->args));
     if (sc->args == NULL)
         return lcow_error_make(err, ENOMEM, "%s.args: out of memory", path);

@@ -230,6 +230,20 @@ static void test_repeated_index_is_or(void **state)
     expect_errno(&p, probe_umask, 2, 33);
     expect_errno(&p, probe_umask, 3, 0);
     oci_seccomp_program_done(&p);
+    /* More conditions than a syscall has arguments is fine when they repeat an index. */
+    char args[1024] = "";
+    for (int v = 1; v <= 8; v++)
+        snprintf(args + strlen(args), sizeof(args) - strlen(args),
+                 "%s{\"index\":0,\"value\":%d,\"op\":\"SCMP_CMP_EQ\"}", v > 1 ? "," : "", v);
+    char doc[2048];
+    snprintf(doc, sizeof(doc),
+             ALLOW_WITH("{\"names\":[\"umask\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":33,"
+                        "\"args\":[%s]}"),
+             args);
+    p = compile(doc, 0, 0);
+    expect_errno(&p, probe_umask, 8, 33);
+    expect_errno(&p, probe_umask, 9, 0);
+    oci_seccomp_program_done(&p);
 }
 
 static void test_architectures(void **state)

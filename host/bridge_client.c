@@ -28,7 +28,13 @@ struct host_bridge {
     uint8_t *ibuf;
     size_t ilen, icap;
     struct parked *parked;
+    /* Ids sent and not answered yet, oldest first; answered slots hold ID_DONE until the
+     * front passes them (responses mostly come back in order). */
+    uint64_t *ids;
+    size_t ids_head, ids_tail, ids_cap;
 };
+
+#define ID_DONE UINT64_MAX
 
 void host_message_done(struct host_message *m)
 {
@@ -148,6 +154,39 @@ int host_bridge_adopt(const char *addr, int fd, struct host_bridge **ret, struct
     return 0;
 }
 
+int host_bridge_track(struct host_bridge *b, uint64_t id, struct lcow_error **err)
+{
+    if (b->ids_head > 0 && b->ids_head >= b->ids_cap / 2) {
+        memmove(b->ids, b->ids + b->ids_head, (b->ids_tail - b->ids_head) * sizeof(*b->ids));
+        b->ids_tail -= b->ids_head;
+        b->ids_head = 0;
+    }
+    if (b->ids_tail == b->ids_cap) {
+        size_t cap = b->ids_cap ? b->ids_cap * 2 : 64;
+        uint64_t *n = realloc(b->ids, cap * sizeof(*n));
+        if (!n)
+            return lcow_error_make(err, ENOMEM, "track request %llu", (unsigned long long)id);
+        b->ids = n;
+        b->ids_cap = cap;
+    }
+    b->ids[b->ids_tail++] = id;
+    return 0;
+}
+
+/* Marks id answered; false when it was not outstanding. */
+static bool untrack(struct host_bridge *b, uint64_t id)
+{
+    for (size_t i = b->ids_head; i < b->ids_tail; i++) {
+        if (b->ids[i] == id) {
+            b->ids[i] = ID_DONE;
+            while (b->ids_head < b->ids_tail && b->ids[b->ids_head] == ID_DONE)
+                b->ids_head++;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void parked_free_all(struct host_bridge *b)
 {
     while (b->parked) {
@@ -163,6 +202,7 @@ void host_bridge_drop(struct host_bridge *b)
     if (b->fd >= 0)
         b->fd = lcow_close_nointr(b->fd);
     b->ilen = 0;
+    b->ids_head = b->ids_tail = 0;
     parked_free_all(b);
 }
 
@@ -200,6 +240,7 @@ void host_bridge_free(struct host_bridge *b)
         unlink_port(b, bridge_port(&b->addr));
     }
     free(b->ibuf);
+    free(b->ids);
     free(b);
 }
 
@@ -231,7 +272,9 @@ int host_bridge_send(struct host_bridge *b, uint32_t type, const char *payload, 
                             err);
     if (r < 0)
         return r;
-    r = host_bridge_send_raw(b, frame, len, err);
+    r = host_bridge_track(b, id, err);
+    if (r >= 0)
+        r = host_bridge_send_raw(b, frame, len, err);
     if (r < 0)
         return r;
     b->next_id++;
@@ -254,7 +297,13 @@ static int read_frame(struct host_bridge *b, uint64_t deadline, struct host_mess
             uint32_t kind = gcs_msg_kind(h.type);
             if (kind != GCS_MSG_KIND_RESPONSE && h.type != GCS_MSG_CONTAINER_NOTIFICATION)
                 return lcow_error_make(err, EBADMSG, "GCS sent message type 0x%08x", h.type);
+            if (h.type == GCS_MSG_CONTAINER_NOTIFICATION && h.id != 0)
+                return lcow_error_make(err, EBADMSG, "notification with id %llu",
+                                       (unsigned long long)h.id);
             if (b->ilen >= h.size) {
+                if (kind == GCS_MSG_KIND_RESPONSE && !untrack(b, h.id))
+                    return lcow_error_make(err, EBADMSG, "response to id %llu, not outstanding",
+                                           (unsigned long long)h.id);
                 size_t plen = gcs_header_payload_len(&h);
                 char *p = malloc(plen + 1);
                 if (!p)

@@ -52,9 +52,12 @@ int host_bridge_send(struct host_bridge *b, uint32_t type, const char *payload, 
 /* Writes bytes as they are (malformed frames for tests). */
 int host_bridge_send_raw(struct host_bridge *b, const void *buf, size_t len,
                          struct lcow_error **err);
+/* Records id as outstanding for a request written with host_bridge_send_raw(). */
+int host_bridge_track(struct host_bridge *b, uint64_t id, struct lcow_error **err);
 /* Waits for the response to id; other responses and notifications are kept for later. A frame
- * the real host would reject (size < 16 or > 64 KiB, a type that is neither a response nor
- * 0x30100101) fails with -EBADMSG; EOF fails with -ECONNRESET. */
+ * the real host would reject fails with -EBADMSG: size < 16 or > 64 KiB, a type that is
+ * neither a response nor 0x30100101, or a response to an id that is not outstanding (never
+ * sent, or answered already). EOF fails with -ECONNRESET. */
 int host_bridge_recv(struct host_bridge *b, uint64_t id, int timeout_ms, struct host_message *ret,
                      struct lcow_error **err);
 /* send + recv. */

@@ -36,12 +36,45 @@ struct fixture {
     struct host_bridge *b;
 };
 
+static char gcs_copy_dir[] = "/tmp/lcow-bridge-bin-XXXXXX";
+static char gcs_copy[64];
+
 static const char *gcs_path(void)
 {
-    static char path[512];
+    return gcs_copy;
+}
+
+/* Runs the tests on a private copy of build/bin/gcs: in a shared tree a concurrent `make` may
+ * relink the original while a test starts it. The copy is checked by running `gcs -h`. */
+static int copy_gcs(void)
+{
+    char src[512];
     const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
-    snprintf(path, sizeof(path), "%s/%s/bin/gcs", top ? top : ".", build ? build : "build");
-    return path;
+    snprintf(src, sizeof(src), "%s/%s/bin/gcs", top ? top : ".", build ? build : "build");
+    if (!mkdtemp(gcs_copy_dir))
+        return -1;
+    snprintf(gcs_copy, sizeof(gcs_copy), "%s/gcs", gcs_copy_dir);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        cleanup_free char *data = NULL;
+        size_t len = 0;
+        if (lcow_read_file(src, 256u << 20, &data, &len, NULL) == 0 &&
+            lcow_write_file(gcs_copy, data, len, O_WRONLY | O_CREAT | O_TRUNC, 0755, NULL) == 0) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 1);
+                execl(gcs_copy, gcs_copy, "-h", (char *)NULL);
+                _exit(127);
+            }
+            int status = 0;
+            if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+                WEXITSTATUS(status) == 0)
+                return 0;
+        }
+        usleep(500 * 1000);
+    }
+    fprintf(stderr, "cannot copy a working %s\n", src);
+    return -1;
 }
 
 /* Starts gcs with `-bridge bridge` plus extra flags; stdin/stdout from in/out when >= 0. */
@@ -89,7 +122,10 @@ static int setup_dir(struct fixture **ret)
     return 0;
 }
 
-/* Dial mode: the host listens, gcs dials. Not negotiated yet. */
+static int teardown(void **state);
+
+/* Dial mode: the host listens, gcs dials. Not negotiated yet. A failed setup cleans up itself
+ * (cmocka runs no teardown after it). */
 static int setup(void **state)
 {
     struct fixture *f;
@@ -97,16 +133,16 @@ static int setup(void **state)
         return -1;
     *state = f;
     cleanup_error struct lcow_error *err = NULL;
-    if (host_bridge_listen(f->addr, &f->b, &err) < 0) {
-        fprintf(stderr, "%s\n", lcow_error_message(err));
-        return -1;
-    }
+    if (host_bridge_listen(f->addr, &f->b, &err) < 0)
+        goto fail;
     f->gcs = start_gcs(f, f->addr, NULL, -1, -1);
-    if (host_bridge_accept(f->b, T_MS, &err) < 0) {
-        fprintf(stderr, "accept: %s\n", lcow_error_message(err));
-        return -1;
-    }
+    if (host_bridge_accept(f->b, T_MS, &err) < 0)
+        goto fail;
     return 0;
+fail:
+    fprintf(stderr, "setup: %s\n", lcow_error_message(err));
+    teardown(state);
+    return -1;
 }
 
 static int setup_negotiated(void **state)
@@ -117,6 +153,7 @@ static int setup_negotiated(void **state)
     cleanup_error struct lcow_error *err = NULL;
     if (host_bridge_negotiate(f->b, T_MS, &err) < 0) {
         fprintf(stderr, "negotiate: %s\n", lcow_error_message(err));
+        teardown(state);
         return -1;
     }
     return 0;
@@ -678,6 +715,7 @@ static void test_bad_frames(void **state)
     const char *b = "{\"ContainerId\":\"" UVM "\"}";
     assert_int_equal(
         gcs_frame_build(GCS_MSG_START, 77, b, strlen(b), GCS_MAX_READ_MESSAGE, &fr, &len, &err), 0);
+    assert_int_equal(host_bridge_track(f->b, 77, &err), 0);
     for (size_t i = 0; i < len; i++)
         assert_int_equal(host_bridge_send_raw(f->b, fr + i, 1, &err), 0);
     struct host_message m = {0};
@@ -798,6 +836,7 @@ static void test_backpressure(void **state)
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         if (poll(&p, 1, 500) == 0)
             break; /* gcs stopped reading */
+        assert_int_equal(host_bridge_track(f->b, 1000 + sent, &err), 0);
         assert_int_equal(host_bridge_send_raw(f->b, fr, len, &err), 0);
         sent++;
         assert_true(sent < 2000000);
@@ -822,6 +861,8 @@ static void test_backpressure(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (copy_gcs() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_negotiate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiate_bad_range, setup, teardown),
@@ -846,5 +887,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_huge_fields, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_backpressure, setup_negotiated, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    unlink(gcs_copy);
+    rmdir(gcs_copy_dir);
+    return r;
 }

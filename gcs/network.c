@@ -253,8 +253,10 @@ static void jpush(struct journal *j, struct jentry e)
 }
 
 /* Best effort, newest first: every step is tried even if one fails. tgt is the socket in the
- * target namespace, uvm the one in the agent's, uvm_fd the agent's namespace. */
-static void journal_undo(struct journal *j, struct gcs_nl *tgt, struct gcs_nl *uvm, int uvm_fd)
+ * target namespace, uvm the one in the agent's, uvm_fd the agent's namespace, ifname the
+ * adapter's interface. */
+static void journal_undo(struct journal *j, struct gcs_nl *tgt, struct gcs_nl *uvm, int uvm_fd,
+                         const char *ifname)
 {
     while (j->n > 0) {
         struct jentry *e = &j->e[--j->n];
@@ -275,12 +277,15 @@ static void journal_undo(struct journal *j, struct gcs_nl *tgt, struct gcs_nl *u
         case J_UP:
             (void)gcs_nl_link_set(tgt, e->ifindex, e->was_up, 0, NULL);
             break;
-        case J_MOVE:
-            /* ifindex here is the link's index in the target; it is looked up again by
-             * name on any later attempt, so its index back home does not matter. */
-            if (gcs_nl_link_move(tgt, e->ifindex, uvm_fd, NULL) == 0 && e->was_up)
-                (void)gcs_nl_link_set(uvm, e->ifindex, 1, 0, NULL);
+        case J_MOVE: {
+            /* ifindex is the link's index in the target; back home the kernel may give it
+             * another one, so it is looked up again by name there. */
+            struct gcs_nl_link home;
+            if (gcs_nl_link_move(tgt, e->ifindex, uvm_fd, NULL) == 0 && e->was_up &&
+                gcs_nl_link_get(uvm, ifname, &home, NULL) == 0)
+                (void)gcs_nl_link_set(uvm, home.ifindex, 1, 0, NULL);
             break;
+        }
         default:
             break;
         }
@@ -325,7 +330,10 @@ static int add_route(struct nic_ctx *c, const struct gcs_net_route_op *op, struc
             return lcow_error_wrap(err, "gateway outside the subnet");
         r = gcs_nl_route(c->tgt, true, c->link.ifindex, op, err);
     } else if (r < 0) {
-        *err = first;
+        if (err && !*err)
+            *err = first; /* hand the route error up as is */
+        else
+            lcow_error_release(&first);
     }
     if (r == 0)
         jpush(&c->j, (struct jentry){.kind = J_ROUTE, .ifindex = c->link.ifindex, .route = *op});
@@ -463,7 +471,7 @@ static int configure_nic(struct gcs_network *net, struct ns_entry *e, size_t ind
         c->uvm_fd = uvm_fd;
         r = configure_nic_steps(c, err);
         if (r < 0)
-            journal_undo(&c->j, c->tgt, c->uvm, c->uvm_fd);
+            journal_undo(&c->j, c->tgt, c->uvm, c->uvm_fd, c->nic->ifname);
     }
     if (c->tgt && c->tgt != uvm)
         gcs_nl_close(c->tgt);

@@ -90,4 +90,33 @@ oci_bundle "$WORK/bind" ".linux.rootfsPropagation = \"rslave\"
   | .process.args = $(sh_args 'cat /mnt/data/file; touch /mnt/data/x 2>&1; grep -E " /(mnt/data|run|) " /proc/self/mountinfo')"
 oci_both bind "$WORK/bind"
 
+# 11. recursive mount attributes and oomScoreAdj (raising it needs no CAP_SYS_RESOURCE).
+oci_bundle "$WORK/rattr" ".process.oomScoreAdj = 321
+  | .mounts += [{destination: \"/mnt/r\", type: \"bind\", source: \"$WORK/bindsrc\", options: [\"rbind\", \"rro\", \"rnosuid\", \"rnodev\", \"rnoexec\"]}]
+  | .process.args = $(sh_args 'cat /proc/self/oom_score_adj; touch /mnt/r/x 2>&1; grep " /mnt/r " /proc/self/mountinfo')"
+oci_both rattr "$WORK/rattr"
+
+# 12. joining namespaces by path: a second container enters the first one's pid, net, ipc and
+# uts namespaces (the pid namespace needs the extra fork).
+oci_join() {
+  local rt=$1 root=$2 name=$3 pid
+  oci_bundle "$WORK/$name-a" '.hostname = "shared-host" | .process.args = ["sleep", "100"]'
+  (cd "$WORK/$name-a" && $rt --root "$root" run -d "$name-a") || return 1
+  pid=$($rt --root "$root" state "$name-a" | jq .pid)
+  oci_bundle "$WORK/$name-b" ".linux.namespaces = [{type: \"mount\"},
+      {type: \"pid\", path: \"/proc/$pid/ns/pid\"}, {type: \"network\", path: \"/proc/$pid/ns/net\"},
+      {type: \"ipc\", path: \"/proc/$pid/ns/ipc\"}, {type: \"uts\", path: \"/proc/$pid/ns/uts\"}]
+    | del(.hostname) | .process.args = $(sh_args 'hostname; ps -o args | grep -c "^sleep 100"; test $$ != 1 && echo not-pid-1')"
+  (cd "$WORK/$name-b" && $rt --root "$root" run "$name-b") >"$WORK/$name.out" 2>&1
+  echo "rc=$?" >>"$WORK/$name.out"
+  $rt --root "$root" delete --force "$name-a"
+}
+oci_join "$OCIRUN" "$OCI_ROOT" join
+cp "$WORK/join.out" "$WORK/join.ocirun"
+oci_join runc "$RUNC_ROOT" join
+oci_check "joining pid/net/ipc/uts namespaces by path matches runc" \
+  diff -u "$WORK/join.out" "$WORK/join.ocirun"
+oci_check "the joined container saw the first one's hostname and process" \
+  grep -qx "shared-host" "$WORK/join.ocirun"
+
 oci_finish

@@ -140,6 +140,15 @@ if [ -e /proc/self/ns/time ]; then
   oci_check "time namespace: boottime offset applied, init is pid 1 ($out)" \
     bash -c "set -- $out; [ \$1 -ge $((host_up + 86400)) ] && [ \$2 = 1 ]"
 fi
+# personality, I/O priority and scheduler (runtime-spec 1.1+, which runc 1.1 lacks).
+oci_bundle "$WORK/attrs" '.linux.personality = {domain: "LINUX32"}
+  | .process.ioPriority = {class: "IOPRIO_CLASS_IDLE", priority: 0}
+  | .process.scheduler = {policy: "SCHED_BATCH", nice: 7}
+  | .process.args = ["sh", "-c", "uname -m; ionice -p $$; cut -d\" \" -f19,41 /proc/self/stat"]'
+(cd "$WORK/attrs" && ocirun run attrs) >"$WORK/attrs.out" 2>&1
+oci_check "personality LINUX32" grep -qx "i686" "$WORK/attrs.out"
+oci_check "ioPriority idle" grep -q "idle" "$WORK/attrs.out"
+oci_check "scheduler SCHED_BATCH, nice 7" grep -qx "7 3" "$WORK/attrs.out"
 oci_bundle "$WORK/nopivot" '.process.args = ["sh", "-c", "ls /bin/busybox && cat /proc/self/mountinfo | wc -l"]'
 oci_check "--no-pivot (MS_MOVE + chroot)" \
   bash -c "cd '$WORK/nopivot' && '$OCIRUN' --root '$OCI_ROOT' run --no-pivot nopivot >/dev/null"

@@ -130,7 +130,8 @@ int gcs_net_lookup_mac(const char *sysfs_root, const unsigned char mac[6], char 
                 continue;
             len = lcow_read_exact(af, buf, sizeof(buf) - 1);
         }
-        if (len < 17)
+        /* Exactly one Ethernet address: longer link-layer addresses (InfiniBand) never match. */
+        if (len != 17 && !(len == 18 && buf[17] == '\n'))
             continue;
         buf[17] = '\0';
         if (gcs_net_mac_parse(buf, m) < 0 || memcmp(m, mac, 6) != 0)

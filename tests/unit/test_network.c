@@ -387,6 +387,10 @@ static int sysfs_setup(void **state)
     mkdirs(f->root, "class/net/eth3");
     put(f->root, "class/net/eth3/address", "52:54:00:12:34:56\n");
     mkdirs(f->root, "class/net/eth3/master");
+    /* An InfiniBand address whose first six octets look like eth2's MAC must not match. */
+    mkdirs(f->root, "class/net/ib0");
+    put(f->root, "class/net/ib0/address",
+        "52:54:00:12:34:56:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a\n");
     mkdirs(f->root, "class/net/lo");
     put(f->root, "class/net/lo/address", "00:00:00:00:00:00\n");
     mkdirs(f->root, "class/net/dup1");

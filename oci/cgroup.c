@@ -557,31 +557,44 @@ static int record_created(struct oci_cgroup *cg, const char *dir)
     return 0;
 }
 
-/* mkdir -p that remembers each directory it made, so a failed create can undo exactly those. */
+/* mkdir -p that remembers each directory it made (parents first), so a failed create can undo
+ * exactly those. The leaf is tried first: parents usually exist, and walking down from "/"
+ * would cost a syscall per component in every hierarchy. */
+static int mkdir_p_recorded(struct oci_cgroup *cg, char *p)
+{
+    if (mkdir(p, 0755) == 0)
+        return record_created(cg, p) < 0 ? -ENOMEM : 0;
+    if (errno != ENOENT)
+        return -errno;
+    char *slash = strrchr(p, '/');
+    if (slash == NULL || slash == p)
+        return -ENOENT;
+    *slash = '\0';
+    int r = mkdir_p_recorded(cg, p);
+    *slash = '/';
+    if (r < 0 && r != -EEXIST)
+        return r;
+    if (mkdir(p, 0755) == 0)
+        return record_created(cg, p) < 0 ? -ENOMEM : 0;
+    return -errno;
+}
+
 static int mkdir_recorded(struct oci_cgroup *cg, const char *dir, bool exclusive,
                           struct lcow_error **err)
 {
     cleanup_free char *p = strdup(dir);
     if (p == NULL)
         return lcow_error_make(err, ENOMEM, "cgroup: out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        bool leaf = saved == '\0';
-        if (mkdir(p, 0755) == 0) {
-            if (record_created(cg, p) < 0)
-                return lcow_error_make(err, ENOMEM, "cgroup: out of memory");
-        } else if (errno != EEXIST) {
-            return lcow_error_errno(err, "mkdir `%s`", p);
-        } else if (leaf && exclusive) {
-            return lcow_error_make(err, EEXIST, "cgroup `%s` already exists", p);
-        }
-        *s = saved;
-        if (leaf)
-            return 0;
+    int r = mkdir_p_recorded(cg, p);
+    if (r == -EEXIST)
+        return exclusive ? lcow_error_make(err, EEXIST, "cgroup `%s` already exists", dir) : 0;
+    if (r == -ENOMEM)
+        return lcow_error_make(err, ENOMEM, "cgroup: out of memory");
+    if (r < 0) {
+        errno = -r;
+        return lcow_error_errno(err, "mkdir `%s`", dir);
     }
+    return 0;
 }
 
 static bool was_created(const struct oci_cgroup *cg, const char *dir)
@@ -592,40 +605,40 @@ static bool was_created(const struct oci_cgroup *cg, const char *dir)
     return false;
 }
 
-/* A new v1 cpuset cgroup starts with empty cpus/mems and accepts no task; copy them down from
- * the nearest ancestor that has them, for every directory on the way (runc's cpuset init). */
-static int cpuset_init(const char *mount, const char *dir, struct lcow_error **err)
+/* A new v1 cpuset cgroup starts with empty cpus/mems and accepts no task: copy them down from
+ * the parent into every directory this create made, top-down (runc's cpuset init). Directories
+ * that existed before are someone else's and already usable. */
+static int cpuset_init(const struct oci_cgroup *cg, const char *mount, struct lcow_error **err)
 {
     size_t ml = strlen(mount);
-    cleanup_free char *p = strdup(dir);
-    if (p == NULL)
-        return lcow_error_make(err, ENOMEM, "cgroup: out of memory");
-    for (char *s = p + ml + 1; s <= p + strlen(dir); s++) {
-        if (*s != '/' && *s != '\0')
+    for (size_t i = 0; i < cg->n_created; i++) {
+        const char *d = cg->created[i];
+        if (strncmp(d, mount, ml) != 0 || d[ml] != '/')
             continue;
-        char saved = *s;
-        *s = '\0';
-        cleanup_free char *parent = strdup(p);
+        cleanup_free char *parent = strdup(d);
         if (parent == NULL)
             return lcow_error_make(err, ENOMEM, "cgroup: out of memory");
         *strrchr(parent, '/') = '\0';
         static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-        for (size_t i = 0; i < LCOW_ARRAY_SIZE(files); i++) {
-            cleanup_free char *cur = NULL, *up = NULL;
-            int r = cg_read(p, files[i], &cur, err);
+        for (size_t f = 0; f < LCOW_ARRAY_SIZE(files); f++) {
+            cleanup_free char *up = NULL;
+            int r = cg_read(parent, files[f], &up, err);
+            if (r >= 0)
+                r = cg_write(d, files[f], up, err);
             if (r < 0)
                 return r;
-            if (cur[0] != '\n' && cur[0] != '\0')
-                continue;
-            if ((r = cg_read(parent, files[i], &up, err)) < 0 ||
-                (r = cg_write(p, files[i], up, err)) < 0)
-                return r;
         }
-        *s = saved;
-        if (saved == '\0')
-            break;
     }
     return 0;
+}
+
+static bool word_in(const char *list, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+            return true;
+    return false;
 }
 
 /* Enables every offered controller in each ancestor's subtree_control so the leaf gets the
@@ -645,10 +658,13 @@ static void v2_enable_controllers(const struct oci_cgroup *cg)
         char saved = *s;
         *s = '\0';
         const char *dir = s == p + ml ? l->v2_mount : p;
-        cleanup_free char *avail = NULL;
-        if (cg_read(dir, "cgroup.controllers", &avail, NULL) == 0) {
+        cleanup_free char *avail = NULL, *enabled = NULL;
+        if (cg_read(dir, "cgroup.controllers", &avail, NULL) == 0 &&
+            cg_read(dir, "cgroup.subtree_control", &enabled, NULL) == 0) {
             for (char *sv = NULL, *t = strtok_r(avail, " \n", &sv); t;
                  t = strtok_r(NULL, " \n", &sv)) {
+                if (word_in(enabled, t))
+                    continue; /* already on: a write would only cost time */
                 char v[64];
                 snprintf(v, sizeof(v), "+%.60s", t);
                 (void)cg_write(dir, "cgroup.subtree_control", v, NULL);
@@ -680,7 +696,7 @@ int oci_cgroup_create(const struct oci_cgroup_layout *l, const char *cgroups_pat
         bool first = !was_created(cg, cg->v1_dir[c]);
         r = mkdir_recorded(cg, cg->v1_dir[c], excl && first, err);
         if (r >= 0 && c == OCI_CG_CPUSET)
-            r = cpuset_init(l->v1_mount[c], cg->v1_dir[c], err);
+            r = cpuset_init(cg, l->v1_mount[c], err);
     }
     if (r >= 0 && cg->v2_dir != NULL) {
         r = mkdir_recorded(cg, cg->v2_dir, excl, err);
@@ -744,6 +760,11 @@ int oci_cgroup_open(const struct oci_cgroup_layout *l, const char *cgroups_path,
 /* Removes dir and every sub-cgroup below it (a container may have made its own). */
 static int rmdir_tree(const char *dir)
 {
+    /* Usually a leaf: one rmdir. cgroupfs says EBUSY both for sub-cgroups and for tasks. */
+    if (rmdir(dir) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EBUSY && errno != ENOTEMPTY)
+        return -errno;
     cleanup_dir DIR *d = opendir(dir);
     if (d == NULL)
         return errno == ENOENT ? 0 : -errno;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -38,6 +39,19 @@ static int setup_logging(const struct gcs_options *o, struct lcow_error **err)
     return 0;
 }
 
+/* The host parses stderr as JSON lines from the first byte (§1.7): when -log-format json is
+ * on the command line, even a command-line error is reported as a JSON record. */
+static bool wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i] + (argv[i][0] == '-' && argv[i][1] == '-');
+        if (strcmp(a, "-log-format=json") == 0 ||
+            (strcmp(a, "-log-format") == 0 && i + 1 < argc && strcmp(argv[i + 1], "json") == 0))
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     cleanup_error struct lcow_error *err = NULL;
@@ -49,7 +63,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (r < 0) {
-        fprintf(stderr, "gcs: %s\n", lcow_error_message(err));
+        if (wants_json(argc, argv)) {
+            lcow_log_setup(STDERR_FILENO, LCOW_LOG_INFO, true);
+            lcow_log(LCOW_LOG_FATAL, "gcs: %s", lcow_error_message(err));
+        } else {
+            fprintf(stderr, "gcs: %s\n", lcow_error_message(err));
+        }
         return 2;
     }
     if (setup_logging(&opt, &err) < 0) {

@@ -7,6 +7,7 @@
 
 #include "gcs/modify.h"
 #include "gcs/options.h"
+#include "gcs/reaper.h"
 #include "gcs/storage.h"
 
 static struct gcs_storage *registry;
@@ -25,9 +26,16 @@ struct gcs_storage *gcs_storage_default(void)
 
 /* -sysfs-root / -dev-root are test hooks (fake trees, loop devices); production uses /sys, /dev.
  * GCS_DEVICE_TIMEOUT_MS lets host-run tests shorten the bounded device wait. */
+/* mkfs children go through gcs's one reaper (gcs/reaper.h), never a private wait. */
+static int reaper_wait(pid_t pid, int *ret_status, void *ctx)
+{
+    return gcs_reaper_wait(pid, ret_status);
+}
+
 static void env_from(const struct gcs *g, struct mount_env *env)
 {
     mount_env_init(env);
+    env->wait_child = reaper_wait;
     const struct gcs_options *o = gcs_get_options(g);
     if (o->sysfs_root && *o->sysfs_root)
         env->sysfs_root = o->sysfs_root;

@@ -9,3 +9,5 @@ $(eval $(call add_unit_test,test_mount_scsi,tests/unit/test_mount_scsi.c,mount c
 # Integration: gcs/storage.c through the protocol decoder on loop devices and a fake sysfs.
 $(eval $(call add_test_prog,storage_drive,tests/integration/storage_drive.c,gcs_storage mount gcs_protocol common,$(LIBS_JSON) -lpthread))
 CHECK_SCRIPTS += tests/integration/storage_lib.sh
+$(eval $(call add_test_prog,storage_host,tests/integration/storage_host.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+CHECK_SCRIPTS += tests/integration/storage_bridge.sh

@@ -1,6 +1,7 @@
 /* Running mkfs and friends from inside a multi-threaded agent: argv only (never a shell), the
- * binary resolved before the clone, and a clone3 child with no exit signal waited through its
- * pidfd, so the agent's SIGCHLD reaper cannot take its exit status. */
+ * binary resolved before the clone, a child that only makes raw syscalls before execve, and the
+ * wait routed through the agent's reaper when it has one. (A clone3 child with exit_signal 0
+ * does not stay hidden from a waitpid(-1) reaper: execve resets exit_signal to SIGCHLD.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,13 +81,13 @@ static __attribute__((noreturn)) void child_exec(const char *bin, char *const ar
 }
 
 static int spawn(const char *bin, char *const argv[], int null_fd, int out_fd, int *ret_pidfd,
-                 struct lcow_error **err)
+                 pid_t *ret_pid, struct lcow_error **err)
 {
     int pidfd = -1;
     struct lcow_clone_args args = {
         .flags = CLONE_PIDFD,
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
-        .exit_signal = 0, /* invisible to waitpid(-1) without __WALL */
+        .exit_signal = SIGCHLD,
     };
     long pid = sys_clone3(&args);
     if (pid < 0)
@@ -94,6 +95,7 @@ static int spawn(const char *bin, char *const argv[], int null_fd, int out_fd, i
     if (pid == 0)
         child_exec(bin, argv, null_fd, out_fd);
     *ret_pidfd = pidfd;
+    *ret_pid = (pid_t)pid;
     return 0;
 }
 
@@ -117,7 +119,24 @@ static char *drain_output(int fd)
     return buf;
 }
 
-int mount_run_tool(char *const argv[], char **ret_output, struct lcow_error **err)
+static int wait_tool(const struct mount_env *env, pid_t pid, int pidfd, const char *bin,
+                     struct lcow_error **err)
+{
+    if (env && env->wait_child) {
+        int status = 0;
+        int r = env->wait_child(pid, &status, env->wait_ctx);
+        if (r < 0)
+            return lcow_error_make(err, -r, "wait for `%s`: %s", bin, strerror(-r));
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    siginfo_t si = {0};
+    if (LCOW_RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED)) < 0)
+        return lcow_error_errno(err, "wait for `%s`", bin);
+    return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+int mount_run_tool(const struct mount_env *env, char *const argv[], char **ret_output,
+                   struct lcow_error **err)
 {
     if (!argv || !argv[0])
         return lcow_error_make(err, EINVAL, "run: empty argv");
@@ -134,16 +153,14 @@ int mount_run_tool(char *const argv[], char **ret_output, struct lcow_error **er
     cleanup_close int rd = pipefd[0];
     cleanup_close int wr = pipefd[1];
     cleanup_close int pidfd = -1;
-    r = spawn(bin, argv, null_fd, wr, &pidfd, err);
+    pid_t pid = 0;
+    r = spawn(bin, argv, null_fd, wr, &pidfd, &pid, err);
     if (r < 0)
         return r;
     wr = lcow_close_nointr(take_fd(&wr));
     cleanup_free char *out = drain_output(rd);
-    siginfo_t si = {0};
-    if (LCOW_RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL)) < 0)
-        return lcow_error_errno(err, "wait for `%s`", bin);
-    int status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-    if (ret_output)
+    int status = wait_tool(env, pid, pidfd, bin, err);
+    if (status >= 0 && ret_output)
         *ret_output = steal_pointer(&out);
     return status;
 }

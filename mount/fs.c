@@ -49,7 +49,8 @@ int mount_detect_fs(const char *dev, const char **ret, struct lcow_error **err)
     return 0;
 }
 
-int mount_format(const char *dev, const char *fstype, struct lcow_error **err)
+int mount_format(const struct mount_env *env, const char *dev, const char *fstype,
+                 struct lcow_error **err)
 {
     /* -F: the device may hold another filesystem, and there is no tty to confirm on. */
     char *ext4_argv[] = {"mkfs.ext4", "-q", "-F", (char *)dev, NULL};
@@ -63,7 +64,7 @@ int mount_format(const char *dev, const char *fstype, struct lcow_error **err)
         return lcow_error_make(err, EINVAL, "format `%s`: unsupported filesystem `%s` (ext4, xfs)",
                                dev, fstype ? fstype : "");
     cleanup_free char *out = NULL;
-    int st = mount_run_tool(argv, &out, err);
+    int st = mount_run_tool(env, argv, &out, err);
     if (st < 0)
         return st;
     if (st != 0)
@@ -142,7 +143,7 @@ static int prepare_filesystem(const struct mount_env *env, const struct mount_bl
     if (r < 0)
         return r;
     if (cfg->ensure_filesystem && (!found || strcmp(found, want) != 0)) {
-        r = mount_format(cfg->source, want, err);
+        r = mount_format(env, cfg->source, want, err);
         if (r < 0)
             return lcow_error_wrap(err, "EnsureFilesystem");
         found = want;

@@ -22,6 +22,10 @@ struct dm_ioctl;
 /* Test hook for device-mapper: called instead of ioctl(fd, cmd, io). Returns 0 or -1/errno. */
 typedef int (*mount_dm_ioctl_fn)(int fd, unsigned long cmd, struct dm_ioctl *io, void *ctx);
 
+/* Waits for child `pid` and returns its raw wait status; 0 or -errno. Programs with one
+ * process-wide reaper (gcs) must route tool children through it: a private wait would race. */
+typedef int (*mount_wait_fn)(pid_t pid, int *ret_status, void *ctx);
+
 struct mount_env {
     const char *sysfs_root;      /* "/sys" unless a test points elsewhere */
     const char *dev_root;        /* "/dev": pmemN, sdX, mapper/ live here */
@@ -30,6 +34,8 @@ struct mount_env {
     unsigned fs_detect_retry_ms; /* pause before the one detection retry (§5.2: 500 ms) */
     mount_dm_ioctl_fn dm_ioctl;  /* NULL: the real ioctl on <dev_root>/mapper/control */
     void *dm_ioctl_ctx;
+    mount_wait_fn wait_child; /* NULL: waitid() on the child's pidfd */
+    void *wait_ctx;
 };
 
 #define MOUNT_DEFAULT_DEVICE_TIMEOUT_MS 60000u
@@ -74,7 +80,8 @@ int mount_detect_fs(const char *dev, const char **ret, struct lcow_error **err);
 
 /* Formats `dev` by fork/exec of mkfs.ext4 / mkfs.xfs; other types are -EINVAL. The tool's
  * output is quoted in the error. */
-int mount_format(const char *dev, const char *fstype, struct lcow_error **err);
+int mount_format(const struct mount_env *env, const char *dev, const char *fstype,
+                 struct lcow_error **err);
 
 /* Propagation words of MappedVirtualDisk.Options (§5.2); everything else is ignored. Returns
  * the MS_* flag, or 0 for a word that is not a propagation word. */
@@ -95,11 +102,11 @@ int mount_block_device(const struct mount_env *env, const struct mount_block_con
                        struct lcow_error **err);
 
 /* Runs argv[0] (looked up in PATH, then /usr/sbin:/sbin:/usr/bin:/bin) with stdin from
- * /dev/null, collecting stdout+stderr (bounded) into *ret_output (may be NULL). The child is
- * a clone3 child with no exit signal, waited through its pidfd, so an agent-wide SIGCHLD
- * reaper (waitpid(-1)) never steals its status. Returns the exit status (0..255), 128+signal
- * or -errno. */
-int mount_run_tool(char *const argv[], char **ret_output, struct lcow_error **err);
+ * /dev/null and no signal blocked, collecting stdout+stderr (bounded) into *ret_output (may be
+ * NULL). It is waited through env->wait_child when set (an agent-wide reaper), else through its
+ * pidfd. Returns the exit status (0..255), 128+signal or -errno. */
+int mount_run_tool(const struct mount_env *env, char *const argv[], char **ret_output,
+                   struct lcow_error **err);
 
 /* ---- unmount.c -------------------------------------------------------------------------- */
 

@@ -5,11 +5,18 @@
 # SCSI layers, a BlockDev link, VPMem (a loop device stands in for /dev/pmemN; dm-linear only
 # when this kernel has device-mapper), overlays (read-write, read-only, bundle-on-scratch), bad
 # input, and removal leaving no mount, loop or dm device. Nothing here touches a real device.
+#   STORAGE_MODE=lib     requests go straight to gcs_storage_apply() (storage_drive)
+#   STORAGE_MODE=bridge  requests go through the real bridge to `gcs -bridge unix:...` with
+#                        -sysfs-root/-dev-root (storage_host), plus a device wait that must not
+#                        hold up a concurrent request (storage_bridge.sh sets this mode)
 set -euo pipefail
+mode=${STORAGE_MODE:-lib}
 top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 drive=$build/tests/storage_drive
+host=$build/tests/storage_host
+gcs=$build/bin/gcs
 
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 for t in losetup mkfs.ext4 findmnt; do
@@ -20,9 +27,12 @@ T=$(mktemp -d /tmp/lcow-storage.XXXXXX)
 R=/run/lcow-storage-test.$$
 LOOPS=()
 DM_NAMES=()
+GCS_PID=
 cleanup() {
   set +e
   [ -n "${COPROC_PID:-}" ] && kill "$COPROC_PID" 2>/dev/null
+  [ -n "$GCS_PID" ] && kill "$GCS_PID" 2>/dev/null && wait "$GCS_PID" 2>/dev/null
+  [ -f "$T/gcs.log" ] && [ "${ok_done:-0}" != 1 ] && tail -n 20 "$T/gcs.log"
   # deepest mounts first
   findmnt -rn -o TARGET | grep -E "^($R|$T)(/|$)" | sort -r | while read -r m; do
     umount -l "$m"
@@ -69,13 +79,24 @@ disk() { # LUN NAME LOOP
 disk 1 sda "$L1"; disk 2 sdb "$L2"; disk 3 sdc "$LS"; disk 4 sdd "$LB"; disk 5 sde "$LD"
 ln -s "$LP" "$T/dev/pmem0"
 
-coproc "$drive" --sysfs-root "$S" --dev-root "$T/dev" --timeout-ms 300
+if [ "$mode" = bridge ]; then
+  # The device wait is long enough to see a concurrent request finish inside it.
+  GCS_DEVICE_TIMEOUT_MS=1500 "$gcs" -bridge "unix:$T/b" -sysfs-root "$S" -dev-root "$T/dev" \
+    -loglevel debug -log-format json 2>>"${GCS_LOG:-$T/gcs.log}" &
+  GCS_PID=$!
+  coproc "$host" "unix:$T/b"
+  read -r -t 30 line <&"${COPROC[0]}" && [ "$line" = READY ] || fail "gcs did not connect"
+else
+  coproc "$drive" --sysfs-root "$S" --dev-root "$T/dev" --timeout-ms 300
+fi
 REPLY_LINE=
 send() { echo "$1" >&"${COPROC[1]}"; read -r REPLY_LINE <&"${COPROC[0]}"; }
 ok() { send "$1"; [ "$REPLY_LINE" = OK ] || fail "expected OK for $1, got: $REPLY_LINE"; }
 err() { # PATTERN JSON
   send "$2"; [[ $REPLY_LINE == ERR* ]] || fail "expected an error for $2, got: $REPLY_LINE"
   grep -qE -- "$1" <<<"$REPLY_LINE" || fail "error for $2 does not match /$1/: $REPLY_LINE"
+  # through the bridge every storage failure is E_FAIL with the error text (§2.7, §6)
+  [ "$mode" != bridge ] || [[ $REPLY_LINE == "ERR -2147467259 "* ]] || fail "not E_FAIL: $REPLY_LINE"
   echo "  bad input answered: $REPLY_LINE"
 }
 uvm='"ContainerId":"00000000-0000-0000-0000-000000000000","ActivityId":"00000000-0000-0000-0000-000000000000"'
@@ -111,18 +132,31 @@ ok "$(modify Add CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c4/rootfs\",\
 findmnt -rn -o OPTIONS --mountpoint "$R/gcs/c/c4/rootfs" | grep -qE '^ro' || fail "single-layer view is not ro"
 [ -f "$R/gcs/c/c4/rootfs/b" ] || fail "single-layer content"
 
+if [ "$mode" = lib ]; then
 echo "== bundle-on-scratch bind (scratch shared with another container)"
 ok "$(modify Add CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c3/rootfs\",\"Layers\":[{\"Path\":\"$R/mounts/scsi/m1\"}],\"ScratchPath\":\"$R/gcs/c/c1/scratch/c3\"}")"
 findmnt -rn --mountpoint "$R/gcs/c/c3" >/dev/null || fail "bundle bind missing"
 echo cfg > "$R/gcs/c/c3/config.json"
 [ -f "$R/gcs/c/c1/scratch/c3/bundle/config.json" ] || fail "bundle not backed by the scratch"
+fi
 
 echo "== BlockDev symlink"
 ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m9\",\"Lun\":5,\"BlockDev\":true}")"
 [ "$(readlink "$R/mounts/scsi/m9")" = "$T/dev/sde" ] || fail "BlockDev link"
 
 echo "== VPMem (loop device standing in for /dev/pmem0)"
-ok "$(modify Add VPMemDevice "{\"MountPath\":\"$R/layers/p0\"}")"
+if [ "$mode" = bridge ]; then
+  echo "   ... while another request waits for a missing disk"
+  send "PAIR $(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/slow\",\"Lun\":11}")	$(modify Add VPMemDevice "{\"MountPath\":\"$R/layers/p0\"}")"
+  read -r _ fast_res fast_ms slow_res slow_ms <<<"$REPLY_LINE"
+  echo "   fast: result $fast_res after ${fast_ms} ms; slow: result $slow_res after ${slow_ms} ms"
+  [ "$fast_res" = 0 ] && [ "$slow_res" = -2147467259 ] || fail "PAIR results: $REPLY_LINE"
+  [ "$slow_ms" -ge 1400 ] && [ "$fast_ms" -lt "$slow_ms" ] && [ "$fast_ms" -lt 1000 ] ||
+    fail "the VPMem Add waited for the other request's device wait: $REPLY_LINE"
+  [ ! -e "$R/mounts/scsi/slow" ] || fail "timed-out Add left its dir"
+else
+  ok "$(modify Add VPMemDevice "{\"MountPath\":\"$R/layers/p0\"}")"
+fi
 mounted "$R/layers/p0" | grep -qE '^ext4 ro' || fail "pmem not ext4 ro"
 [ "$(cat "$R/layers/p0/shared")" = l1 ] || fail "pmem content"
 
@@ -145,7 +179,7 @@ err 'not under /run' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$T/elsewh
 err '`\.\.`' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/../../etc/x\",\"Lun\":1}")"
 ln -s /etc "$R/escape"
 err 'symlink' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/escape/x\",\"Lun\":1}")"
-err 'ETIMEDOUT.*0:0:0:9' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad3\",\"Lun\":9}")"
+err 'SCSI disk 0:0:0:9.*not ready after' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad3\",\"Lun\":9}")"
 err 'no known filesystem' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad4\",\"Lun\":4,\"ReadOnly\":true}")"
 err 'unsupported filesystem `ntfs`' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad5\",\"Lun\":4,\"EnsureFilesystem\":true,\"Filesystem\":\"ntfs\"}")"
 err 'not supported' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad6\",\"Lun\":4,\"Encrypted\":true,\"Filesystem\":\"xfs\"}")"
@@ -167,8 +201,10 @@ done
 [ "$(blkid -o value -s TYPE "$T/blank.img" || true)" = "" ] || fail "a failed request formatted the blank disk"
 
 echo "== removal in reverse order"
-ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c3/rootfs\"}")"
-send "BUNDLE $R/gcs/c/c3"; [ "$REPLY_LINE" = OK ] || fail "bundle release: $REPLY_LINE"
+if [ "$mode" = lib ]; then
+  ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c3/rootfs\"}")"
+  send "BUNDLE $R/gcs/c/c3"; [ "$REPLY_LINE" = OK ] || fail "bundle release: $REPLY_LINE"
+fi
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c2/rootfs\"}")"
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c4/rootfs\"}")"
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c1/rootfs\"}")"
@@ -180,10 +216,15 @@ ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m9\",\"Lu
 ok "$(modify Remove VPMemDevice "{\"MountPath\":\"$R/layers/p0\"}")"
 ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m1\",\"Lun\":2,\"ReadOnly\":true}")"
 ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m0\",\"Lun\":1,\"ReadOnly\":true}")"
-send COUNT; [ "$REPLY_LINE" = 0 ] || fail "registry not empty: $REPLY_LINE"
+if [ "$mode" = lib ]; then
+  send COUNT; [ "$REPLY_LINE" = 0 ] || fail "registry not empty: $REPLY_LINE"
+else
+  kill -0 "$GCS_PID" || fail "gcs died"
+fi
 left=$(findmnt -rn -o TARGET | grep -E "^$R(/|$)" || true)
 [ -z "$left" ] || fail "mounts left: $left"
 for p in mounts/scsi/m0 mounts/scsi/m1 gcs/c/c1 gcs/c/c2/rootfs gcs/c/c3/rootfs gcs/c/c4/rootfs layers/p0; do
   [ ! -e "$R/$p" ] || fail "$R/$p left behind"
 done
-echo "PASS"
+ok_done=1
+echo "PASS ($mode)"

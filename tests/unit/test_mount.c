@@ -382,7 +382,7 @@ static void test_detect_fs(void **state)
 static void test_format_rejects_unknown(void **state)
 {
     cleanup_error struct lcow_error *err = NULL;
-    assert_int_equal(mount_format("/dev/null", "ntfs", &err), -EINVAL);
+    assert_int_equal(mount_format(NULL, "/dev/null", "ntfs", &err), -EINVAL);
     assert_non_null(strstr(err->msg, "ntfs"));
 }
 
@@ -390,13 +390,13 @@ static void test_run_tool(void **state)
 {
     char *echo[] = {"echo", "hello", "tool", NULL};
     cleanup_free char *out = NULL;
-    assert_int_equal(mount_run_tool(echo, &out, NULL), 0);
+    assert_int_equal(mount_run_tool(NULL, echo, &out, NULL), 0);
     assert_string_equal(out, "hello tool");
     char *fals[] = {"false", NULL};
-    assert_int_equal(mount_run_tool(fals, NULL, NULL), 1);
+    assert_int_equal(mount_run_tool(NULL, fals, NULL, NULL), 1);
     char *missing[] = {"no-such-tool-lcow", NULL};
     cleanup_error struct lcow_error *err = NULL;
-    assert_int_equal(mount_run_tool(missing, NULL, &err), -ENOENT);
+    assert_int_equal(mount_run_tool(NULL, missing, NULL, &err), -ENOENT);
     assert_non_null(strstr(err->msg, "no-such-tool-lcow"));
 }
 

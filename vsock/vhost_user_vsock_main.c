@@ -225,7 +225,10 @@ static void run(struct loop *l)
     struct epoll_event ev[64];
     bool warned = false;
     while (!l->stop) {
-        int n = epoll_wait(l->epfd, ev, (int)LCOW_ARRAY_SIZE(ev), -1);
+        int n = epoll_wait(l->epfd, ev, (int)LCOW_ARRAY_SIZE(ev),
+                           vsock_dev_calls_pending(&l->dev) ? 1 : -1);
+        if (n >= 0)
+            vsock_dev_flush_calls(&l->dev, n == 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

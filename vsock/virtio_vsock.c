@@ -12,6 +12,7 @@
 #include <linux/vm_sockets.h>
 
 #include "common/cleanup.h"
+#include "common/io.h"
 #include "common/log.h"
 
 /* Queues a reply that belongs to no connection (RST to an unknown or malformed packet). When
@@ -201,7 +202,12 @@ static bool process_tx(struct vsock_dev *dev)
         vsock_vring_push(dev->tx, chain.head, 0);
     }
     vsock_vring_set_notify(dev->tx, true); /* also when paused: resume needs the guest's kick */
-    vsock_vring_notify(dev->tx);
+    /* signal now when a quarter of the ring waits to be reclaimed, else on the idle flush */
+    if (dev->tx->unsignalled >= dev->tx->num / 4) {
+        vsock_vring_notify(dev->tx);
+        dev->calls_since_ns = 0;
+    } else if (dev->tx->need_call && dev->calls_since_ns == 0)
+        dev->calls_since_ns = lcow_now_ns();
     return progress;
 }
 
@@ -299,6 +305,21 @@ void vsock_dev_pump(struct vsock_dev *dev)
         run(dev);
     else
         process_rx(dev);
+}
+
+bool vsock_dev_calls_pending(const struct vsock_dev *dev)
+{
+    return dev->tx->need_call;
+}
+
+void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle)
+{
+    if (!dev->tx->need_call)
+        return;
+    if (idle || lcow_now_ns() - dev->calls_since_ns >= VSOCK_DEV_CALL_DELAY_NS) {
+        vsock_vring_notify(dev->tx);
+        dev->calls_since_ns = 0;
+    }
 }
 
 unsigned vsock_dev_nconns(const struct vsock_dev *dev)

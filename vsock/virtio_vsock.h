@@ -61,6 +61,7 @@ struct vsock_dev {
     /* replies for packets without a connection (RST to unknown ports), bounded */
     struct virtio_vsock_hdr pending[VSOCK_DEV_MAX_PENDING];
     unsigned npending;
+    unsigned long long calls_since_ns; /* when deferred TX completions started waiting */
     /* counters for tests and logs */
     uint64_t stat_rx_pkts, stat_tx_pkts, stat_bad_pkts, stat_bad_chains;
 };
@@ -75,6 +76,14 @@ void vsock_dev_destroy(struct vsock_dev *dev);
 /* Drops every connection (host sockets closed, pending replies discarded): the guest's driver
  * was reset or the device stopped, so no guest socket survives. */
 void vsock_dev_reset(struct vsock_dev *dev);
+
+/* TX completions are signalled in batches (the guest only frees its sent buffers on them, and
+ * each interrupt costs the guest an exit): true while some wait. vsock_dev_flush_calls()
+ * signals them when `idle` (the caller's loop found nothing to do for a millisecond) or when
+ * the oldest has waited VSOCK_DEV_CALL_DELAY_NS; call it after every event batch. */
+#define VSOCK_DEV_CALL_DELAY_NS 1000000ull
+bool vsock_dev_calls_pending(const struct vsock_dev *dev);
+void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle);
 
 /* Frees the connections closed since the last call; call it after each epoll batch, when no
  * fetched event can still point at them. */

@@ -248,6 +248,7 @@ void vsock_vring_push(struct vsock_vring *q, uint16_t head, uint32_t len)
     /* the element must be visible before the index that publishes it */
     __atomic_store_n(&q->used->idx, htole16(q->used_idx), __ATOMIC_RELEASE);
     q->need_call = true;
+    q->unsignalled++;
 }
 
 void vsock_vring_notify(struct vsock_vring *q)
@@ -255,6 +256,7 @@ void vsock_vring_notify(struct vsock_vring *q)
     if (!q->need_call || q->avail == NULL)
         return;
     q->need_call = false;
+    q->unsignalled = 0;
     /* order our used->idx store before reading the guest's flags (virtio spec 2.7.7.2) */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (le16toh(GUEST_LOAD(&q->avail->flags)) & VRING_AVAIL_F_NO_INTERRUPT)

@@ -78,9 +78,10 @@ struct vsock_vring {
     struct vring_desc *desc; /* translated from the uvas; NULL until both addr and mem exist */
     struct vring_avail *avail;
     struct vring_used *used;
-    uint16_t last_avail; /* next avail entry we will take */
-    uint16_t used_idx;   /* next used entry we will fill */
-    bool need_call;      /* used entries were added since the last signal */
+    uint16_t last_avail;  /* next avail entry we will take */
+    uint16_t used_idx;    /* next used entry we will fill */
+    bool need_call;       /* used entries were added since the last signal */
+    uint16_t unsignalled; /* how many */
     int kick_fd, call_fd, err_fd;
 };
 

@@ -4,13 +4,13 @@
 #   vsock    our back end (vhost-user-vsock-pci), 1 and 8 streams each way, 1-byte round trip
 #   serial   virtio-serial with a unix-socket chardev in the same QEMU (one stream)
 #   loopback in-guest vsock over CID 1 (vsock_loopback)
-# Prints the figures and the ratios vsock/serial (throughput: >1 is better; RTT: serial/vsock,
+# Prints medians over VHOST_BENCH_RUNS boots (default 3) and the ratios vsock/serial (throughput: >1 is better; RTT: serial/vsock,
 # >1 means our round trip is shorter) and vsock/loopback. Target: >= virtio-serial.
 set -u
 cd "${LCOW_TOP:-.}"
 . tests/uvm/vhost_uvm_lib.sh
 BYTES=${VHOST_BENCH_BYTES:-134217728}
-RUNS=${VHOST_BENCH_RUNS:-1}
+RUNS=${VHOST_BENCH_RUNS:-3}
 work=$(mktemp -d /tmp/vhost-bench.XXXXXX)
 trap 'vhost_uvm_cleanup; rm -rf "$work"' EXIT
 
@@ -37,8 +37,17 @@ run_once() {
   [ $rc = 0 ] || { cat "$work/qemu.err"; return 1; }
 }
 
-fig() { awk -v k="$1" '$1 == "VHOST-BENCH" && $2 == k { s += $3; n++ } END { if (n) printf "%.1f", s / n; else print "nan" }' "$work"/run*.log; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# Median of a figure over the runs, and the median over the runs of a per-run ratio a/b (the
+# two figures of one run share that run's machine load, so their ratio is the steadier number).
+fig() { for f in "$work"/run*.log; do awk -v k="$1" '$1 == "VHOST-BENCH" && $2 == k { print $3 }' "$f"; done | median; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "nan"; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() {
+  local f
+  for f in "$work"/run*.log; do
+    awk -v a="$1" -v b="$2" '$1 == "VHOST-BENCH" && $2 == a { x = $3 } $1 == "VHOST-BENCH" && $2 == b { y = $3 }
+      END { if (x > 0 && y > 0) printf "%.4f\n", x / y }' "$f"
+  done | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 for i in $(seq "$RUNS"); do
   run_once "$work/run$i.log" || { echo "bench run $i failed"; cat "$work/run$i.log" 2>/dev/null; exit 1; }
@@ -46,14 +55,16 @@ for i in $(seq "$RUNS"); do
 done
 
 echo
-echo "vhost-user-vsock benchmark, TCG guest, $((BYTES >> 20)) MiB per measurement, mean of $RUNS run(s)"
-printf '%-26s %10s %10s %10s %14s %14s\n' measure vsock serial loopback vsock/serial vsock/loopback
+echo "vhost-user-vsock benchmark, TCG guest, $((BYTES >> 20)) MiB per measurement, median of $RUNS run(s)"
+printf '%-28s %9s %9s %9s %13s %15s\n' measure vsock serial loopback vsock/serial vsock/loopback
 for m in g2h_1 h2g_1 g2h_8 h2g_8; do
-  v=$(fig "vsock_$m")
-  case $m in *_8) s=nan ;; *) s=$(fig "serial_$m") ;; esac
-  l=$(fig "loopback_${m#*_}")
-  printf '%-26s %10s %10s %10s %14s %14s\n' "$m MiB/s" "$v" "$s" "$l" "$(ratio "$v" "$s")" "$(ratio "$v" "$l")"
+  n=${m#*_}
+  case $n in 1) sk=serial_$m ;; *) sk=none ;; esac
+  printf '%-28s %9s %9s %9s %13s %15s\n' "$m MiB/s" "$(fig "vsock_$m")" "$(fig "$sk")" \
+    "$(fig "loopback_$n")" "$(ratio "vsock_$m" "$sk")" "$(ratio "vsock_$m" "loopback_$n")"
 done
-v=$(fig vsock_rtt_us) s=$(fig serial_rtt_us) l=$(fig loopback_rtt_us)
-printf '%-26s %10s %10s %10s %14s %14s\n' "1-byte RTT us (lower=better)" "$v" "$s" "$l" "$(ratio "$s" "$v")" "$(ratio "$l" "$v")"
-echo "(serial carries one stream; loopback is guest-internal, so both directions share one figure)"
+printf '%-28s %9s %9s %9s %13s %15s\n' "1-byte RTT us (lower=better)" "$(fig vsock_rtt_us)" \
+  "$(fig serial_rtt_us)" "$(fig loopback_rtt_us)" "$(ratio serial_rtt_us vsock_rtt_us)" \
+  "$(ratio loopback_rtt_us vsock_rtt_us)"
+echo "ratios: medians of per-run ratios; for RTT, other/vsock (>1: our round trip is shorter)."
+echo "serial carries one stream; loopback is guest-internal (one figure for both directions)."

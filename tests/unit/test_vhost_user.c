@@ -535,9 +535,21 @@ static void test_no_listener_rst(void **state)
     g_send(f, &h, NULL, 0);
     expect_op(f, VIRTIO_VSOCK_OP_RST, 5000, 1025);
     assert_int_equal(vsock_dev_nconns(&f->dev), 0);
-    /* and the guest was signalled */
+    /* and the guest was signalled for RX at once */
     eventfd_t v = 0;
     assert_int_equal(eventfd_read(f->call[0], &v), 0);
+    /* TX completions wait for a batch or an idle loop */
+    assert_true(vsock_dev_calls_pending(&f->dev));
+    assert_int_equal(eventfd_read(f->call[1], &v), -1);
+    vsock_dev_flush_calls(&f->dev, true);
+    assert_int_equal(eventfd_read(f->call[1], &v), 0);
+    assert_false(vsock_dev_calls_pending(&f->dev));
+    /* a quarter of the ring is signalled without waiting */
+    for (uint32_t i = 0; i < QSIZE / 4; i++) {
+        h = hdr(VIRTIO_VSOCK_OP_RST, 1025, 5000, 0);
+        g_send(f, &h, NULL, 0);
+    }
+    assert_int_equal(eventfd_read(f->call[1], &v), 0);
 }
 
 static void test_guest_connect_data_close(void **state)

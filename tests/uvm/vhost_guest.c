@@ -271,7 +271,8 @@ static void case_halfclose(void)
 static void case_hold(int lfd)
 {
     int a = vt_connect(VMADDR_CID_HOST, VT_PORT_HOLD);
-    int ok = a >= 0 && vt_write_all(a, "x", 1) == 0;
+    char k = 0;
+    int ok = a >= 0 && vt_write_all(a, "x", 1) == 0 && vt_read_full(a, &k, 1) == 1 && k == 'k';
     int b = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     char ch = 0;
     ok = ok && b >= 0 && vt_read_full(b, &ch, 1) == 1 && ch == 'y';

@@ -147,6 +147,9 @@ static void hold_until_end(int fd, const char *name, char expect)
 {
     char ch = 0;
     ssize_t n = vt_read_full(fd, &ch, 1);
+    /* confirm, so the guest powers off only once this stream surely carried data both ways */
+    if (n == 1)
+        vt_write_all(fd, "k", 1);
     char buf[256];
     while (read(fd, buf, sizeof(buf)) > 0)
         ;

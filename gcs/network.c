@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/io.h"
+#include "common/log.h"
 #include "gcs/network.h"
 #include "gcs/network_netlink.h"
 
@@ -318,6 +319,9 @@ static int add_route(struct nic_ctx *c, const struct gcs_net_route_op *op, struc
         /* Gateway outside every subnet on the link (§5.6): the Go GCS adds the gateway
          * itself as a host address on the link and retries once. */
         lcow_error_release(&first);
+        lcow_debug("network: gateway of a route on %s is outside its subnets: adding it as a "
+                   "host address, then retrying",
+                   c->nic->ifname);
         r = gcs_nl_addr(c->tgt, true, c->link.ifindex, &op->gw, host_len(op->family), err);
         if (r == -EEXIST)
             r = 0; /* already there (another route through the same gateway) */
@@ -480,6 +484,8 @@ static int configure_nic(struct gcs_network *net, struct ns_entry *e, size_t ind
         return lcow_error_wrap(err, "configure adapter `%s` (%s)", e->nics[index].a->id,
                                e->nics[index].ifname);
     e->nics[index].configured = true;
+    lcow_debug("network: adapter %s (%s) configured in namespace %s (%s)", e->nics[index].a->id,
+               e->nics[index].ifname, e->id, e->host ? "host network" : "moved");
     return 0;
 }
 
@@ -582,6 +588,9 @@ int gcs_network_remove(struct gcs_network *net, const char *namespace_id, const 
     pthread_mutex_lock(&net->lock);
     e = entry_find(net, namespace_id);
     n = e ? nic_find(e, adapter_id) : NULL;
+    if (!n)
+        lcow_debug("network: Remove of adapter %s: not in namespace %s (nothing to do)", adapter_id,
+                   namespace_id);
     if (n) {
         size_t i = (size_t)(n - e->nics);
         gcs_net_adapter_free(n->a);

@@ -7,7 +7,7 @@ OCI_CGROUP_SRCS := oci/cgroup.c oci/cgroup_ops.c oci/cgroup_v1.c oci/cgroup_v2.c
 	oci/cgroup_devices_bpf.c oci/cgroup_stats.c
 $(eval $(call add_lib,oci_cgroup,$(OCI_CGROUP_SRCS)))
 # libseccomp is needed only by whoever links liboci_seccomp: add $(LIBS_SECCOMP).
-$(eval $(call add_lib,oci_seccomp,oci/seccomp.c))
+$(eval $(call add_lib,oci_seccomp,oci/seccomp.c oci/seccomp_cache.c))
 $(eval $(call add_unit_test,test_oci_cgroup_spec,tests/unit/test_oci_cgroup_spec.c,oci_spec_res common,$(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_seccomp,tests/unit/test_oci_seccomp.c,oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_cgroup,tests/unit/test_oci_cgroup.c,oci_cgroup oci_spec_res common,$(LIBS_JSON)))

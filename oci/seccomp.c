@@ -198,7 +198,12 @@ static int build_filter(const struct oci_seccomp *s, unsigned opts, scmp_filter_
     *ret = ctx;
     /* We load the program ourselves; no_new_privs is the executor's decision. */
     (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-    if (s->n_syscalls > OPTIMIZE_ABOVE)
+    /* runc counts one rule per name. */
+    size_t names = 0;
+    for (size_t i = 0; i < s->n_syscalls; i++)
+        for (char **n = s->syscalls[i].names; *n; n++)
+            names++;
+    if (names > OPTIMIZE_ABOVE)
         (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     int r = add_arches(ctx, s, err);
     for (size_t i = 0; r == 0 && i < s->n_syscalls; i++) {

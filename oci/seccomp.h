@@ -33,13 +33,21 @@ enum {
 
 /* Compiles `spec` for the native architecture plus spec->architectures. A profile whose default
  * action is not ALLOW/LOG gets runc's ENOSYS stub: syscalls numbered above every syscall the
- * profile names fail with ENOSYS (libc fallbacks) instead of the default action. Errors (unknown action
- * combinations such as errnoRet on a non-ERRNO/TRACE action, an argument index > 5, libseccomp
- * failures) name the syscall and the JSON path "linux.seccomp.syscalls[i]". On success
+ * profile names fail with ENOSYS (libc fallbacks) instead of the default action. Errors (unknown
+ * action combinations such as errnoRet on a non-ERRNO/TRACE action, an argument index > 5,
+ * libseccomp failures) name the syscall and the JSON path "linux.seccomp.syscalls[i]". On success
  * *ret is filled (free with oci_seccomp_program_done). */
 int oci_seccomp_compile(const struct oci_seccomp *spec, unsigned opts,
                         struct oci_seccomp_program *ret, struct lcow_error **err);
 void oci_seccomp_program_done(struct oci_seccomp_program *p);
+
+/* As oci_seccomp_compile(), through a cache of compiled programs in `cache_dir` (created 0700;
+ * NULL = no cache), as crun keeps under its state root. Entries are keyed by the whole parsed
+ * profile, options, libseccomp version and native architecture, compared byte for byte on a hit;
+ * files not owned by us or writable by others are ignored; at most 128 entries, least recently
+ * used evicted. A cache that cannot be used only costs the compile (never an error). */
+int oci_seccomp_compile_cached(const struct oci_seccomp *spec, unsigned opts, const char *cache_dir,
+                               struct oci_seccomp_program *ret, struct lcow_error **err);
 
 /* Child side, async-signal-safe: installs the filter with seccomp(SECCOMP_SET_MODE_FILTER).
  * The caller must have set no_new_privs or hold CAP_SYS_ADMIN. Returns the listener fd

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -381,6 +383,91 @@ static void test_enosys_stub(void **state)
     oci_seccomp_program_done(&k);
 }
 
+static struct oci_seccomp parse_profile(const char *doc)
+{
+    cleanup_json struct json_object *o = NULL;
+    assert_int_equal(lcow_json_parse(doc, strlen(doc), "p", &o, NULL), 0);
+    struct oci_seccomp spec = {0};
+    assert_int_equal(oci_seccomp_parse(o, "linux.seccomp", &spec, NULL), 0);
+    return spec;
+}
+
+static size_t count_entries(const char *dir)
+{
+    size_t n = 0;
+    cleanup_dir DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    return n;
+}
+
+static void test_cache(void **state)
+{
+    char dir[] = "/tmp/lcow-seccomp-cache-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cache[128];
+    snprintf(cache, sizeof(cache), "%s/c", dir);
+    struct oci_seccomp spec =
+        parse_profile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[" RULE(
+            "\"exit_group\",\"exit\",\"getpid\",\"umask\"", "SCMP_ACT_ALLOW") "]}");
+    struct oci_seccomp_program direct = {0}, miss = {0}, hit = {0};
+    assert_int_equal(oci_seccomp_compile(&spec, 0, &direct, NULL), 0);
+    assert_int_equal(oci_seccomp_compile_cached(&spec, 0, cache, &miss, NULL), 0);
+    assert_int_equal(count_entries(cache), 1);
+    struct stat st;
+    assert_int_equal(stat(cache, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(oci_seccomp_compile_cached(&spec, 0, cache, &hit, NULL), 0);
+    /* Same program and flags whether compiled or read back. */
+    assert_int_equal(hit.len, direct.len);
+    assert_int_equal(hit.flags, direct.flags);
+    assert_memory_equal(hit.filter, direct.filter, direct.len * sizeof(struct sock_filter));
+    expect_errno(&hit, probe_getpid, 0, 0);
+    expect_errno(&hit, probe_nr, SYS_getppid, EPERM);
+    oci_seccomp_program_done(&hit);
+
+    /* A different profile (or option) is a different entry. */
+    struct oci_seccomp_program other = {0};
+    assert_int_equal(
+        oci_seccomp_compile_cached(&spec, OCI_SECCOMP_FAIL_UNKNOWN_SYSCALL, cache, &other, NULL),
+        0);
+    assert_int_equal(count_entries(cache), 2);
+    oci_seccomp_program_done(&other);
+
+    /* A tampered entry (other key, same name) or one writable by others is never used. */
+    cleanup_dir DIR *d = opendir(cache);
+    struct dirent *e;
+    char victim[300] = "";
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && victim[0] == '\0')
+            snprintf(victim, sizeof(victim), "%s/%.32s", cache, e->d_name);
+    assert_int_equal(chmod(victim, 0666), 0);
+    assert_int_equal(oci_seccomp_compile_cached(&spec, 0, cache, &hit, NULL), 0);
+    assert_memory_equal(hit.filter, direct.filter, direct.len * sizeof(struct sock_filter));
+    oci_seccomp_program_done(&hit);
+    int fd = open(victim, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "OCISCMP1garbage", 15), 15);
+    close(fd);
+    assert_int_equal(oci_seccomp_compile_cached(&spec, 0, cache, &hit, NULL), 0);
+    assert_int_equal(hit.len, direct.len);
+    oci_seccomp_program_done(&hit);
+    /* An unusable cache directory only costs the compile. */
+    assert_int_equal(oci_seccomp_compile_cached(&spec, 0, "/proc/no/such/dir", &hit, NULL), 0);
+    assert_int_equal(hit.len, direct.len);
+    oci_seccomp_program_done(&hit);
+    oci_seccomp_program_done(&miss);
+    oci_seccomp_program_done(&direct);
+    oci_seccomp_done(&spec);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    waitpid(pid, NULL, 0);
+}
+
 static void test_disabled_profile(void **state)
 {
     struct oci_seccomp_program p = compile("{\"syscalls\":[]}", 0, 0);
@@ -403,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_notify),
         cmocka_unit_test(test_enosys_stub),
+        cmocka_unit_test(test_cache),
         cmocka_unit_test(test_disabled_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

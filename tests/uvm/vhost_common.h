@@ -9,14 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#define VT_PORT_G2H      5000 /* guest sends, host verifies */
-#define VT_PORT_H2G      5001 /* host CONNECTs and sends, guest verifies */
-#define VT_PORT_ECHO     5002 /* many concurrent echo streams */
-#define VT_PORT_HALF     5003 /* guest half-closes, host answers afterwards */
-#define VT_PORT_HOLD     5004 /* a stream left open across power-off */
-#define VT_PORT_HOLD_H2G 5005 /* the same, host-initiated */
-#define VT_PORT_NONE     5999 /* nobody listens */
-#define VT_PORT_BENCH    6000 /* bench: sink/source/ping-pong (6000 + stream) */
+#define VT_PORT_G2H        5000 /* guest sends, host verifies */
+#define VT_PORT_H2G        5001 /* host CONNECTs and sends, guest verifies */
+#define VT_PORT_ECHO       5002 /* many concurrent echo streams */
+#define VT_PORT_HALF       5003 /* guest half-closes, host answers afterwards */
+#define VT_PORT_HOLD       5004 /* a stream left open across power-off */
+#define VT_PORT_HOLD_H2G   5005 /* the same, host-initiated */
+#define VT_PORT_PHASE      5010 /* reset case: the host says which boot this is */
+#define VT_PORT_RESET_HOLD 5011 /* reset case: a stream open across the guest's reboot */
+#define VT_RESET_BYTES     (4u << 20)
+#define VT_PORT_NONE       5999 /* nobody listens */
+#define VT_PORT_BENCH      6000 /* bench: sink/source/ping-pong (6000 + stream) */
 
 #define VT_CONCURRENT 64
 #define VT_ECHO_BYTES (128u * 1024)

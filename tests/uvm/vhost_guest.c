@@ -4,6 +4,8 @@
  * side, prints one "VHOST-RESULT <case> PASS|FAIL <detail>" line per case on the console and
  * powers the VM off, leaving some streams open on purpose ("hold").
  *   vt=suite vt.bytes=N   the make-check cases (tests/uvm/vhost_vsock.sh)
+ *   vt=reset              reboots once with a stream open (QEMU without -no-reboot), then
+ *                         checks the data path on the second boot
  *   vt=bench ...          the benchmark (tests/bench/vhost_bench.sh), see vhost_guest_bench.c */
 #include <errno.h>
 #include <fcntl.h>
@@ -296,6 +298,34 @@ static void run_suite(void)
     case_hold(l_hold);
 }
 
+/* First boot: leave a stream open and reboot (the device is reset under it). Second boot:
+ * the host sees a new connection and data must flow again. The host tells which is which. */
+static void run_reset(void)
+{
+    char phase = 0;
+    int c = vt_connect(VMADDR_CID_HOST, VT_PORT_PHASE);
+    if (c < 0 || vt_read_full(c, &phase, 1) != 1) {
+        vt_result("reset", 0, "phase connection: %s", strerror(errno));
+        return;
+    }
+    if (phase == '1') {
+        int h = vt_connect(VMADDR_CID_HOST, VT_PORT_RESET_HOLD);
+        char k = 0;
+        int ok = h >= 0 && vt_write_all(h, "x", 1) == 0 && vt_read_full(h, &k, 1) == 1;
+        vt_result("reset-first", ok && k == 'k', "rebooting with a stream open");
+        sync();
+        reboot(RB_AUTOBOOT);
+        return;
+    }
+    int r = vt_send_stream(c, 3, VT_RESET_BYTES);
+    shutdown(c, SHUT_WR);
+    char verdict = 0;
+    vt_read_full(c, &verdict, 1);
+    vt_result("reset-second", r == 0 && verdict == 'Y', "data after the reset verdict=%c",
+              verdict ? verdict : '?');
+    close(c);
+}
+
 int main(void)
 {
     if (getpid() == 1) {
@@ -316,6 +346,8 @@ int main(void)
         vt_result("device", 0, "no virtio-vsock device with CID %u", cid);
     else if (strcmp(mode, "suite") == 0)
         run_suite();
+    else if (strcmp(mode, "reset") == 0)
+        run_reset();
     else
         vt_bench(mode);
     printf("VHOST-DONE\n");

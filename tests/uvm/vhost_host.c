@@ -235,6 +235,86 @@ static void *accept_loop(void *arg)
     }
 }
 
+/* ---- reset case (vt=reset) ---- */
+
+static int reset_hold_ended;
+
+static void *serve_reset_hold(void *arg)
+{
+    struct ctx *c = arg;
+    char ch = 0;
+    if (vt_read_full(c->fd, &ch, 1) == 1)
+        vt_write_all(c->fd, "k", 1);
+    char buf[256];
+    while (read(c->fd, buf, sizeof(buf)) > 0)
+        ;
+    pthread_mutex_lock(&lock);
+    reset_hold_ended = 1;
+    pthread_mutex_unlock(&lock);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+static void *serve_phase(void *arg)
+{
+    struct ctx *c = arg;
+    static int boots;
+    pthread_mutex_lock(&lock);
+    int boot = ++boots;
+    int ended = reset_hold_ended;
+    pthread_mutex_unlock(&lock);
+    if (boot == 1) {
+        vt_write_all(c->fd, "1", 1);
+        char buf[16];
+        while (read(c->fd, buf, sizeof(buf)) > 0)
+            ;
+        close(c->fd);
+        free(c);
+        return NULL;
+    }
+    /* the stream left open by the first boot must have ended with the device reset */
+    vh_result("reset-hold", ended, "stream open across the reboot %s",
+              ended ? "was closed" : "survived");
+    vt_write_all(c->fd, "2", 1);
+    int ok = 0;
+    int64_t got = vt_recv_stream(c->fd, 3, &ok);
+    int pass = ok && got == VT_RESET_BYTES;
+    vt_write_all(c->fd, pass ? "Y" : "N", 1);
+    vh_result("reset-data", pass, "bytes=%lld match=%d", (long long)got, ok);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+static int wait_results(int expected, int secs)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += secs;
+    pthread_mutex_lock(&lock);
+    while (reported < expected)
+        if (pthread_cond_timedwait(&cond, &lock, &dl) == ETIMEDOUT)
+            break;
+    int ok = reported == expected && failed == 0;
+    printf("HOST-DONE %s (%d of %d reported, %d failed)\n", ok ? "PASS" : "FAIL", reported,
+           expected, failed);
+    pthread_mutex_unlock(&lock);
+    return ok ? 0 : 1;
+}
+
+static int reset_case(const char *uds)
+{
+    static struct acceptor acc[2];
+    acc[0] = (struct acceptor){vh_listen(uds, VT_PORT_PHASE), uds, 0, serve_phase, 0};
+    acc[1] = (struct acceptor){vh_listen(uds, VT_PORT_RESET_HOLD), uds, 0, serve_reset_hold, 0};
+    spawn(accept_loop, (struct ctx *)(void *)&acc[0]);
+    spawn(accept_loop, (struct ctx *)(void *)&acc[1]);
+    printf("HOST-READY\n");
+    fflush(stdout);
+    return wait_results(2, 300);
+}
+
 static int suite(const char *uds, uint64_t bytes)
 {
     static struct acceptor acc[4];
@@ -283,8 +363,10 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "suite") == 0)
         return suite(argv[2], strtoull(argv[3], NULL, 0));
+    if (argc == 3 && strcmp(argv[1], "reset") == 0)
+        return reset_case(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "bench") == 0)
         return vh_bench(argc - 2, argv + 2);
-    fprintf(stderr, "usage: vhost_host suite UDS BYTES | vhost_host bench UDS MODE ...\n");
+    fprintf(stderr, "usage: vhost_host suite UDS BYTES | reset UDS | bench UDS VSER BYTES\n");
     return 2;
 }

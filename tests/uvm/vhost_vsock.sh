@@ -8,6 +8,9 @@
 #   halfclose    the guest half-closes and still reads the answer
 #   hold         two streams left open while the guest powers off: both must end on the host,
 #                and the back end must exit 0 on its own
+#   reset        (second boot pair, QEMU without -no-reboot) the guest reboots with a stream
+#                open: the device reset closes it on the host, and after the reboot the data
+#                path works again on the same back end
 set -u
 cd "${LCOW_TOP:-.}"
 . tests/uvm/vhost_uvm_lib.sh
@@ -76,4 +79,39 @@ if grep -q "sanitizer\|runtime error" "$work/backend.log"; then
   echo "FAIL sanitizer report in the back end's log"
   fail=1
 fi
+
+# --- guest reset: one back end, one QEMU, two boots ---
+vhost_uvm_cleanup
+VHOST_PIDS=()
+rm -f "$work"/*.sock*
+vhost_uvm_spawn backend_pid "$BUILD/bin/vhost-user-vsock" --socket "$vusock" --uds "$uds" \
+  2>"$work/backend2.log"
+vhost_uvm_wait_for "$work/backend2.log" 10 listening || { cat "$work/backend2.log"; exit 1; }
+vhost_uvm_spawn host_pid "$BUILD/tests/vhost_host" reset "$uds" >"$work/host2.log" 2>&1
+vhost_uvm_wait_for "$work/host2.log" 10 HOST-READY || { cat "$work/host2.log"; exit 1; }
+vhost_uvm_qemu_args "$work/initrd.gz" "vt=reset" "$vusock"
+args=()
+for a in "${QEMU_ARGS[@]}"; do [ "$a" = -no-reboot ] || args+=("$a"); done
+vhost_uvm_log "starting QEMU (reset case)"
+timeout 300 "${args[@]}" >"$work/console2.log" 2>"$work/qemu2.err"
+qemu_rc=$?
+backend_rc=timeout
+for _ in $(seq 100); do
+  if ! kill -0 "$backend_pid" 2>/dev/null; then
+    wait "$backend_pid"
+    backend_rc=$?
+    break
+  fi
+  sleep 0.1
+done
+echo "--- reset case: guest console"; grep -a -E 'VHOST|vhost_guest' "$work/console2.log"
+echo "--- reset case: host peer"; cat "$work/host2.log"
+for c in reset-first reset-second; do
+  if grep -aq "VHOST-RESULT $c PASS" "$work/console2.log"; then echo "PASS guest $c"; else echo "FAIL guest $c"; fail=1; fi
+done
+for c in reset-hold reset-data; do
+  if grep -aq "HOST-RESULT $c PASS" "$work/host2.log"; then echo "PASS host $c"; else echo "FAIL host $c"; fail=1; fi
+done
+[ "$qemu_rc" = 0 ] || { echo "FAIL qemu exit status $qemu_rc (reset case)"; fail=1; }
+[ "$backend_rc" = 0 ] || { echo "FAIL back end exit status $backend_rc (reset case)"; fail=1; }
 exit $fail

@@ -304,6 +304,14 @@ static void test_create_rollback(void **state)
 
 /* ---------------------------------------------------------------- writers on a fake tree */
 
+/* dir + suffix in a buffer that lives until the next call (tests only). */
+static const char *join2(const char *dir, const char *suffix)
+{
+    static char buf[512];
+    snprintf(buf, sizeof(buf), "%s%s", dir, suffix);
+    return buf;
+}
+
 static void touch(const char *dir, const char *file)
 {
     char p[512];
@@ -343,8 +351,7 @@ static void test_v1_files(void **state)
                                        "memory.oom_control",         "memory.use_hierarchy"};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(memf); i++)
         touch(mem, memf[i]);
-    write_text(strcat(strcpy((char[512]){0}, mem), "/memory.limit_in_bytes"),
-               "9223372036854771712\n");
+    write_text(join2(mem, "/memory.limit_in_bytes"), "9223372036854771712\n");
     static const char *const cpuf[] = {"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us",
                                        "cpu.rt_period_us", "cpu.rt_runtime_us"};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(cpuf); i++)
@@ -440,15 +447,14 @@ static void test_v2_files(void **state)
     const char *d = oci_cgroup_v2_dir(cg);
     assert_string_equal(oci_cgroup_dir(cg, OCI_CG_MEMORY), d);
     /* The parent's subtree_control got every offered controller (the last one written). */
-    expect_file(strcat(strcpy((char[512]){0}, f->root), "/sys/fs/cgroup"), "cgroup.subtree_control",
-                "+misc");
+    expect_file(join2(f->root, "/sys/fs/cgroup"), "cgroup.subtree_control", "+misc");
     static const char *const files[] = {
         "memory.max", "memory.swap.max", "memory.low",      "memory.current", "cpu.weight",
         "cpu.max",    "cpu.max.burst",   "cpuset.cpus",     "cpuset.mems",    "io.weight",
         "io.max",     "pids.max",        "hugetlb.1GB.max", "rdma.max"};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(files); i++)
         touch(d, files[i]);
-    write_text(strcat(strcpy((char[512]){0}, d), "/memory.current"), "4096\n");
+    write_text(join2(d, "/memory.current"), "4096\n");
     struct oci_linux_resources r = {0};
     parse_res("{\"memory\":{\"limit\":1048576,\"swap\":3145728,\"reservation\":-1,"
               "\"checkBeforeUpdate\":true,\"swappiness\":5},"

@@ -29,7 +29,16 @@ ip netns add $UVM
 ip netns add $PEER
 ip -n $UVM link add nic0 address 02:00:00:00:09:01 type veth peer name p0 netns $PEER
 
-ip netns exec $UVM "$gcs" -bridge "unix:$T/b" -loglevel debug -log-format json 2>"$T/gcs.log" &
+# gcs looks interfaces up under -sysfs-root: a fake tree naming the real veth three ways, as
+# QEMU (class/net MAC), Hyper-V (VMBus instance id) and VPCI (PCI function below the VMBus
+# device) would present it.
+S=$T/sys
+mkdir -p "$S/class/net/nic0" "$S/bus/vmbus/devices/6a2c4f1e-0000-4a1b-9c3d-00155d52c000/net/nic0" \
+    "$S/bus/vmbus/devices/7b3d5a2f-1234-4b2c-8d4e-00155d52c001/pci1234:00/1234:00:00.0/net/nic0"
+echo 02:00:00:00:09:01 >"$S/class/net/nic0/address"
+
+ip netns exec $UVM "$gcs" -bridge "unix:$T/b" -sysfs-root "$S" -loglevel debug -log-format json \
+    2>"$T/gcs.log" &
 gcs_pid=$!
 
 # modify REQUESTTYPE SETTINGS-JSON: prints the response payload; exit 1 for a failure HRESULT.
@@ -63,6 +72,10 @@ refused Update "$nic" 'not supported'
 # Unknown MAC: gcs waits its bounded 5 s, then answers, and keeps serving.
 refused Add '{"NamespaceID":"ns-bridge","ID":"ghost","MacAddress":"02-00-00-00-ff-ff"}' \
     'no interface for adapter `ghost`'
+ok Add '{"NamespaceID":"ns-hv","ID":"6A2C4F1E-0000-4A1B-9C3D-00155D52C000"}'
+echo "ok: Add by VMBus instance id (upper-case id, lower-case sysfs name)"
+ok Add '{"NamespaceID":"ns-vpci","ID":"7b3d5a2f-1234-4b2c-8d4e-00155d52c001","VPCIAssigned":true}'
+echo "ok: Add of a VPCI adapter"
 ok Remove '{"NamespaceID":"ns-bridge","ID":"nic0-guid"}'
 ok Remove '{"NamespaceID":"ns-bridge","ID":"nic0-guid"}'   # already gone: success, as in Go
 ok Remove '{"NamespaceID":"no-such-namespace","ID":"x"}'

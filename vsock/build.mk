@@ -32,3 +32,4 @@ $(eval $(call add_unit_test,test_vring,tests/unit/test_vring.c,vhostvsock vsock 
 $(eval $(call add_unit_test,test_vhost_user,tests/unit/test_vhost_user.c,vhostvsock vsock common))
 $(eval $(call add_fuzz,fuzz_vsock_desc,tests/fuzz/fuzz_vsock_desc.c,vhostvsock vsock common))
 BENCH_SCRIPTS += tests/bench/vhost_bench.sh
+CHECK_SCRIPTS += tests/uvm/vhost_cli.sh

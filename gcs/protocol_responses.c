@@ -67,7 +67,8 @@ static int build_response(const struct gcs_response_base *b, const char *msg,
 static bool shrink_step(struct shrink *s, const struct gcs_response_base *b, const char *msg,
                         const char *text, size_t over)
 {
-    if (s->text_len > 0) {
+    /* The text is only written on success: cutting it cannot help a failure response. */
+    if (s->text_len > 0 && b->result == 0) {
         s->text_len =
             gcs_utf8_truncate_len(text, s->text_len, s->text_len > over ? s->text_len - over : 0);
         return true;

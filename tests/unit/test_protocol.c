@@ -795,6 +795,14 @@ static void test_response_size_limits(void **state)
     assert_true(strlen(dd.guest_stacks) > 60000);
     gcs_dump_stacks_response_done(&dd);
 
+    /* A failing DumpStacks is the base alone, however long its stacks. */
+    ds.base.result = GCS_E_FAIL;
+    ds.base.error_message = msg;
+    cleanup_free char *o4 = NULL;
+    assert_int_equal(gcs_encode_dump_stacks_response(&ds, &o4, NULL), 0);
+    assert_true(strlen(o4) <= GCS_MAX_WRITE_PAYLOAD);
+    assert_null(strstr(o4, "GuestStacks"));
+
     /* A small one round-trips. */
     static const char small[] = "{\"Result\":0,\"GuestStacks\":\"goroutine 1\\nmain()\"}";
     ROUND_TRIP(small, gcs_decode_dump_stacks_response, gcs_encode_dump_stacks_response, dd);

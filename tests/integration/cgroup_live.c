@@ -554,6 +554,64 @@ static void test_devices_bpf_v2(void **state)
     destroy(cg);
 }
 
+static pid_t clone_into_nowait(int cgfd, int (*fn)(void *), void *arg)
+{
+    struct lcow_clone_args args = {
+        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgfd};
+    long pid = sys_clone3(&args);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                signal(sig, SIG_DFL);
+        _exit(fn(arg));
+    }
+    return (pid_t)pid;
+}
+
+/* cgroup2's own freezer (cgroup.freeze + cgroup.events) and cgroup.kill. */
+static void test_v2_freeze_and_kill(void **state)
+{
+    if (layout->v2_mount == NULL)
+        skip();
+    struct oci_cgroup_layout v2only = {.mode = OCI_CGROUP_UNIFIED,
+                                       .v2_mount = layout->v2_mount,
+                                       .v2_root = layout->v2_root,
+                                       .v2_own = layout->v2_own,
+                                       .v2_controllers = layout->v2_controllers};
+    struct oci_cgroup *cg = make(&v2only, "v2fk", NULL, 0);
+    int fd = oci_cgroup_clone_fd(cg);
+    volatile uint64_t *counter =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(counter != MAP_FAILED);
+    pid_t a = clone_into_nowait(fd, count_forever, (void *)counter);
+    pid_t b = clone_into_nowait(fd, do_pause, NULL);
+    sleep_ms(20);
+    cleanup_error struct lcow_error *err = NULL;
+    if (oci_cgroup_freeze(cg, true, &err) < 0)
+        fail_msg("v2 freeze: %s", lcow_error_message(err));
+    assert_int_equal(oci_cgroup_is_frozen(cg, NULL), 1);
+    uint64_t c = *counter;
+    sleep_ms(100);
+    assert_true(*counter == c);
+    assert_int_equal(oci_cgroup_freeze(cg, false, NULL), 0);
+    assert_int_equal(oci_cgroup_is_frozen(cg, NULL), 0);
+    sleep_ms(50);
+    assert_true(*counter > c);
+    cleanup_free pid_t *pids = NULL;
+    size_t n = 0;
+    assert_int_equal(oci_cgroup_pids(cg, &pids, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    /* SIGKILL through cgroup.kill (kernel 5.14+). */
+    assert_int_equal(oci_cgroup_kill_all(cg, SIGKILL, &err), 0);
+    int st = wait_status(a);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    st = wait_status(b);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    munmap((void *)counter, 4096);
+    destroy(cg);
+}
+
 static int setup(void **state)
 {
     test_root = getenv("LCOW_CG_TEST");
@@ -584,7 +642,7 @@ int main(void)
         cmocka_unit_test(test_pids_limit),     cmocka_unit_test(test_resources_read_back),
         cmocka_unit_test(test_freeze_thaw),    cmocka_unit_test(test_pids_kill_all_destroy),
         cmocka_unit_test(test_stats),          cmocka_unit_test(test_devices_v1),
-        cmocka_unit_test(test_devices_bpf_v2),
+        cmocka_unit_test(test_devices_bpf_v2), cmocka_unit_test(test_v2_freeze_and_kill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

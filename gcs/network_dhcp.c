@@ -117,6 +117,11 @@ int gcs_net_dhcp_run(const char *const *argv_prefix, const char *script, const c
 
     if (!argv_prefix || !argv_prefix[0] || argv_prefix[0][0] != '/')
         return lcow_error_make(err, ENOENT, "DHCP on `%s`: no DHCP client (udhcpc) found", ifname);
+    /* udhcpc runs a missing script silently and still exits 0 after a lease: the adapter
+     * would stay unconfigured while the host is told it succeeded. */
+    if (!script || access(script, X_OK) < 0)
+        return lcow_error_errno(err, "DHCP on `%s`: event script `%s`", ifname,
+                                script ? script : "");
     for (; argv_prefix[n]; n++) {
         if (n >= DHCP_MAX_ARGS)
             return lcow_error_make(err, E2BIG, "DHCP client command too long");

@@ -224,6 +224,11 @@ dhcp_ctl --dhcp-ms 20000 sync ns-dhcp /var/run/netns/$C \
 expect "DHCP lease" "10.56.0.100/24" "$(global_addrs $C dnic0)"
 expect "DHCP router" "default via=10.56.0.1 metric=0 proto=boot" "$(routes $C 4 dnic0)"
 ping4 $C 10.56.0.1
+# No event script: refused before anything runs (udhcpc would exit 0 without configuring).
+veth dnic2 $UVM 02:00:00:00:06:03 p8
+out=$(ctl_in $UVM --dhcp-client "$busybox,udhcpc" --dhcp-script "$tmp/missing.script" \
+    sync ns-dhcp3 /var/run/netns/$B !add '{"NamespaceID":"ns-dhcp3","ID":"d2","MacAddress":"02:00:00:00:06:03"}')
+grep -q "DHCP on \`dnic2\`: event script \`$tmp/missing.script\`: No such file" <<<"$out" || fail "missing script: $out"
 # No server answering: bounded by the timeout, and the adapter goes back to the UVM.
 kill "$udhcpd_pid"; wait "$udhcpd_pid" 2>/dev/null || true; udhcpd_pid=
 veth dnic1 $UVM 02:00:00:00:06:02 p7
@@ -232,5 +237,5 @@ out=$(dhcp_ctl --dhcp-ms 1500 sync ns-dhcp2 /var/run/netns/$B \
     !add '{"NamespaceID":"ns-dhcp2","ID":"d1","MacAddress":"02:00:00:00:06:02"}')
 grep -q "DHCP on \`dnic1\`: no lease within 1500 ms" <<<"$out" || fail "DHCP timeout: $out"
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "DHCP timeout not bounded"
-expect "adapter back in UVM after DHCP failure" "dnic1 lo nic4" "$(links $UVM)"
+expect "adapters back in UVM after DHCP failures" "dnic1 dnic2 lo nic4" "$(links $UVM)"
 echo "PASS"

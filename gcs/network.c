@@ -421,6 +421,13 @@ static int configure_nic_steps(struct nic_ctx *c, struct lcow_error **err)
     const struct gcs_net_adapter *a = c->nic->a;
     int r;
 
+    /* A DHCP adapter needs the client and its script: find out before moving anything. */
+    if (a->n_ipconfigs == 0 && !c->net->dhcp_argv)
+        return lcow_error_make(
+            err, ENOENT, "adapter `%s` has no IPConfigs and no DHCP client is installed", a->id);
+    if (a->n_ipconfigs == 0 && access(c->net->dhcp_script, X_OK) < 0)
+        return lcow_error_errno(err, "DHCP on `%s`: event script `%s`", c->nic->ifname,
+                                c->net->dhcp_script);
     if (c->target_fd >= 0) {
         r = move_link(c, err);
     } else {
@@ -441,11 +448,6 @@ static int configure_nic_steps(struct nic_ctx *c, struct lcow_error **err)
     }
     if (a->n_ipconfigs > 0)
         return configure_static(c, err);
-    if (!c->net->dhcp_argv)
-        return lcow_error_make(err, ENOENT,
-                               "adapter `%s` has no IPConfigs and no DHCP client "
-                               "is installed",
-                               a->id);
     return gcs_net_dhcp_run((const char *const *)c->net->dhcp_argv, c->net->dhcp_script,
                             c->nic->ifname, c->target_fd, c->net->dhcp_timeout_ms,
                             c->net->wait_child, err);

@@ -13,7 +13,10 @@
  *     ModifySettings with an unknown ResourceType returns -EOPNOTSUPP instead (Go answers it
  *     with E_FAIL, not InvalidJSON); gcs_hresult_from_decode_error() does that mapping.
  *   - Strings in decoded structs are heap copies, never NULL (an absent field reads as ""), unless
- *     the field's comment says "NULL when absent". Embedded json_objects are owned references.
+ *     the field's comment says "NULL when absent"; a string holding "\u0000" is rejected rather
+ *     than cut short. Embedded json_objects are owned references; the OCI ones (spec, process,
+ *     LinuxResources) are type-checked against the runtime-spec Go structs first, so a mistyped
+ *     field is invalid JSON there too.
  *   - Encoders produce a compact, NUL-terminated JSON payload in *ret (caller frees) with the
  *     exact field names, order and omitempty rules of the Go structs, so re-encoding a decoded
  *     host message reproduces the host's bytes (minus its trailing newline). Response and

@@ -4,14 +4,14 @@
  * it and, once a sandbox or standalone container exists, to that container's network
  * namespace. Adding an adapter resolves its Linux interface (VMBus instance id, VPCI, or MAC
  * address); syncing a namespace moves every adapter not yet moved into the target netns and
- * configures MTU, addresses, routes and policy rules there over rtnetlink (libnl-route), or runs
- * udhcpc when the adapter has no IPConfigs. A failed sync undoes its own changes, so bad
+ * configures MTU, addresses, routes and policy rules there over rtnetlink (libnl-route), or
+ * runs udhcpc when the adapter has no IPConfigs. A failed sync undoes its own changes, so bad
  * input leaves the namespaces as they were.
  *
  * Every function is thread-safe: one table lock, held while adapters are configured (so a
  * DHCP exchange delays other network requests, never the bridge), not while Add waits for
- * its interface to appear. They
- * return 0 or a negative errno with *err set (common/error.h) and never log above debug. */
+ * its interface to appear. Functions return 0 or a negative errno with *err set
+ * (common/error.h) and never log above debug. */
 #ifndef LCOW_GCS_NETWORK_H
 #define LCOW_GCS_NETWORK_H
 

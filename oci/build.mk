@@ -13,6 +13,7 @@ $(eval $(call add_unit_test,test_oci_seccomp,tests/unit/test_oci_seccomp.c,oci_s
 $(eval $(call add_unit_test,test_oci_cgroup,tests/unit/test_oci_cgroup.c,oci_cgroup oci_spec_res common,$(LIBS_JSON)))
 $(eval $(call add_test_prog,cgroup_live,tests/integration/cgroup_live.c,oci_cgroup oci_spec_res common,$(LIBS_JSON) $(LIBS_CMOCKA)))
 CHECK_SCRIPTS += tests/integration/cgroup_live.sh tests/integration/cgroup_diff.sh
+BENCH_SCRIPTS += tests/bench/cgroup_seccomp_run.sh
 # --- end oci-cg ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---

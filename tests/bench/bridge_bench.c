@@ -3,6 +3,7 @@
  * framing (the floor: no JSON, no dispatch). Prints both rates, their ratio, and gcs's idle RSS.
  * Targets (issue 2): ratio >= 0.80, idle RSS <= 1.5 MiB. Figures, not assertions. */
 #include <errno.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/io.h"
 #include "gcs/protocol.h"
+#include "host/bridge_client.h"
 #include "vsock/transport.h"
 
 #define ROUNDS  20000
@@ -70,6 +72,67 @@ static void echo_server(int lfd)
         if (lcow_write_all(fd, frame, sizeof(frame) - 1) < 0)
             _exit(1);
     }
+}
+
+#define SPAWNS 200
+
+/* Floor for process start: posix_spawn + waitpid of /bin/true, locally. */
+static double local_spawn_rate(void)
+{
+    extern char **environ;
+    char *argv[] = {"/bin/true", NULL};
+    uint64_t t0 = lcow_now_ns();
+    for (int i = 0; i < SPAWNS; i++) {
+        pid_t pid;
+        if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+            return -1;
+        waitpid(pid, NULL, 0);
+    }
+    return SPAWNS / ((lcow_now_ns() - t0) / 1e9);
+}
+
+/* ExecuteProcess + WaitForProcess of /bin/true through gcs, with its stdout relayed. */
+static double bridge_spawn_rate(const char *addr, const char *gcs)
+{
+    struct host_bridge *b = NULL;
+    double r = -1;
+    if (host_bridge_listen(addr, &b, NULL) < 0)
+        return -1;
+    pid_t g = fork();
+    if (g == 0) {
+        execl(gcs, gcs, "-bridge", addr, "-loglevel", "warning", "-log-format", "json", NULL);
+        _exit(127);
+    }
+    if (host_bridge_accept(b, 5000, NULL) == 0 && host_bridge_negotiate(b, 5000, NULL) == 0) {
+        const char *argv[] = {"/bin/true", NULL};
+        struct host_exec x = {.argv = argv, .std_out = true};
+        uint64_t t0 = lcow_now_ns();
+        int i = 0;
+        for (; i < SPAWNS; i++) {
+            struct host_process p;
+            uint32_t code = 1;
+            struct lcow_error *err = NULL;
+            if (host_bridge_exec(b, NULL, &x, 5000, &p, NULL, &err) < 0) {
+                fprintf(stderr, "exec: %s\n", lcow_error_message(err));
+                lcow_error_release(&err);
+                break;
+            }
+            int rc = host_bridge_wait_process(b, NULL, p.pid, GCS_INFINITE_TIMEOUT, 5000, &code,
+                                              NULL, &err);
+            host_process_close(&p);
+            if (rc < 0 || code != 0) {
+                fprintf(stderr, "wait: %s (exit %u)\n", lcow_error_message(err), code);
+                lcow_error_release(&err);
+                break;
+            }
+        }
+        if (i == SPAWNS)
+            r = SPAWNS / ((lcow_now_ns() - t0) / 1e9);
+    }
+    kill(g, SIGKILL);
+    waitpid(g, NULL, 0);
+    host_bridge_free(b);
+    return r;
 }
 
 static long vm_rss_kib(pid_t pid)
@@ -152,14 +215,20 @@ int main(void)
     unlink(sock);
     snprintf(sock, sizeof(sock), "%s/gcs_1073741824", dir);
     unlink(sock);
-    rmdir(dir);
     free(frame);
     free(neg);
+
+    snprintf(addr, sizeof(addr), "unix:%s/spawn", dir);
+    double spawn_local = local_spawn_rate(), spawn_gcs = bridge_spawn_rate(addr, gcs);
+    rmdir(dir);
 
     printf("bridge round trips/s (Start over unix:, best of %d x %d):\n", REPEATS, ROUNDS);
     printf("  echo server (floor): %.0f\n", floor);
     printf("  gcs:                 %.0f\n", gr);
     printf("  ratio gcs/floor:     %.2f (target >= 0.80)\n", floor > 0 ? gr / floor : 0);
     printf("gcs RSS: idle %ld KiB (target <= 1536), after the loop %ld KiB\n", rss_idle, rss_after);
+    printf("process starts/s (/bin/true, %d runs): local posix_spawn+waitpid %.0f, "
+           "gcs ExecuteProcess+WaitForProcess with stdout %.0f (ratio %.2f)\n",
+           SPAWNS, spawn_local, spawn_gcs, spawn_local > 0 ? spawn_gcs / spawn_local : 0);
     return gr > 0 && floor > 0 && rss_idle > 0 ? 0 : 1;
 }

@@ -507,6 +507,40 @@ static void test_v2_files(void **state)
     write_text(f->self, hybrid_self);
 }
 
+static void test_v1_net_and_rdma(void **state)
+{
+    struct fake *f = *state;
+    write_text(
+        f->mountinfo,
+        "33 31 0:40 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls,net_prio\n"
+        "34 31 0:41 / /sys/fs/cgroup/rdma rw - cgroup cgroup rw,rdma\n");
+    write_text(f->self, "3:net_cls,net_prio:/\n10:rdma:/\n");
+    struct oci_cgroup_layout *l = detect(f);
+    struct oci_cgroup *cg = NULL;
+    assert_int_equal(oci_cgroup_create(l, "/net", NULL, OCI_CGROUP_EXCLUSIVE, &cg, NULL), 0);
+    const char *net = oci_cgroup_dir(cg, OCI_CG_NET_CLS), *rdma = oci_cgroup_dir(cg, OCI_CG_RDMA);
+    assert_string_equal(net, oci_cgroup_dir(cg, OCI_CG_NET_PRIO)); /* co-mounted */
+    touch(net, "net_cls.classid");
+    touch(net, "net_prio.ifpriomap");
+    touch(rdma, "rdma.max");
+    struct oci_linux_resources r = {0};
+    parse_res("{\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\","
+              "\"priority\":7}]},\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3,\"hcaObjects\":9}}}",
+              &r);
+    cleanup_error struct lcow_error *err = NULL;
+    if (oci_cgroup_apply(cg, &r, NULL, 0, &err) < 0)
+        fail_msg("apply: %s", lcow_error_message(err));
+    expect_file(net, "net_cls.classid", "1048577");
+    expect_file(net, "net_prio.ifpriomap", "eth0 7");
+    expect_file(rdma, "rdma.max", "mlx5_0 hca_handle=3 hca_object=9");
+    oci_linux_resources_done(&r);
+    oci_cgroup_destroy(cg, NULL);
+    oci_cgroup_free(cg);
+    oci_cgroup_layout_free(l);
+    write_text(f->mountinfo, hybrid_mountinfo);
+    write_text(f->self, hybrid_self);
+}
+
 static void test_unified_on_legacy(void **state)
 {
     struct fake *f = *state;
@@ -705,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_create_rollback),
         cmocka_unit_test(test_v1_files),
         cmocka_unit_test(test_v2_files),
+        cmocka_unit_test(test_v1_net_and_rdma),
         cmocka_unit_test(test_unified_on_legacy),
         cmocka_unit_test(test_device_program),
         cmocka_unit_test(test_stats_metrics_json),

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "gcs/protocol_internal.h"
 
 /* A growable byte buffer and a growable vector of words. */
 struct sbuf {
@@ -57,43 +58,6 @@ static int words_push(struct words *w, struct sbuf *b)
     w->v[w->n] = NULL;
     b->len = 0;
     return 0;
-}
-
-/* Decodes one code point at s (n bytes left) into its UTF-8 bytes out[*outlen], replacing an
- * invalid or overlong sequence by U+FFFD and consuming one byte, as Go does. Returns the number
- * of input bytes consumed; *cp is the code point (0xFFFD for invalid input). */
-static size_t next_rune(const unsigned char *s, size_t n, uint32_t *cp, char out[4], size_t *outlen)
-{
-    size_t need = 0;
-    uint32_t c = s[0], min = 0;
-    if (c < 0x80) {
-        need = 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        need = 2, c &= 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        need = 3, c &= 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        need = 4, c &= 0x07, min = 0x10000;
-    }
-    bool ok = need > 0 && need <= n;
-    for (size_t i = 1; ok && i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            ok = false;
-        else
-            c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (ok && need > 1 && (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)))
-        ok = false;
-    if (!ok) {
-        *cp = 0xFFFD;
-        memcpy(out, "\xEF\xBF\xBD", 3);
-        *outlen = 3;
-        return 1;
-    }
-    *cp = c;
-    memcpy(out, s, need);
-    *outlen = need;
-    return need;
 }
 
 enum word_state { WORD_NONE, WORD_PLAIN, WORD_QUOTED };
@@ -219,7 +183,7 @@ static int run(struct splitter *s, const char *line)
         uint32_t c;
         char bytes[4];
         size_t blen;
-        size_t used = next_rune(p, n, &c, bytes, &blen);
+        size_t used = gcs_utf8_next(p, n, &c, bytes, &blen);
         int r = feed(s, c, bytes, blen);
         if (r < 0)
             return r;

@@ -217,6 +217,67 @@ size_t gcs_utf8_truncate_len(const char *s, size_t len, size_t max)
     return n;
 }
 
+/* Decodes one code point at s (n bytes left) into its UTF-8 bytes out[*outlen], replacing an
+ * invalid or overlong sequence by U+FFFD and consuming one byte, as Go does. Returns the number
+ * of input bytes consumed; *cp is the code point (0xFFFD for invalid input). */
+size_t gcs_utf8_next(const unsigned char *s, size_t n, uint32_t *cp, char out[4], size_t *outlen)
+{
+    size_t need = 0;
+    uint32_t c = s[0], min = 0;
+    if (c < 0x80) {
+        need = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+        need = 2, c &= 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        need = 3, c &= 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        need = 4, c &= 0x07, min = 0x10000;
+    }
+    bool ok = need > 0 && need <= n;
+    for (size_t i = 1; ok && i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            ok = false;
+        else
+            c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (ok && need > 1 && (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)))
+        ok = false;
+    if (!ok) {
+        *cp = 0xFFFD;
+        memcpy(out, "\xEF\xBF\xBD", 3);
+        *outlen = 3;
+        return 1;
+    }
+    *cp = c;
+    memcpy(out, s, need);
+    *outlen = need;
+    return need;
+}
+
+char *gcs_pr_go_string(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len && p[i] < 0x80 && p[i] != 0)
+        i++;
+    if (i == len) /* the common case: plain ASCII */
+        return strndup(s, len);
+    /* Each invalid byte becomes 3 bytes at most. */
+    char *out = malloc(len * 3 + 1), *o = out;
+    if (out == NULL)
+        return NULL;
+    memcpy(o, s, i);
+    o += i;
+    while (i < len) {
+        uint32_t c;
+        size_t n;
+        i += gcs_utf8_next(p + i, len - i, &c, o, &n);
+        o += n;
+    }
+    *o = '\0';
+    return out;
+}
+
 /* ---- reading helpers ---- */
 
 void gcs_pr_strv_free(char **v)
@@ -306,7 +367,7 @@ int gcs_pr_get_string(const struct json_object *o, const char *path, const char 
         r = check_no_nul(lcow_json_field(o, key), path, key, err);
     if (r < 0)
         return r;
-    char *d = strdup(s);
+    char *d = gcs_pr_go_string(s, strlen(s));
     if (d == NULL)
         return lcow_error_make(err, ENOMEM, "%s: out of memory", key);
     free(*ret);
@@ -419,10 +480,15 @@ int gcs_pr_get_strv(const struct json_object *o, const char *path, const char *k
         char k[GCS_PR_PATH_MAX];
         snprintf(k, sizeof(k), "%s[%zu]", key, i);
         r = check_no_nul(json_object_array_get_idx(arr, i), path, k, err);
+        char *g = r < 0 ? NULL : gcs_pr_go_string(v[i], strlen(v[i]));
+        if (r == 0 && g == NULL)
+            r = lcow_error_make(err, ENOMEM, "%s: out of memory", key);
         if (r < 0) {
             gcs_pr_strv_free(v);
             return r;
         }
+        free(v[i]);
+        v[i] = g;
     }
     gcs_pr_strv_free(*ret);
     *ret = v;

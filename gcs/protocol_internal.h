@@ -134,6 +134,15 @@ typedef void (*gcs_pw_extra_fn)(struct gcs_pw *w, struct json_object *o, const v
 int gcs_pw_response(const struct gcs_response_base *b, gcs_pw_extra_fn extra, const void *ctx,
                     const char *text, const char *what, char **ret, struct lcow_error **err);
 
+/* Decodes one code point at s (n > 0 bytes left) as Go's utf8.DecodeRune does: an invalid,
+ * truncated, overlong or surrogate sequence yields U+FFFD and consumes one byte. Writes the
+ * code point's UTF-8 bytes (EF BF BD when invalid) to out, their count to *outlen, and returns
+ * the number of input bytes consumed. */
+size_t gcs_utf8_next(const unsigned char *s, size_t n, uint32_t *cp, char out[4], size_t *outlen);
+/* A heap copy of s[0..len) with invalid UTF-8 replaced by U+FFFD, as Go's encoding/json does
+ * to every string it decodes; NULL on ENOMEM. */
+char *gcs_pr_go_string(const char *s, size_t len);
+
 /* Frees a NULL-terminated string vector (NULL allowed). */
 void gcs_pr_strv_free(char **v);
 /* strdup that maps NULL to "". */

@@ -199,7 +199,11 @@ static int read_environment(const struct json_object *pp, const char *path, char
             strlen(json_object_get_string(val)) != (size_t)json_object_get_string_len(val))
             return lcow_error_make(err, EINVAL,
                                    "%s.Environment.%s: string contains a NUL character", path, key);
-        if (asprintf(&v[i], "%s=%s", key, val ? json_object_get_string(val) : "") < 0) {
+        /* Go replaces invalid UTF-8 in keys and values alike. */
+        const char *sv = val ? json_object_get_string(val) : "";
+        cleanup_free char *k = gcs_pr_go_string(key, strlen(key));
+        cleanup_free char *x = gcs_pr_go_string(sv, strlen(sv));
+        if (k == NULL || x == NULL || asprintf(&v[i], "%s=%s", k, x) < 0) {
             v[i] = NULL;
             return lcow_error_make(err, ENOMEM, "%s.Environment: out of memory", path);
         }

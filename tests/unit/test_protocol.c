@@ -250,6 +250,19 @@ static void test_request_base(void **state)
     expect_fail(gcs_decode_request_base("", 0, &b, &err), &err, EINVAL, NULL);
     expect_fail(gcs_decode_request_base("{} {}", 5, &b, &err), &err, EINVAL, "trailing");
     expect_fail(gcs_decode_request_base("{'a':1}", 7, &b, &err), &err, EINVAL, NULL);
+    /* Invalid UTF-8 reads as U+FFFD, as Go's decoder replaces it (strings, arrays, map keys). */
+    static const char bad8[] = "{\"ContainerId\":\"a\xff\xc3\"}";
+    assert_int_equal(gcs_decode_request_base(bad8, LEN(bad8), &b, NULL), 0);
+    assert_string_equal(b.container_id, "a\xef\xbf\xbd\xef\xbf\xbd");
+    gcs_request_base_done(&b);
+    static const char bad8e[] =
+        "{\"Settings\":{\"ProcessParameters\":\"{\\\"CommandArgs\\\":[\\\"x"
+        "\xe2\x82\\\"],\\\"Environment\\\":{\\\"K\xff\\\":\\\"\xc0\\\"}}\"}}";
+    struct gcs_execute_process_request e8 = {0};
+    assert_int_equal(gcs_decode_execute_process_request(bad8e, LEN(bad8e), &e8, NULL), 0);
+    assert_string_equal(e8.params.command_args[0], "x\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(e8.params.environment[0], "K\xef\xbf\xbd=\xef\xbf\xbd");
+    gcs_execute_process_request_done(&e8);
     /* A NUL inside a string cannot reach C code: rejected rather than silently cut. */
     static const char nul[] = "{\"ContainerId\":\"a\\u0000/../b\"}";
     expect_fail(gcs_decode_request_base(nul, LEN(nul), &b, &err), &err, EINVAL, "NUL");

@@ -3,7 +3,6 @@
  * storage.c so test programs can link the registry without the bridge. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 
 #include "gcs/modify.h"
 #include "gcs/options.h"
@@ -24,14 +23,14 @@ struct gcs_storage *gcs_storage_default(void)
     return registry;
 }
 
-/* -sysfs-root / -dev-root are test hooks (fake trees, loop devices); production uses /sys, /dev.
- * GCS_DEVICE_TIMEOUT_MS lets host-run tests shorten the bounded device wait. */
 /* mkfs children go through gcs's one reaper (gcs/reaper.h), never a private wait. */
 static int reaper_wait(pid_t pid, int *ret_status, void *ctx)
 {
     return gcs_reaper_wait(pid, ret_status);
 }
 
+/* -sysfs-root / -dev-root are test hooks (fake trees, loop devices); production uses /sys, /dev.
+ * -device-timeout-ms bounds the SCSI host and disk waits. */
 static void env_from(const struct gcs *g, struct mount_env *env)
 {
     mount_env_init(env);
@@ -41,13 +40,8 @@ static void env_from(const struct gcs *g, struct mount_env *env)
         env->sysfs_root = o->sysfs_root;
     if (o->dev_root && *o->dev_root)
         env->dev_root = o->dev_root;
-    const char *t = getenv("GCS_DEVICE_TIMEOUT_MS");
-    if (t && *t) {
-        char *end = NULL;
-        unsigned long ms = strtoul(t, &end, 10);
-        if (*end == '\0' && ms > 0 && ms <= 600000)
-            env->device_timeout_ms = (unsigned)ms;
-    }
+    if (o->device_timeout_ms > 0)
+        env->device_timeout_ms = o->device_timeout_ms;
 }
 
 static int run(struct gcs *g, const struct gcs_modify_request *req, struct lcow_error **err)

@@ -10,10 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <linux/netlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,18 +165,47 @@ static int lookup_once(const char *sysfs_root, const struct gcs_net_adapter *a, 
     return gcs_net_lookup_mac(sysfs_root, a->mac, ret, err);
 }
 
+/* A socket on the kernel's uevent multicast group, or -1 (then the wait just polls). Opened
+ * before the first look, so an add that lands in between still wakes the wait. */
+static int uevent_open(void)
+{
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        fd = lcow_close_nointr(fd);
+    return fd;
+}
+
+/* Sleeps until a uevent arrives or ms pass; the events themselves do not matter (the next
+ * look decides), so they are drained unread. */
+static void uevent_sleep(int fd, int ms)
+{
+    char buf[4096];
+    if (fd < 0) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) > 0)
+        while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+            ;
+}
+
 int gcs_net_lookup_wait(const char *sysfs_root, const struct gcs_net_adapter *a,
                         unsigned timeout_ms, char *ret, struct lcow_error **err)
 {
     unsigned long long deadline = lcow_now_ns() + (unsigned long long)timeout_ms * 1000000ull;
+    cleanup_close int ufd = uevent_open();
     for (;;) {
         int r = lookup_once(sysfs_root, a, ret, err);
+        unsigned long long now = lcow_now_ns();
         if (r != -ENOENT)
             return r;
-        if (lcow_now_ns() >= deadline)
+        if (now >= deadline)
             break;
-        struct timespec ts = {0, LOOKUP_POLL_MS * 1000000L};
-        nanosleep(&ts, NULL);
+        unsigned long long left_ms = (deadline - now) / 1000000ull + 1;
+        uevent_sleep(ufd, (int)(left_ms < LOOKUP_POLL_MS ? left_ms : LOOKUP_POLL_MS));
     }
     if (a->has_mac)
         return lcow_error_make(err, ETIMEDOUT,

@@ -698,6 +698,54 @@ reset:
     assert_int_equal(n, 0);
 }
 
+/* The guest closes while we still hold its data for a slow host reader: the guest gets its
+ * RST at once, and the host still receives every byte before EOF. */
+static void test_close_drains_to_host(void **state)
+{
+    struct fe *f = *state;
+    start_device(f);
+    fill_rx(f);
+    cleanup_close int lfd = host_listen(f, 5008);
+    cleanup_close int hfd = establish(f, lfd, 1100, 5008);
+    static uint8_t chunk[32768];
+    uint64_t sent = 0;
+    struct virtio_vsock_hdr h;
+    for (int i = 0; i < 64 && f->dev.conns->buf_len == 0; i++) {
+        for (size_t k = 0; k < sizeof(chunk); k++)
+            chunk[k] = (uint8_t)(sent + k);
+        h = hdr(VIRTIO_VSOCK_OP_RW, 1100, 5008, sizeof(chunk));
+        g_send(f, &h, chunk, sizeof(chunk));
+        sent += sizeof(chunk);
+        while (g_recv(f, &h, NULL, RXBUF, NULL))
+            assert_int_equal(h.op, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
+    }
+    assert_true(f->dev.conns->buf_len > 0); /* the host socket is full, we hold the rest */
+    h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 1100, 5008, 0);
+    h.flags = VIRTIO_VSOCK_SHUTDOWN_SEND | VIRTIO_VSOCK_SHUTDOWN_RCV;
+    g_send(f, &h, NULL, 0);
+    expect_op(f, VIRTIO_VSOCK_OP_RST, 5008, 1100);
+    assert_int_equal(f->dev.conns->state, VSOCK_CONN_DRAINING);
+    /* a new connection may reuse the port pair at once */
+    cleanup_close int hfd2 = establish(f, lfd, 1100, 5008);
+    uint64_t got = 0;
+    static uint8_t buf[65536];
+    for (;;) {
+        pump(f);
+        ssize_t n = read(hfd, buf, sizeof(buf));
+        if (n == 0)
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        assert_true(n > 0);
+        for (ssize_t k = 0; k < n; k++)
+            if (buf[k] != (uint8_t)(got + (uint64_t)k % sizeof(chunk)))
+                fail_msg("byte %llu differs", (unsigned long long)(got + (uint64_t)k));
+        got += (uint64_t)n;
+    }
+    assert_int_equal(got, sent);
+    assert_int_equal(vsock_dev_nconns(&f->dev), 1); /* only the new one */
+}
+
 static void test_host_connect(void **state)
 {
     struct fe *f = *state;
@@ -867,14 +915,12 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_negotiation),           T(test_malformed_requests),
-        T(test_framing_bad_version),   T(test_framing_oversize),
-        T(test_framing_truncated),     T(test_framing_eof),
-        T(test_no_listener_rst),       T(test_guest_connect_data_close),
-        T(test_guest_rst_closes_host), T(test_malformed_packets),
-        T(test_credit_overrun),        T(test_host_connect),
-        T(test_host_to_guest_credit),  T(test_rx_starved),
-        T(test_bad_rx_buffers),        T(test_device_stop_closes_host),
+        T(test_negotiation),       T(test_malformed_requests),       T(test_framing_bad_version),
+        T(test_framing_oversize),  T(test_framing_truncated),        T(test_framing_eof),
+        T(test_no_listener_rst),   T(test_guest_connect_data_close), T(test_guest_rst_closes_host),
+        T(test_malformed_packets), T(test_credit_overrun),           T(test_close_drains_to_host),
+        T(test_host_connect),      T(test_host_to_guest_credit),     T(test_rx_starved),
+        T(test_bad_rx_buffers),    T(test_device_stop_closes_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,11 +14,12 @@ $(eval $(call add_unit_test,test_oci_cgroup,tests/unit/test_oci_cgroup.c,oci_cgr
 $(eval $(call add_test_prog,cgroup_live,tests/integration/cgroup_live.c,oci_cgroup oci_spec_res common,$(LIBS_JSON) $(LIBS_CMOCKA)))
 CHECK_SCRIPTS += tests/integration/cgroup_live.sh tests/integration/cgroup_diff.sh
 BENCH_SCRIPTS += tests/bench/cgroup_seccomp_run.sh
+$(eval $(call add_fuzz,fuzz_oci_cgroup_seccomp,tests/fuzz/fuzz_oci_cgroup_seccomp.c,oci_cgroup oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
 # --- end oci-cg ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---
 OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c oci/prepare.c \
-	oci/child.c oci/executor.c oci/state.c
+	oci/child.c oci/executor.c oci/state.c oci/hooks.c
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 # Static like init and crun's fast path: no dynamic loading per container start.

@@ -129,6 +129,43 @@ static void sync_expect(const struct oci_plan *p, int type)
         _exit(126); /* the parent went away or broke the protocol: nobody to tell */
 }
 
+/* The state memfds for the in-container hooks, received with SYNC_HOOKS_DONE: status
+ * "creating" for createContainer, "created" for startContainer (as runc). */
+static int hook_state_fds[2] = {-1, -1};
+
+static void sync_expect_fds(const struct oci_plan *p, int type, int ret_fds[2])
+{
+    struct sync_msg m;
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n;
+    do
+        n = recvmsg(p->sync_fd, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(m) || m.type != type)
+        _exit(126);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+        memcpy(ret_fds, CMSG_DATA(c), 2 * sizeof(int));
+}
+
+static void run_child_hooks(const struct oci_plan *p, const struct oci_hook *hooks, size_t n,
+                            int state_fd, const char *kind)
+{
+    const struct oci_hook *failed = NULL;
+    if (n == 0)
+        return;
+    int r = oci_hooks_run_child(hooks, n, state_fd, &failed);
+    if (r < 0)
+        child_fail(p, -r, kind, failed ? failed->path : NULL);
+}
+
 static void sync_signal(const struct oci_plan *p, int type, int pid, int fd)
 {
     struct sync_msg m = {.type = type, .pid = pid};
@@ -482,6 +519,15 @@ static void setup_rootfs(const struct oci_plan *p)
         FAIL(p, "open rootfs", p->rootfs);
     do_mounts(p, root_fd);
     setup_dev(p, root_fd);
+    if (p->sync_hooks) {
+        /* prestart and createRuntime run in the parent now; createContainer here, before the
+         * pivot, so their paths resolve in the runtime's mount namespace. */
+        sync_signal(p, SYNC_HOOKS, 0, -1);
+        sync_expect_fds(p, SYNC_HOOKS_DONE, hook_state_fds);
+        run_child_hooks(p, p->create_container_hooks, p->n_create_container_hooks,
+                        hook_state_fds[0], "createContainer hook");
+        close(hook_state_fds[0]);
+    }
     enter_root(p, root_fd);
     close(root_fd);
     finish_filesystem(p);
@@ -742,6 +788,10 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
     if (master >= 0)
         close(master);
     wait_for_start(p);
+    run_child_hooks(p, p->start_container_hooks, p->n_start_container_hooks, hook_state_fds[1],
+                    "startContainer hook");
+    if (hook_state_fds[1] >= 0)
+        close(hook_state_fds[1]);
     if (p->seccomp && p->no_new_privileges) {
         int r = oci_seccomp_load(p->seccomp);
         if (r < 0)

@@ -24,6 +24,8 @@
 #include "oci/internal.h"
 
 struct oci_container {
+    const struct oci_spec *spec; /* borrowed from the caller, for poststart/poststop hooks */
+    char *id, *bundle;
     pid_t pid;
     int pidfd;
     int sync_fd;
@@ -120,12 +122,34 @@ static int sync_expect(int fd, int type, struct sync_msg *m, int *ret_fd, struct
     return 0;
 }
 
-static int sync_send(int fd, int type, struct lcow_error **err)
+/* Sends a message with n_fds (0..2) fds attached. */
+static int sync_send_fds(int fd, int type, const int *fds, size_t n_fds, struct lcow_error **err)
 {
     struct sync_msg m = {.type = type};
-    if (LCOW_RETRY_EINTR(send(fd, &m, sizeof(m), MSG_NOSIGNAL)) < 0)
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (n_fds > 0) {
+        memset(&u, 0, sizeof(u));
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
+    }
+    if (LCOW_RETRY_EINTR(sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0)
         return lcow_error_errno(err, "write to container init");
     return 0;
+}
+
+static int sync_send(int fd, int type, struct lcow_error **err)
+{
+    return sync_send_fds(fd, type, NULL, 0, err);
 }
 
 /* ---- user namespace maps ---- */
@@ -263,6 +287,36 @@ static int prepare_fds(struct create_ctx *x, struct lcow_error **err)
     return 0;
 }
 
+/* The child stopped before its pivot: prestart and createRuntime hooks run here, in the
+ * runtime's namespaces; the state memfd then goes to the child for createContainer and
+ * startContainer. */
+static int run_create_hooks(struct create_ctx *x, struct lcow_error **err)
+{
+    const struct oci_create_opts *o = x->opts;
+    struct sync_msg m;
+    int r = sync_expect(x->sync[0], SYNC_HOOKS, &m, NULL, err);
+    if (r < 0)
+        return r;
+    cleanup_free char *state = oci_hook_state_json(o->spec, o->id, "creating", x->init, o->bundle);
+    if (state == NULL)
+        return lcow_error_make(err, ENOMEM, "hook state: out of memory");
+    if ((r = oci_hooks_run(o->spec, OCI_HOOK_PRESTART, state, err)) < 0 ||
+        (r = oci_hooks_run(o->spec, OCI_HOOK_CREATE_RUNTIME, state, err)) < 0)
+        return r;
+    /* runc gives startContainer the state as "created". */
+    cleanup_free char *created = oci_hook_state_json(o->spec, o->id, "created", x->init, o->bundle);
+    if (created == NULL)
+        return lcow_error_make(err, ENOMEM, "hook state: out of memory");
+    cleanup_close int fd0 = oci_hook_state_fd(state, err);
+    if (fd0 < 0)
+        return fd0;
+    cleanup_close int fd1 = oci_hook_state_fd(created, err);
+    if (fd1 < 0)
+        return fd1;
+    int fds[2] = {fd0, fd1};
+    return sync_send_fds(x->sync[0], SYNC_HOOKS_DONE, fds, 2, err);
+}
+
 static int handshake(struct create_ctx *x, struct lcow_error **err)
 {
     const struct oci_linux *lx = x->opts->spec->linux_;
@@ -298,6 +352,8 @@ static int handshake(struct create_ctx *x, struct lcow_error **err)
         (void)LCOW_RETRY_EINTR(waitpid(x->child, NULL, 0));
         x->child = 0;
     }
+    if (x->plan.sync_hooks && (r = run_create_hooks(x, err)) < 0)
+        return r;
     return sync_expect(fd, SYNC_CREATED, &m, &x->pty_master, err);
 }
 
@@ -384,6 +440,9 @@ int oci_container_create(const struct oci_create_opts *opts, struct oci_containe
         free(c);
         return lcow_error_wrap(err, "create container `%s`", opts->id);
     }
+    c->spec = opts->spec;
+    c->id = strdup(opts->id);
+    c->bundle = strdup(opts->bundle ? opts->bundle : "");
     c->pid = x.init;
     c->pidfd = sys_pidfd_open(x.init, 0);
     if (c->pidfd >= 0)
@@ -416,7 +475,20 @@ int oci_container_start(struct oci_container *c, struct lcow_error **err)
         return r;
     if (r > 0)
         return lcow_error_make(err, EPROTO, "start: unexpected message %d", m.type);
-    return 0;
+    /* runc reports "created" to poststart hooks. */
+    return oci_container_run_hooks(c, OCI_HOOK_POSTSTART, "created", err);
+}
+
+int oci_container_run_hooks(struct oci_container *c, enum oci_hook_kind kind, const char *status,
+                            struct lcow_error **err)
+{
+    if (c->spec == NULL || c->spec->n_hooks[kind] == 0)
+        return 0;
+    cleanup_free char *state = oci_hook_state_json(
+        c->spec, c->id ? c->id : "", status, kind == OCI_HOOK_POSTSTOP ? 0 : c->pid, c->bundle);
+    if (state == NULL)
+        return lcow_error_make(err, ENOMEM, "hook state: out of memory");
+    return oci_hooks_run(c->spec, kind, state, err);
 }
 
 pid_t oci_container_pid(const struct oci_container *c)
@@ -479,6 +551,8 @@ static void container_free(struct oci_container *c)
         lcow_close_nointr(c->pty_master);
     oci_cgroup_free(c->cg);
     oci_cgroup_layout_free(c->own_layout);
+    free(c->id);
+    free(c->bundle);
     free(c);
 }
 
@@ -491,6 +565,8 @@ int oci_container_destroy(struct oci_container *c, struct lcow_error **err)
         (void)oci_container_signal(c, SIGKILL, false, NULL);
     if (c->cg)
         r = oci_cgroup_destroy(c->cg, err);
+    /* poststop failures are warnings only (runtime-spec): the caller cannot undo a stop. */
+    (void)oci_container_run_hooks(c, OCI_HOOK_POSTSTOP, "stopped", NULL);
     container_free(c);
     return r;
 }

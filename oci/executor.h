@@ -49,8 +49,10 @@ struct oci_create_opts {
     /* The bundle directory: a relative root.path and relative bind sources are taken from
      * here. Absolute. */
     const char *bundle;
-    const struct oci_spec *spec; /* borrowed; spec->process is required */
-    unsigned flags;              /* OCI_CREATE_* */
+    /* Borrowed; spec->process is required. It must outlive the container object (its
+     * poststart and poststop hooks are read from it). */
+    const struct oci_spec *spec;
+    unsigned flags; /* OCI_CREATE_* */
     /* stdio of the container process when process.terminal is false: fds dup'ed onto 0, 1,
      * 2 in the child; -1 keeps the caller's own. */
     int stdio[3];
@@ -76,8 +78,14 @@ int oci_container_create(const struct oci_create_opts *opts, struct oci_containe
                          struct lcow_error **err);
 
 /* Lets the init exec (only for containers created without exec_fifo). 0 once the exec
- * succeeded; the exec's -errno and message otherwise (the init has then exited). */
+ * succeeded and the poststart hooks ran; the exec's -errno and message otherwise (the init
+ * has then exited), or the failing poststart hook's. */
 int oci_container_start(struct oci_container *c, struct lcow_error **err);
+
+/* Runs the spec's hooks of `kind` (poststart, poststop) with the container state; used by
+ * start/destroy, and by callers that start through the exec fifo. */
+int oci_container_run_hooks(struct oci_container *c, enum oci_hook_kind kind, const char *status,
+                            struct lcow_error **err);
 
 /* The init's pid in the caller's pid namespace, and a pidfd for it (-1 if pidfds are
  * unavailable; owned by the container object). */

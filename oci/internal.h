@@ -160,6 +160,12 @@ struct oci_plan {
     bool has_console_size;
     unsigned short console_rows, console_cols;
 
+    /* hooks: sync_hooks asks the parent to run prestart/createRuntime before the pivot and
+     * to hand over the state memfd the in-container hooks read */
+    bool sync_hooks;
+    const struct oci_hook *create_container_hooks, *start_container_hooks;
+    size_t n_create_container_hooks, n_start_container_hooks;
+
     /* start */
     enum plan_wait wait;
     int fifo_fd; /* PLAN_WAIT_FIFO: the exec fifo, opened O_RDONLY|O_NONBLOCK */
@@ -175,6 +181,8 @@ enum sync_type {
     SYNC_CREATED,     /* child -> parent: set up, waiting for start (pty master attached) */
     SYNC_START,       /* parent -> child (PLAN_WAIT_SYNC) */
     SYNC_ERROR,       /* child -> parent: errno + message, the child exits */
+    SYNC_HOOKS,       /* child -> parent: mounts done, run prestart/createRuntime hooks */
+    SYNC_HOOKS_DONE,  /* parent -> child, with the hook state memfd attached */
 };
 
 #define OCI_SYNC_MSG_MAX 512
@@ -197,6 +205,22 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *plan);
  * are made as directories and a missing last one as that type. No allocation: usable between
  * clone and exec. Returns the fd or -errno. */
 int oci_resolve_in_root(int root_fd, const char *path, mode_t create, bool force_fallback);
+
+/* ---- hooks.c ---- */
+
+/* The runtime-spec state object given to hooks on stdin (heap string, NULL on OOM). */
+char *oci_hook_state_json(const struct oci_spec *spec, const char *id, const char *status,
+                          pid_t pid, const char *bundle);
+/* A CLOEXEC memfd holding `state`. */
+int oci_hook_state_fd(const char *state, struct lcow_error **err);
+/* Runs spec's hooks of `kind` in the caller's namespaces, in order; the first failure stops
+ * them (-EIO exit/signal, -ETIMEDOUT, with a message naming kind, index and path). */
+int oci_hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state,
+                  struct lcow_error **err);
+/* Child side (no allocation): runs hooks with state_fd as stdin. 0, or -errno with
+ * *ret_failed naming the hook. */
+int oci_hooks_run_child(const struct oci_hook *hooks, size_t n, int state_fd,
+                        const struct oci_hook **ret_failed);
 
 /* ---- prepare.c ---- */
 

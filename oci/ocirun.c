@@ -24,6 +24,7 @@
 #include "common/syscalls.h"
 #include "oci/cgroup.h"
 #include "oci/executor.h"
+#include "oci/internal.h"
 #include "oci/state.h"
 
 #define OCIRUN_VERSION "0.1.0"
@@ -195,7 +196,8 @@ static int state_dir_of(const char *id, char *buf, size_t cap, struct lcow_error
 static void remove_state_dir(const char *dir)
 {
     char path[4200];
-    static const char *const files[] = {OCI_STATE_FILE, OCI_STATE_FILE ".tmp", OCI_EXEC_FIFO};
+    static const char *const files[] = {OCI_STATE_FILE, OCI_STATE_FILE ".tmp", OCI_EXEC_FIFO,
+                                        "config.json", "config.json.tmp"};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(files); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         (void)unlink(path);
@@ -208,6 +210,44 @@ static int write_pid_file(const char *path, pid_t pid, struct lcow_error **err)
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
     return lcow_write_file_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+/* Later commands (start's poststart, delete's poststop hooks) read this copy: changes to the
+ * bundle after create have no effect, as the runtime spec requires. */
+static int freeze_config(const char *src, const char *dir, struct lcow_error **err)
+{
+    cleanup_free char *buf = NULL;
+    size_t len = 0;
+    char dst[4200];
+    int r = lcow_read_file(src, OCI_SPEC_MAX_SIZE, &buf, &len, err);
+    if (r < 0)
+        return r;
+    snprintf(dst, sizeof(dst), "%s/config.json", dir);
+    return lcow_write_file_atomic(dst, buf, len, 0600, err);
+}
+
+static int load_frozen_spec(const char *dir, struct oci_spec **ret, struct lcow_error **err)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    return oci_spec_load(path, ret, err);
+}
+
+/* Runs hooks of `kind` for a container known only from its state directory. */
+static int cli_hooks(const char *dir, const struct oci_state *st, enum oci_hook_kind kind,
+                     const char *status, struct lcow_error **err)
+{
+    cleanup_oci_spec struct oci_spec *spec = NULL;
+    int r = load_frozen_spec(dir, &spec, err);
+    if (r < 0)
+        return r;
+    if (spec->n_hooks[kind] == 0)
+        return 0;
+    cleanup_free char *state = oci_hook_state_json(
+        spec, st->id, status, kind == OCI_HOOK_POSTSTOP ? 0 : st->pid, st->bundle);
+    if (state == NULL)
+        return lcow_error_make(err, ENOMEM, "out of memory");
+    return oci_hooks_run(spec, kind, state, err);
 }
 
 struct launch {
@@ -233,6 +273,8 @@ static int launch_prepare(const struct cmd_opts *o, struct launch *l, bool fifo,
     snprintf(cfg, sizeof(cfg), "%s/config.json", l->bundle);
     if ((r = oci_spec_load(cfg, &l->spec, err)) < 0)
         return r;
+    char cfg_src[4200];
+    memcpy(cfg_src, cfg, sizeof(cfg_src));
     if ((r = lcow_mkdir_p(arg_root, 0700, err)) < 0)
         return r;
     if (mkdir(l->dir, 0711) < 0)
@@ -264,6 +306,8 @@ static int launch_prepare(const struct cmd_opts *o, struct launch *l, bool fifo,
     /* Annotations are borrowed from the spec for writing. */
     l->st.annotations = l->spec->annotations;
     l->st.n_annotations = l->spec->n_annotations;
+    if ((r = freeze_config(cfg_src, l->dir, err)) < 0)
+        return r;
     return oci_state_write(l->dir, &l->st, err);
 }
 
@@ -492,7 +536,13 @@ static int cmd_start(const struct cmd_opts *o)
     if (write(fd, "0", 1) != 1)
         return fail("write exec fifo: %s", strerror(errno));
     (void)unlink(fifo);
-    return 0;
+    cleanup_error struct lcow_error *herr = NULL;
+    struct oci_state st2 = {0};
+    if (oci_state_read(arg_root, o->pos[0], &st2, &herr) < 0 ||
+        cli_hooks(dir, &st2, OCI_HOOK_POSTSTART, "created", &herr) < 0)
+        r = fail_err(herr);
+    oci_state_done(&st2);
+    return r;
 }
 
 static int cmd_state(const struct cmd_opts *o)
@@ -605,6 +655,9 @@ static int cmd_delete(const struct cmd_opts *o)
         oci_cgroup_free(cg);
         oci_cgroup_layout_free(layout);
     }
+    cleanup_error struct lcow_error *herr = NULL;
+    if (cli_hooks(dir, &st, OCI_HOOK_POSTSTOP, "stopped", &herr) < 0)
+        fprintf(stderr, "ocirun: warning: %s\n", lcow_error_message(herr));
     remove_state_dir(dir);
     oci_state_done(&st);
     return r;

@@ -495,6 +495,12 @@ static int plan_linux_misc(const struct oci_create_opts *opts, struct oci_plan *
         plan->sysctls[i] = (struct plan_sysctl){path, lx->sysctl[i].value};
     }
     plan->n_sysctls = lx->n_sysctl;
+    plan->create_container_hooks = spec->hooks[OCI_HOOK_CREATE_CONTAINER];
+    plan->n_create_container_hooks = spec->n_hooks[OCI_HOOK_CREATE_CONTAINER];
+    plan->start_container_hooks = spec->hooks[OCI_HOOK_START_CONTAINER];
+    plan->n_start_container_hooks = spec->n_hooks[OCI_HOOK_START_CONTAINER];
+    plan->sync_hooks = spec->n_hooks[OCI_HOOK_PRESTART] || spec->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
+                       plan->n_create_container_hooks || plan->n_start_container_hooks;
     if (lx->has_personality) {
         plan->has_personality = true;
         plan->personality = lx->personality;

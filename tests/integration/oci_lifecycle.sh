@@ -156,7 +156,41 @@ oci_bundle "$WORK/fds" '.process.args = ["sh", "-c", "cat <&3; ls /proc/self/fd 
 oci_check "--preserve-fds 1 passes fd 3 and nothing else" \
   bash -c "[ \"\$(cd '$WORK/fds' && echo via-fd3 | '$OCIRUN' --root '$OCI_ROOT' run --preserve-fds 1 fds 3<&0 | tr '\n' ' ')\" = 'via-fd3 5 ' ]"
 
-# ---- 4. terminals ----
+# ---- 4. hooks: order, state on stdin, namespaces; failures stop create ----
+hook() { # KIND LOG: a hook that appends "KIND status pid|nopid" to LOG
+  local script='s=$(cat); st=$(echo "$s" | sed "s/.*\"status\":\"\([a-z]*\)\".*/\1/");
+    if echo "$s" | grep -q "\"pid\":"; then p=pid; else p=nopid; fi; echo "$0 $st $p" >>"$1"'
+  jq -n --arg k "$1" --arg log "$2" --arg s "$script" '{path: "/bin/sh", args: ["sh", "-c", $s, $k, $log]}'
+}
+hooks_for() { # LOG [DIR-IN-CONTAINER-LOG]
+  echo "{prestart: [$(hook prestart "$1")], createRuntime: [$(hook createRuntime "$1")],
+    createContainer: [$(hook createContainer "$1")], startContainer: [$(hook startContainer /tmp/hooks.log)],
+    poststart: [$(hook poststart "$1")], poststop: [$(hook poststop "$1")]}"
+}
+for rt in ocirun runc_; do
+  mkdir -p "$WORK/hooks-$rt/rootfs"
+  cp -a "$WORK/rootfs/." "$WORK/hooks-$rt/rootfs/"
+  oci_bundle "$WORK/hooks-$rt" ".root.path = \"$WORK/hooks-$rt/rootfs\" | .root.readonly = false
+    | .process.args = [\"sh\", \"-c\", \"cat /tmp/hooks.log; echo body\"]
+    | .hooks = $(hooks_for "$WORK/hooks-$rt.log")"
+  (cd "$WORK/hooks-$rt" && $rt create hk && $rt start hk && sleep 0.3 && $rt delete hk) \
+    >"$WORK/hooks-$rt.out" 2>&1
+  cat "$WORK/hooks-$rt.log" >>"$WORK/hooks-$rt.out"
+done
+oci_check "hooks run in runc's order with the same state" \
+  diff -u "$WORK/hooks-runc_.out" "$WORK/hooks-ocirun.out"
+oci_check "hooks: startContainer ran inside the container" grep -q "startContainer" "$WORK/hooks-ocirun.out"
+oci_bundle "$WORK/badhook" ".process.args = [\"sleep\", \"marker-badhook\"]
+  | .hooks = {createRuntime: [{path: \"/bin/sh\", args: [\"sh\", \"-c\", \"exit 3\"]}]}"
+oci_check "a failing createRuntime hook fails create, nothing left" bad_case badhook 'createRuntime hook 0 `/bin/sh`: exit status 3'
+oci_bundle "$WORK/slowhook" ".process.args = [\"sleep\", \"marker-slowhook\"]
+  | .hooks = {prestart: [{path: \"/bin/sleep\", args: [\"sleep\", \"30\"], timeout: 1}]}"
+oci_check "a hook past its timeout is killed and fails create" bad_case slowhook 'timed out after 1 s'
+oci_bundle "$WORK/badcchook" ".process.args = [\"sleep\", \"marker-badcchook\"]
+  | .hooks = {createContainer: [{path: \"/no/such/hook\"}]}"
+oci_check "a missing createContainer hook fails create, nothing left" bad_case badcchook 'createContainer hook `/no/such/hook`'
+
+# ---- 5. terminals ----
 oci_bundle "$WORK/tty" '.process.terminal = true | .process.consoleSize = {height: 33, width: 101}
   | .process.args = ["sh", "-c", "tty; stty size; test -t 0 && echo stdin-is-tty; read l; echo got=$l"]'
 "$RECVTTY" "$WORK/console.sock" $'hello\n' >"$WORK/tty.out" 2>"$WORK/tty.err" &

@@ -1,0 +1,198 @@
+/* OCI hooks (runtime-spec config.md "POSIX-platform Hooks"): each hook is executed with the
+ * container's state JSON on stdin, in order, and the first failure (exit status, signal, or
+ * its timeout) stops the list.
+ *
+ * The runtime-namespace hooks (prestart, createRuntime, poststart, poststop) run from the
+ * caller's process: they are clone3 children with exit_signal 0 and a pidfd, so a caller's
+ * waitpid(-1) reaper (gcs) never sees them (only __WCLONE waits do), and we reap them
+ * through the pidfd. createContainer and startContainer run from the container init between
+ * clone and exec: oci_hooks_run_child() allocates nothing. stdin is a memfd holding the
+ * state, never a pipe, so a hook that ignores its input cannot block us or raise SIGPIPE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "common/json.h"
+#include "common/syscalls.h"
+#include "oci/internal.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+char *oci_hook_state_json(const struct oci_spec *spec, const char *id, const char *status,
+                          pid_t pid, const char *bundle)
+{
+    cleanup_json struct json_object *o = json_object_new_object();
+    if (o == NULL)
+        return NULL;
+    json_object_object_add(o, "ociVersion", json_object_new_string(spec->oci_version));
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "status", json_object_new_string(status));
+    if (pid > 0)
+        json_object_object_add(o, "pid", json_object_new_int(pid));
+    json_object_object_add(o, "bundle", json_object_new_string(bundle ? bundle : ""));
+    if (spec->n_annotations > 0) {
+        struct json_object *ann = json_object_new_object();
+        for (size_t i = 0; ann && i < spec->n_annotations; i++)
+            json_object_object_add(ann, spec->annotations[i].key,
+                                   json_object_new_string(spec->annotations[i].value));
+        json_object_object_add(o, "annotations", ann);
+    }
+    return lcow_json_to_string(o);
+}
+
+int oci_hook_state_fd(const char *state, struct lcow_error **err)
+{
+    cleanup_close int fd = memfd_create("oci-hook-state", MFD_CLOEXEC);
+    if (fd < 0)
+        return lcow_error_errno(err, "memfd_create for hook state");
+    int r = lcow_write_all(fd, state, strlen(state));
+    if (r < 0)
+        return lcow_error_make(err, -r, "write hook state: %s", strerror(-r));
+    return take_fd(&fd);
+}
+
+/* The argv of a hook: its args, or just its path when args is absent. */
+static char *const *hook_argv(const struct oci_hook *h, char **fallback)
+{
+    if (h->args && h->args[0])
+        return h->args;
+    fallback[0] = h->path;
+    fallback[1] = NULL;
+    return fallback;
+}
+
+static int describe_status(const char *kind, size_t i, const struct oci_hook *h,
+                           const siginfo_t *si, bool timed_out, struct lcow_error **err)
+{
+    if (timed_out)
+        return lcow_error_make(err, ETIMEDOUT, "%s hook %zu `%s`: timed out after %d s", kind, i,
+                               h->path, h->timeout);
+    if (si->si_code == CLD_EXITED && si->si_status == 0)
+        return 0;
+    if (si->si_code == CLD_EXITED)
+        return lcow_error_make(err, EIO, "%s hook %zu `%s`: exit status %d", kind, i, h->path,
+                               si->si_status);
+    return lcow_error_make(err, EIO, "%s hook %zu `%s`: killed by signal %d", kind, i, h->path,
+                           si->si_status);
+}
+
+static int run_one(const char *kind, size_t i, const struct oci_hook *h, int state_fd,
+                   struct lcow_error **err)
+{
+    char *fallback[2];
+    char *const *argv = hook_argv(h, fallback);
+    char *empty_env[] = {NULL};
+    char *const *envp = h->env ? h->env : empty_env;
+    int pidfd = -1;
+    if (lseek(state_fd, 0, SEEK_SET) < 0)
+        return lcow_error_errno(err, "rewind hook state");
+    struct lcow_clone_args args = {.flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd};
+    long pid = sys_clone3(&args);
+    if (pid < 0)
+        return lcow_error_errno(err, "%s hook %zu `%s`: clone3", kind, i, h->path);
+    if (pid == 0) {
+        /* Only async-signal-safe calls: the caller may be multi-threaded. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(state_fd, 0) < 0)
+            _exit(126);
+        execve(h->path, argv, envp);
+        _exit(127);
+    }
+    cleanup_close int fd = pidfd;
+    bool timed_out = false;
+    if (h->timeout > 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = LCOW_RETRY_EINTR(poll(&p, 1, h->timeout * 1000));
+        if (r == 0) {
+            timed_out = true;
+            (void)sys_pidfd_send_signal(fd, SIGKILL, NULL, 0);
+        }
+    }
+    siginfo_t si = {0};
+    /* __WALL: this kernel answers ECHILD to P_PIDFD with __WCLONE for such a child; the pidfd
+     * already limits the wait to this one process. */
+    if (LCOW_RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | __WALL)) < 0)
+        return lcow_error_errno(err, "%s hook %zu `%s`: wait", kind, i, h->path);
+    return describe_status(kind, i, h, &si, timed_out, err);
+}
+
+int oci_hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state,
+                  struct lcow_error **err)
+{
+    static const char *const names[OCI_HOOK_KIND_MAX] = {
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    };
+    if (spec->n_hooks[kind] == 0)
+        return 0;
+    cleanup_close int fd = oci_hook_state_fd(state, err);
+    if (fd < 0)
+        return fd;
+    for (size_t i = 0; i < spec->n_hooks[kind]; i++) {
+        int r = run_one(names[kind], i, &spec->hooks[kind][i], fd, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- child side: no allocation ---- */
+
+int oci_hooks_run_child(const struct oci_hook *hooks, size_t n, int state_fd,
+                        const struct oci_hook **ret_failed)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct oci_hook *h = &hooks[i];
+        char *fallback[2];
+        char *const *argv = hook_argv(h, fallback);
+        char *empty_env[] = {NULL};
+        *ret_failed = h;
+        if (lseek(state_fd, 0, SEEK_SET) < 0)
+            return -errno;
+        pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+        if (pid < 0)
+            return -errno;
+        if (pid == 0) {
+            if (dup2(state_fd, 0) < 0)
+                _exit(126);
+            execve(h->path, argv, h->env ? h->env : empty_env);
+            _exit(127);
+        }
+        int pidfd = sys_pidfd_open(pid, 0);
+        if (pidfd >= 0 && h->timeout > 0) {
+            struct pollfd p = {.fd = pidfd, .events = POLLIN};
+            int r;
+            do
+                r = poll(&p, 1, h->timeout * 1000);
+            while (r < 0 && errno == EINTR);
+            if (r == 0)
+                kill(pid, SIGKILL);
+        }
+        if (pidfd >= 0)
+            close(pidfd);
+        int st = 0;
+        pid_t w;
+        do
+            w = waitpid(pid, &st, 0);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+            return -errno;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return WIFEXITED(st) && WEXITSTATUS(st) == 127 ? -ENOENT : -EIO;
+    }
+    return 0;
+}

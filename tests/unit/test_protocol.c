@@ -925,6 +925,119 @@ static void test_notification(void **state)
     assert_null(o2);
 }
 
+/* ---- a whole conversation through frames, both directions ---- */
+
+/* Frames `payload` as message (type, id), parses the frame back as the other side would. */
+static void through_frame(uint32_t type, uint64_t id, const char *payload, uint32_t cap,
+                          struct gcs_header *h, char **ret)
+{
+    cleanup_free uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(gcs_frame_build(type, id, payload, strlen(payload), cap, &buf, &len, NULL), 0);
+    const char *p = NULL;
+    size_t plen = 0;
+    assert_int_equal(gcs_frame_parse(buf, len, cap, h, &p, &plen, NULL), 0);
+    *ret = strndup(p, plen);
+    assert_non_null(*ret);
+}
+
+/* The §8 sequence for one container: the host encodes each request, the guest decodes it and
+ * answers, the host decodes the answer; ids and response types match as the host requires. */
+static void test_conversation(void **state)
+{
+    uint64_t id = 0;
+    struct gcs_header h;
+
+    /* Negotiate. */
+    struct gcs_negotiate_request nq = {
+        .base = {.container_id = (char *)"", .activity_id = (char *)ZERO},
+        .minimum_version = 4,
+        .maximum_version = 4};
+    cleanup_free char *nq_json = NULL, *nq_rx = NULL;
+    assert_int_equal(gcs_encode_negotiate_request(&nq, &nq_json, NULL), 0);
+    through_frame(GCS_MSG_NEGOTIATE_PROTOCOL, id, nq_json, GCS_MAX_READ_MESSAGE, &h, &nq_rx);
+    struct gcs_negotiate_request ng = {0};
+    assert_int_equal(gcs_decode_negotiate_request(nq_rx, strlen(nq_rx), &ng, NULL), 0);
+    struct gcs_negotiate_response nr = {0};
+    assert_int_equal(gcs_negotiate_response_default(ng.base.activity_id, &nr, NULL), 0);
+    cleanup_free char *nr_json = NULL, *nr_rx = NULL;
+    assert_int_equal(gcs_encode_negotiate_response(&nr, &nr_json, NULL), 0);
+    through_frame(gcs_response_type(h.type), h.id, nr_json, GCS_MAX_WRITE_MESSAGE, &h, &nr_rx);
+    assert_int_equal(h.type, 0x20100b01);
+    assert_int_equal(h.id, id);
+    struct gcs_negotiate_response hn = {0};
+    assert_int_equal(gcs_decode_negotiate_response(nr_rx, strlen(nr_rx), &hn, NULL), 0);
+    assert_int_equal(hn.version, 4);
+    assert_string_equal(hn.base.activity_id, ZERO);
+    gcs_negotiate_request_done(&ng);
+    gcs_negotiate_response_done(&nr);
+    gcs_negotiate_response_done(&hn);
+
+    /* A SCSI layer, then a container exec, each answered. */
+    id++;
+    char *opts[] = {(char *)"ro", NULL};
+    struct gcs_modify_settings_request mq = {
+        .base = {.container_id = (char *)GCS_UVM_CONTAINER_ID, .activity_id = (char *)ZERO},
+        .request = {.resource_type = GCS_RESOURCE_MAPPED_VIRTUAL_DISK,
+                    .request_type = GCS_REQUEST_ADD,
+                    .has_settings = true,
+                    .settings.mapped_virtual_disk = {.mount_path = (char *)"/run/mounts/scsi/m0",
+                                                     .lun = 1,
+                                                     .read_only = true,
+                                                     .options = opts}}};
+    cleanup_free char *mq_json = NULL, *mq_rx = NULL;
+    assert_int_equal(gcs_encode_modify_settings_request(&mq, &mq_json, NULL), 0);
+    assert_string_equal(mq_json, "{\"ContainerId\":\"" ZERO "\",\"ActivityId\":\"" ZERO
+                                 "\",\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":"
+                                 "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"/run/mounts/"
+                                 "scsi/m0\",\"Lun\":1,\"ReadOnly\":true,\"Options\":[\"ro\"]}}}");
+    through_frame(GCS_MSG_MODIFY_SETTINGS, id, mq_json, GCS_MAX_READ_MESSAGE, &h, &mq_rx);
+    struct gcs_modify_settings_request mg = {0};
+    assert_int_equal(gcs_decode_modify_settings_request(mq_rx, strlen(mq_rx), &mg, NULL), 0);
+    assert_int_equal(mg.request.settings.mapped_virtual_disk.lun, 1);
+    gcs_modify_settings_request_done(&mg);
+
+    id++;
+    struct gcs_execute_process_request eq = {
+        .base = {.container_id = (char *)"c1", .activity_id = (char *)ZERO},
+        .params = {.create_std_out_pipe = true},
+        .relay = {.std_out = 0x40000001}};
+    cleanup_free char *eq_json = NULL, *eq_rx = NULL;
+    assert_int_equal(gcs_encode_execute_process_request(&eq, &eq_json, NULL), 0);
+    through_frame(GCS_MSG_EXECUTE_PROCESS, id, eq_json, GCS_MAX_READ_MESSAGE, &h, &eq_rx);
+    struct gcs_execute_process_request eg = {0};
+    assert_int_equal(gcs_decode_execute_process_request(eq_rx, strlen(eq_rx), &eg, NULL), 0);
+    assert_true(eg.params.create_std_out_pipe);
+    assert_int_equal(eg.relay.std_out, 0x40000001);
+    struct gcs_execute_process_response er = {.base = {.activity_id = eg.base.activity_id},
+                                              .process_id = 4242};
+    cleanup_free char *er_json = NULL, *er_rx = NULL;
+    assert_int_equal(gcs_encode_execute_process_response(&er, &er_json, NULL), 0);
+    through_frame(gcs_response_type(h.type), h.id, er_json, GCS_MAX_WRITE_MESSAGE, &h, &er_rx);
+    assert_int_equal(h.type, 0x20100501);
+    assert_int_equal(h.id, 2);
+    struct gcs_execute_process_response he = {0};
+    assert_int_equal(gcs_decode_execute_process_response(er_rx, strlen(er_rx), &he, NULL), 0);
+    assert_int_equal(he.process_id, 4242);
+    assert_int_equal(he.base.result, 0);
+    gcs_execute_process_response_done(&he);
+    gcs_execute_process_request_done(&eg);
+
+    /* The exit notification, ID 0. */
+    struct gcs_container_notification n = {.container_id = (char *)"c1",
+                                           .activity_id = (char *)ZERO,
+                                           .type = (char *)GCS_NOTIFY_FORCED_EXIT};
+    cleanup_free char *n_json = NULL, *n_rx = NULL;
+    assert_int_equal(gcs_encode_container_notification(&n, &n_json, NULL), 0);
+    through_frame(GCS_MSG_CONTAINER_NOTIFICATION, 0, n_json, GCS_MAX_WRITE_MESSAGE, &h, &n_rx);
+    assert_int_equal(gcs_msg_kind(h.type), GCS_MSG_KIND_NOTIFY);
+    struct gcs_container_notification hn2 = {0};
+    assert_int_equal(gcs_decode_container_notification(n_rx, strlen(n_rx), &hn2, NULL), 0);
+    assert_string_equal(hn2.type, "ForcedExit");
+    assert_string_equal(hn2.operation, "None");
+    gcs_container_notification_done(&hn2);
+}
+
 static void test_utf8_truncate(void **state)
 {
     static const char s[] = "a\xc3\xa9\xe2\x82\xac";
@@ -960,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_notification),
         cmocka_unit_test(test_utf8_truncate),
         cmocka_unit_test(test_oci_types),
+        cmocka_unit_test(test_conversation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

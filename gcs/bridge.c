@@ -240,8 +240,8 @@ static void conn_open(struct gcs *g, int rfd, int wfd)
     g->gen++;
     g->connected = true;
     g->out_off = 0;
-    /* Notifications raised while disconnected go first. */
     g->paused = false;
+    /* Notifications raised while disconnected go first. */
     if (g->pending_head) {
         g->pending_tail->next = g->out_head;
         if (!g->out_head)

@@ -373,7 +373,20 @@ static void read_task_file(const char *tid, const char *name, char *out, size_t 
     }
 }
 
-/* One line per thread: name, state and the kernel function it sleeps in. */
+/* The thread's kernel stack (root only), indented: shows where a stuck handler sleeps. */
+static void dump_kernel_stack(const char *tid, char *buf, size_t cap, size_t *pos)
+{
+    char path[320];
+    cleanup_free char *text = NULL;
+    snprintf(path, sizeof(path), "/proc/self/task/%.255s/stack", tid);
+    if (lcow_read_file(path, 16384, &text, NULL, NULL) < 0)
+        return;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        append(buf, cap, pos, "    %s\n", l);
+}
+
+/* One line per thread: name, state and the kernel function it sleeps in, then its stack. */
 static void dump_threads(char *buf, size_t cap, size_t *pos)
 {
     cleanup_dir DIR *d = opendir("/proc/self/task");
@@ -388,6 +401,7 @@ static void dump_threads(char *buf, size_t cap, size_t *pos)
         const char *rp = strrchr(stat, ')');
         append(buf, cap, pos, "thread %s (%s) state %c wchan %s\n", de->d_name, comm,
                rp && rp[1] && rp[2] ? rp[2] : '?', wchan[0] ? wchan : "-");
+        dump_kernel_stack(de->d_name, buf, cap, pos);
     }
 }
 

@@ -844,7 +844,10 @@ static void test_backpressure(void **state)
     long rss = rss_kib(f->gcs);
     printf("backpressure: %llu requests sent before gcs stopped reading, gcs RSS %ld KiB\n",
            (unsigned long long)sent, rss);
-    assert_true(rss > 0 && rss < 64 * 1024);
+    /* Sanitizer runtimes keep freed memory in quarantine: bound RSS only in normal builds. */
+    const char *san = getenv("SANITIZER");
+    bool bounded = !san || !*san;
+    assert_true(rss > 0 && (!bounded || rss < 64 * 1024));
     for (uint64_t i = 0; i < sent; i++) {
         struct host_message m = {0};
         if (host_bridge_recv(f->b, 1000 + i, T_MS, &m, &err) < 0)
@@ -855,7 +858,7 @@ static void test_backpressure(void **state)
     assert_still_serving(f);
     long after = rss_kib(f->gcs);
     printf("backpressure: gcs RSS %ld KiB once drained\n", after);
-    assert_true(after < rss);
+    assert_true(!bounded || after < rss);
 }
 
 int main(void)

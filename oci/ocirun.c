@@ -326,6 +326,15 @@ static bool seccomp_strict(const struct oci_spec *spec)
 static int launch_create(const struct cmd_opts *o, struct launch *l, bool fifo,
                          struct lcow_error **err)
 {
+    /* runc's rules: a detached terminal needs somewhere to send the master. */
+    bool detached = fifo || o->detach;
+    bool terminal = l->spec->process && l->spec->process->terminal;
+    if (terminal && detached && o->console_socket == NULL)
+        return lcow_error_make(err, EINVAL,
+                               "cannot allocate a tty for a detached container without "
+                               "--console-socket");
+    if (!terminal && o->console_socket != NULL)
+        return lcow_error_make(err, EINVAL, "--console-socket needs process.terminal");
     char fifo_path[4200];
     snprintf(fifo_path, sizeof(fifo_path), "%s/%s", l->dir, OCI_EXEC_FIFO);
     struct oci_create_opts co = {

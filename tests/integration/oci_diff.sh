@@ -96,6 +96,11 @@ oci_bundle "$WORK/rattr" ".process.oomScoreAdj = 321
   | .process.args = $(sh_args 'cat /proc/self/oom_score_adj; touch /mnt/r/x 2>&1; grep " /mnt/r " /proc/self/mountinfo')"
 oci_both rattr "$WORK/rattr"
 
+# 11b. a cgroup namespace: entered after the cgroup is joined, so the container sees "/".
+oci_bundle "$WORK/cgns" ".linux.namespaces += [{type: \"cgroup\"}]
+  | .process.args = $(sh_args 'cat /proc/self/cgroup; grep cgroup /proc/self/mountinfo | cut -d" " -f4,5')"
+oci_both cgns "$WORK/cgns"
+
 # 12. joining namespaces by path: a second container enters the first one's pid, net, ipc and
 # uts namespaces (the pid namespace needs the extra fork).
 oci_join() {

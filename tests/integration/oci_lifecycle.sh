@@ -190,6 +190,23 @@ oci_bundle "$WORK/badcchook" ".process.args = [\"sleep\", \"marker-badcchook\"]
   | .hooks = {createContainer: [{path: \"/no/such/hook\"}]}"
 oci_check "a missing createContainer hook fails create, nothing left" bad_case badcchook 'createContainer hook `/no/such/hook`'
 
+# kill --all signals every process of the container's cgroup; --log-format json records errors.
+oci_bundle "$WORK/killall" '.process.args = ["sh", "-c", "sleep 100 & sleep 100 & wait"]'
+(cd "$WORK/killall" && ocirun run -d killall)
+sleep 0.2
+ocirun kill --all killall KILL
+for _ in $(seq 50); do [ "$(ocirun state killall | jq -r .status)" = stopped ] && break; sleep 0.05; done
+oci_check "kill --all stops every process of the cgroup" \
+  bash -c "[ \"\$(cat /sys/fs/cgroup/pids/$CG_PARENT/killall/cgroup.procs 2>/dev/null | wc -l)\" = 0 ]"
+ocirun delete killall
+"$OCIRUN" --root "$OCI_ROOT" --log "$WORK/log.json" --log-format json state nosuch 2>/dev/null
+oci_check "--log-format json writes the error as a logrus record" \
+  bash -c "jq -e 'select(.level == \"error\") | .msg | test(\"nosuch\")' '$WORK/log.json' >/dev/null"
+oci_bundle "$WORK/ttydetach" '.process.terminal = true'
+(cd "$WORK/ttydetach" && "$OCIRUN" --root "$OCI_ROOT" create ttydetach) 2>"$WORK/ttydetach.err"
+oci_check "a detached terminal without --console-socket is refused, nothing left" \
+  bash -c "grep -q console-socket '$WORK/ttydetach.err' && [ ! -e '$OCI_ROOT/ttydetach' ]"
+
 # ---- 5. terminals ----
 oci_bundle "$WORK/tty" '.process.terminal = true | .process.consoleSize = {height: 33, width: 101}
   | .process.args = ["sh", "-c", "tty; stty size; test -t 0 && echo stdin-is-tty; read l; echo got=$l"]'

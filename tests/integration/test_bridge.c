@@ -804,6 +804,46 @@ static void test_huge_fields(void **state)
     assert_still_serving(f);
 }
 
+/* Many live processes, each with a WaitForProcess outstanding, exiting at once: every waiter
+ * gets its own process's code (one reaper, one table). */
+static void test_many_processes(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 24 };
+    struct host_process p[N];
+    uint64_t wait_id[N];
+    cleanup_error struct lcow_error *err = NULL;
+    for (int i = 0; i < N; i++) {
+        char script[64];
+        snprintf(script, sizeof(script), "read x; echo $x %d; exit %d", i, i);
+        const char *argv[] = {"/bin/sh", "-c", script, NULL};
+        struct host_exec x = {.argv = argv, .std_in = true, .std_out = true};
+        exec_proc(f, &x, &p[i]);
+        char q[160];
+        snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"TimeoutInMs\":%u}", UVM,
+                 p[i].pid, GCS_INFINITE_TIMEOUT);
+        assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, q, &wait_id[i], &err), 0);
+    }
+    /* Release them all, then collect in reverse order. */
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(lcow_write_all(p[i].fd[0], "go\n", 3), 0);
+        shutdown(p[i].fd[0], SHUT_WR);
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        cleanup_free char *out = read_all(p[i].fd[1]);
+        char want[32];
+        snprintf(want, sizeof(want), "go %d\n", i);
+        assert_string_equal(out, want);
+        struct host_message m = {0};
+        assert_int_equal(host_bridge_recv(f->b, wait_id[i], T_MS, &m, &err), 0);
+        char code[32];
+        snprintf(code, sizeof(code), "\"ExitCode\":%d", i);
+        assert_non_null(strstr(m.payload, code));
+        host_message_done(&m);
+        host_process_close(&p[i]);
+    }
+}
+
 static long rss_kib(pid_t pid)
 {
     char path[64];
@@ -880,6 +920,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pty_resize, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_wait_concurrent, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_many_processes, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_redial_renegotiate, setup_negotiated, teardown),
         cmocka_unit_test_teardown(test_use_inouterr, teardown),
         cmocka_unit_test_teardown(test_listen_mode, teardown),

@@ -11,3 +11,7 @@ $(eval $(call add_test_prog,storage_drive,tests/integration/storage_drive.c,gcs_
 CHECK_SCRIPTS += tests/integration/storage_lib.sh
 $(eval $(call add_test_prog,storage_host,tests/integration/storage_host.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 CHECK_SCRIPTS += tests/integration/storage_bridge.sh
+
+# Bench: overlay stacks from ModifySettings vs bare mount(2) (make bench).
+$(eval $(call add_test_prog,storage_bench,tests/bench/storage_bench.c,gcs_storage mount gcs_protocol common,$(LIBS_JSON) -lpthread))
+BENCH_SCRIPTS += tests/bench/storage_bench.sh

@@ -794,6 +794,21 @@ static void test_huge_fields(void **state)
     assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, q, NULL), GCS_E_NOT_FOUND);
     free(q);
     q = NULL;
+    /* An argv too large for execve: a clean error (E2BIG), no process left behind. */
+    size_t cap = 6u << 20, pos = 0;
+    cleanup_free char *params = malloc(cap);
+    pos += (size_t)snprintf(params, cap, "{\\\"CommandArgs\\\":[\\\"true\\\"");
+    while (pos + 64 < (5u << 20))
+        pos += (size_t)snprintf(params + pos, cap - pos, ",\\\"%s\\\"", "0123456789abcdef");
+    snprintf(params + pos, cap - pos, "]}");
+    cleanup_free char *payload = NULL;
+    assert_true(asprintf(&payload,
+                         "{\"ContainerId\":\"%s\",\"Settings\":{\"ProcessParameters\":\"%s\"}}",
+                         UVM, params) > 0);
+    struct host_message m = {0};
+    assert_int_equal(call_result(f, GCS_MSG_EXECUTE_PROCESS, payload, &m), GCS_E_FAIL);
+    assert_non_null(strstr(m.payload, "Argument list too long"));
+    host_message_done(&m);
     /* A 4 MiB message (under the read cap) is read and answered. */
     cleanup_free char *big4 = malloc((4u << 20) + 1);
     memset(big4, 'b', 4u << 20);

@@ -211,7 +211,8 @@ static void setup_namespaces(const struct oci_plan *p)
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
             FAIL(p, "setresuid", "0 in the user namespace");
     }
-    sync_expect(p, SYNC_CGROUP_DONE);
+    if (p->early_cgroup_wait)
+        sync_expect(p, SYNC_CGROUP_DONE);
     if (p->unshare_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
         FAIL(p, "unshare", "cgroup");
     if (p->new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) < 0 &&
@@ -519,6 +520,10 @@ static void setup_rootfs(const struct oci_plan *p)
         FAIL(p, "open rootfs", p->rootfs);
     do_mounts(p, root_fd);
     setup_dev(p, root_fd);
+    /* The mounts above overlapped the parent's cgroup attach (a v1 attach waits for an RCU
+     * grace period, ~10 ms); from here on we must be in the cgroup. */
+    if (!p->early_cgroup_wait)
+        sync_expect(p, SYNC_CGROUP_DONE);
     if (p->sync_hooks) {
         /* prestart and createRuntime run in the parent now; createContainer here, before the
          * pivot, so their paths resolve in the runtime's mount namespace. */

@@ -103,6 +103,9 @@ struct oci_plan {
     bool unshare_pidns;    /* unshared after clone, needs the extra fork */
     bool unshare_timens;
     bool need_fork;
+    /* Wait for the cgroup attach before anything else (a cgroup namespace, or a fork whose
+     * child must inherit the cgroup); otherwise the mounts overlap it. */
+    bool early_cgroup_wait;
     const char *time_offsets; /* for /proc/self/timens_offsets, or NULL */
     bool new_keyring;
 

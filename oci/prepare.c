@@ -140,6 +140,7 @@ static int plan_namespaces(const struct oci_spec *spec, struct oci_plan *plan,
     }
     if (plan->unshare_pidns)
         plan->need_fork = true;
+    plan->early_cgroup_wait = plan->need_fork || plan->unshare_cgroupns;
     plan->new_mountns = ns[OCI_NS_MOUNT].present;
     if (!plan->new_mountns)
         return lcow_error_make(err, EINVAL, "linux.namespaces: a mount namespace is required");

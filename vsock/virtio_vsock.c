@@ -7,6 +7,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <linux/vm_sockets.h>
@@ -173,14 +174,26 @@ void vsock_dev_handle_tx_chain(struct vsock_dev *dev, const struct vsock_vring_c
         vsock_conn_changed(c);
 }
 
+/* Chains taken per call: a guest that keeps the ring full must not starve the host sockets
+ * and the vhost-user socket (kernel vhost has the same kind of weight limit). */
+#define TX_BUDGET 1024
+
 /* Takes TX chains until the ring is empty or too many replies wait for RX buffers. */
 static bool process_tx(struct vsock_dev *dev)
 {
     bool progress = false;
     struct vsock_vring_chain chain;
+    unsigned budget = TX_BUDGET;
     /* no kicks while we drain anyway; re-enable, then look once more for a racing offer */
     vsock_vring_set_notify(dev->tx, false);
     while (dev->npending < VSOCK_DEV_MAX_PENDING) {
+        if (budget-- == 0) {
+            /* come back after the other events: kick ourselves */
+            if (dev->tx->kick_fd >= 0)
+                (void)eventfd_write(dev->tx->kick_fd, 1);
+            dev->tx_yield = true;
+            break;
+        }
         int r = vsock_vring_pop(dev->tx, dev->mem, &chain);
         if (r == 0) {
             vsock_vring_set_notify(dev->tx, true);
@@ -280,7 +293,8 @@ static bool process_rx(struct vsock_dev *dev)
  * create replies for RX. */
 static void run(struct vsock_dev *dev)
 {
-    for (unsigned rounds = 0; rounds < 64; rounds++) {
+    dev->tx_yield = false;
+    for (unsigned rounds = 0; rounds < 64 && !dev->tx_yield; rounds++) {
         bool p = process_tx(dev);
         p |= process_rx(dev);
         if (!p)

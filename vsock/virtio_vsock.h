@@ -62,6 +62,7 @@ struct vsock_dev {
     struct virtio_vsock_hdr pending[VSOCK_DEV_MAX_PENDING];
     unsigned npending;
     unsigned long long calls_since_ns; /* when deferred TX completions started waiting */
+    bool tx_yield;                     /* TX used its budget; a self-kick brings us back */
     /* counters for tests and logs */
     uint64_t stat_rx_pkts, stat_tx_pkts, stat_bad_pkts, stat_bad_chains;
 };

@@ -26,7 +26,7 @@ OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 $(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(STATIC) $(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_spec,tests/unit/test_oci_spec.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_test_prog,oci_recvtty,tests/integration/oci_recvtty.c,,))
-$(eval $(call add_test_prog,oci_api_test,tests/integration/oci_api_test.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON) $(LIBS_CMOCKA)))
+$(eval $(call add_test_prog,oci_api_test,tests/integration/oci_api_test.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON) $(LIBS_CMOCKA) -lpthread))
 CHECK_SCRIPTS += tests/integration/oci_diff.sh tests/integration/oci_lifecycle.sh \
 	tests/integration/oci_api.sh
 $(eval $(call add_test_prog,oci_bench,tests/bench/oci_bench.c,,))

@@ -118,6 +118,24 @@ __attribute__((noreturn)) static void child_fail(const struct oci_plan *p, int e
 
 #define FAIL(p, what, arg) child_fail(p, errno, what, arg)
 
+/* Credentials through raw syscalls: glibc's wrappers broadcast the change to every thread it
+ * believes exists (SIGSETXID), and after a raw clone of a multi-threaded caller (gcs) its
+ * thread list still names the parent's threads. Here the calling thread is the process. */
+static int raw_setresuid(uid_t u)
+{
+    return (int)syscall(SYS_setresuid, u, u, u);
+}
+
+static int raw_setresgid(gid_t g)
+{
+    return (int)syscall(SYS_setresgid, g, g, g);
+}
+
+static int raw_setgroups(size_t n, const gid_t *groups)
+{
+    return (int)syscall(SYS_setgroups, n, groups);
+}
+
 static void sync_expect(const struct oci_plan *p, int type)
 {
     struct sync_msg m;
@@ -208,7 +226,7 @@ static void setup_namespaces(const struct oci_plan *p)
     }
     if (p->new_userns || p->join_fds[OCI_NS_USER] >= 0) {
         /* Become the namespace's root (if mapped) for the set-up work. */
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        if (raw_setresgid(0) < 0 || raw_setresuid(0) < 0)
             FAIL(p, "setresuid", "0 in the user namespace");
     }
     if (p->early_cgroup_wait)
@@ -668,11 +686,11 @@ static void finalize_user(const struct oci_plan *p)
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
             FAIL(p, "prctl", "PR_SET_KEEPCAPS");
     }
-    if (p->set_groups && setgroups(p->n_groups, p->groups) < 0)
+    if (p->set_groups && raw_setgroups(p->n_groups, p->groups) < 0)
         FAIL(p, "setgroups", NULL);
-    if (setresgid(p->gid, p->gid, p->gid) < 0)
+    if (raw_setresgid(p->gid) < 0)
         FAIL(p, "setresgid", NULL);
-    if (setresuid(p->uid, p->uid, p->uid) < 0)
+    if (raw_setresuid(p->uid) < 0)
         FAIL(p, "setresuid", NULL);
     if (p->caps_present) {
         if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)

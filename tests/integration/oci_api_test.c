@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,42 @@ static void test_failures_leave_nothing(void **state)
     assert_false(cgroup_exists("bad2"));
 }
 
+static void *idle_thread(void *arg)
+{
+    for (;;)
+        pause();
+    return arg;
+}
+
+/* A non-root user with groups: the credential switch in the child of a threaded caller. */
+static void test_user_switch_in_threaded_caller(void **state)
+{
+    cleanup_oci_spec struct oci_spec *spec = make_spec("user", "[\"id\"]", false, "/");
+    spec->process->user.uid = 1000;
+    spec->process->user.gid = 1000;
+    spec->process->user.additional_gids = calloc(1, sizeof(uint32_t));
+    spec->process->user.additional_gids[0] = 10;
+    spec->process->user.n_additional_gids = 1;
+    int out[2];
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    struct oci_create_opts o = {
+        .id = "user", .bundle = "/", .spec = spec, .stdio = {-1, out[1], -1}};
+    struct oci_container *c = NULL;
+    cleanup_error struct lcow_error *err = NULL;
+    if (oci_container_create(&o, &c, &err) < 0)
+        fail_msg("create: %s", lcow_error_message(err));
+    close(out[1]);
+    assert_int_equal(oci_container_start(c, &err), 0);
+    char buf[256];
+    read_all(out[0], buf, sizeof(buf));
+    close(out[0]);
+    assert_non_null(strstr(buf, "uid=1000"));
+    assert_non_null(strstr(buf, "gid=1000"));
+    assert_non_null(strstr(buf, "groups=10"));
+    oci_container_exited(c, reap(oci_container_pid(c)));
+    assert_int_equal(oci_container_destroy(c, &err), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -218,14 +255,19 @@ int main(int argc, char **argv)
     }
     rootfs = argv[1];
     cg_parent = argv[2];
-    /* As gcs: the containers' inits come back to us. */
+    /* As gcs: the containers' inits come back to us, and other threads exist (the child
+     * must not rely on glibc's thread bookkeeping, e.g. for setresuid). */
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    pthread_t idle;
+    if (pthread_create(&idle, NULL, idle_thread, NULL) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stdio_pipes_and_exit_status),
         cmocka_unit_test(test_signal_and_destroy),
         cmocka_unit_test(test_kill_all_and_destroy_running),
         cmocka_unit_test(test_pty_master_returned),
         cmocka_unit_test(test_failures_leave_nothing),
+        cmocka_unit_test(test_user_switch_in_threaded_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

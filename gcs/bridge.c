@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,6 +35,7 @@ enum loop_tag {
     TAG_REAPER,
     TAG_TIMER,
     TAG_LISTEN,
+    TAG_KMSG,
 };
 
 struct gcs_out {
@@ -563,6 +565,32 @@ static int setup_transport(struct gcs *g, struct lcow_error **err)
     return 0;
 }
 
+/* Kernel records go to our log (§5.9); a missing /dev/kmsg only costs the forwarding. */
+static void setup_kmsg(struct gcs *g)
+{
+    if (g->opt.kmsg_log_level <= 0)
+        return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/kmsg", g->opt.dev_root);
+    int max = g->opt.kmsg_log_level > 7 ? 7 : g->opt.kmsg_log_level;
+    if (gcs_kmsg_open(&g->kmsg, path, max) < 0) {
+        lcow_debug("kmsg forwarding off: open `%s`: %s", path, strerror(errno));
+        return;
+    }
+    if (epoll_add(g, g->kmsg.fd, EPOLLIN, TAG_KMSG) < 0) {
+        lcow_debug("kmsg forwarding off: epoll_ctl: %s", strerror(errno));
+        g->kmsg.fd = lcow_close_nointr(g->kmsg.fd);
+    }
+}
+
+static void kmsg_event(struct gcs *g)
+{
+    if (gcs_kmsg_drain(&g->kmsg) < 0) {
+        (void)epoll_ctl(g->epfd, EPOLL_CTL_DEL, g->kmsg.fd, NULL);
+        g->kmsg.fd = lcow_close_nointr(g->kmsg.fd);
+    }
+}
+
 int gcs_init(struct gcs *g, const struct gcs_options *opt, struct lcow_error **err)
 {
     *g = (struct gcs){
@@ -572,6 +600,7 @@ int gcs_init(struct gcs *g, const struct gcs_options *opt, struct lcow_error **e
         .reaper_fd = -1,
         .timer_fd = -1,
         .listen_fd = -1,
+        .kmsg.fd = -1,
         .rfd = -1,
         .wfd = -1,
     };
@@ -595,6 +624,7 @@ int gcs_init(struct gcs *g, const struct gcs_options *opt, struct lcow_error **e
         epoll_add(g, g->reaper_fd, EPOLLIN, TAG_REAPER) < 0 ||
         epoll_add(g, g->timer_fd, EPOLLIN, TAG_TIMER) < 0)
         return lcow_error_errno(err, "epoll_ctl");
+    setup_kmsg(g);
     int r = gcs_workers_init(g, opt->workers, err);
     if (r < 0)
         return r;
@@ -627,6 +657,9 @@ static void handle_event(struct gcs *g, const struct epoll_event *ev)
         break;
     case TAG_LISTEN:
         conn_accept(g);
+        break;
+    case TAG_KMSG:
+        kmsg_event(g);
         break;
     default:
         break;
@@ -702,7 +735,7 @@ void gcs_done(struct gcs *g)
         if (vsock_unix_path(&g->bridge_addr, bridge_port(g), path, sizeof(path)) == 0)
             (void)unlink(path);
     }
-    int *fds[] = {&g->epfd, &g->wake_fd, &g->timer_fd, &g->listen_fd};
+    int *fds[] = {&g->epfd, &g->wake_fd, &g->timer_fd, &g->listen_fd, &g->kmsg.fd};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(fds); i++)
         if (*fds[i] >= 0)
             *fds[i] = lcow_close_nointr(*fds[i]);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "gcs/kmsg.h"
 #include "gcs/options.h"
 #include "gcs/protocol.h"
 #include "vsock/transport.h"
@@ -47,10 +48,11 @@ struct gcs {
 
     pthread_t loop_thread;
     int epfd;
-    int wake_fd;   /* eventfd: other threads have queued output or parked exits */
-    int reaper_fd; /* signalfd (SIGCHLD) */
-    int timer_fd;  /* earliest WaitForProcess deadline */
-    int listen_fd; /* listen: mode */
+    int wake_fd;          /* eventfd: other threads have queued output or parked exits */
+    int reaper_fd;        /* signalfd (SIGCHLD) */
+    int timer_fd;         /* earliest WaitForProcess deadline */
+    int listen_fd;        /* listen: mode */
+    struct gcs_kmsg kmsg; /* -kmsgLogLevel forwarding; kmsg.fd -1 when off */
 
     /* Connection (loop thread only, except `gen` and `connected`, read under out_lock). */
     int rfd, wfd;

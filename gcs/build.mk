@@ -44,7 +44,7 @@ GCS_HANDLER_LIBS += gcs_storage mount
 #     GCS_HANDLER_LIBS += gcs_storage mount
 #     GCS_HANDLER_LDFLAGS += $(LIBS_MNL)
 GCS_BRIDGE_SRCS := gcs/options.c gcs/reaper.c gcs/bridge.c gcs/worker.c gcs/dispatch.c \
-	gcs/process.c gcs/stdio.c gcs/modify.c
+	gcs/process.c gcs/stdio.c gcs/modify.c gcs/kmsg.c
 $(eval $(call add_lib,gcs_bridge,$(GCS_BRIDGE_SRCS)))
 $(eval $(call add_prog,gcs,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(STATIC) $(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))
 $(eval $(call add_unit_test,test_gcs_options,tests/unit/test_gcs_options.c,gcs_bridge vsock common,$(LIBS_JSON)))

@@ -100,7 +100,8 @@ static double bridge_spawn_rate(const char *addr, const char *gcs)
         return -1;
     pid_t g = fork();
     if (g == 0) {
-        execl(gcs, gcs, "-bridge", addr, "-loglevel", "warning", "-log-format", "json", NULL);
+        execl(gcs, gcs, "-bridge", addr, "-loglevel", "warning", "-log-format", "json",
+              "-kmsgLogLevel=0", NULL);
         _exit(127);
     }
     if (host_bridge_accept(b, 5000, NULL) == 0 && host_bridge_negotiate(b, 5000, NULL) == 0) {
@@ -185,7 +186,8 @@ int main(void)
     int lfd = listen_at(addr, &a);
     pid_t g = fork();
     if (g == 0) {
-        execl(gcs, gcs, "-bridge", addr, "-loglevel", "warning", "-log-format", "json", NULL);
+        execl(gcs, gcs, "-bridge", addr, "-loglevel", "warning", "-log-format", "json",
+              "-kmsgLogLevel=0", NULL);
         _exit(127);
     }
     int fd = vsock_accept(lfd, NULL);

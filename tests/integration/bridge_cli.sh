@@ -22,7 +22,7 @@ run() {
   local cli=$!
   pids+=("$cli")
   # The CLI must be listening before gcs dials; gcs retries every 100 ms anyway.
-  "$bin/gcs" -bridge "$addr" -log-format json -loglevel info 2>>"$dir/gcs.log" &
+  "$bin/gcs" -bridge "$addr" -log-format json -loglevel info -kmsgLogLevel 0 2>>"$dir/gcs.log" &
   local g=$!
   pids+=("$g")
   local rc=0

@@ -39,6 +39,18 @@ static int setup_logging(const struct gcs_options *o, struct lcow_error **err)
     return 0;
 }
 
+/* -core-dump-location (§5.9): where the UVM's kernel writes core files. A failure is logged,
+ * not fatal: the agent is more useful running without it than not running. */
+static void setup_core_pattern(const struct gcs_options *o)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    if (!o->core_dump_location)
+        return;
+    if (lcow_write_file("/proc/sys/kernel/core_pattern", o->core_dump_location,
+                        strlen(o->core_dump_location), O_WRONLY | O_TRUNC, 0, &err) < 0)
+        lcow_log(LCOW_LOG_ERROR, "set the core dump location: %s", lcow_error_message(err));
+}
+
 /* The host parses stderr as JSON lines from the first byte (§1.7): when -log-format json is
  * on the command line, even a command-line error is reported as a JSON record. */
 static bool wants_json(int argc, char **argv)
@@ -79,6 +91,7 @@ int main(int argc, char **argv)
      * the default back before exec. */
     signal(SIGPIPE, SIG_IGN);
 
+    setup_core_pattern(&opt);
     struct gcs g;
     r = gcs_init(&g, &opt, &err);
     if (r < 0) {

@@ -53,6 +53,21 @@ rc=0
 run 5 exec -- /nonexistent/program || rc=$?
 [ "$rc" = 125 ] && grep -q 'nonexistent' "$dir/err" || { echo "bad exec: rc $rc $(cat "$dir/err")"; exit 1; }
 
+# -core-dump-location writes the kernel's core_pattern. Only inside a private mount namespace
+# where a scratch file is bound over /proc/sys/kernel/core_pattern: this machine's own setting
+# is never touched.
+echo unchanged >"$dir/core_pattern"
+unshare -m --propagation private sh -c '
+  mount --bind "$1/core_pattern" /proc/sys/kernel/core_pattern || exit 77
+  exec "$2" -bridge "unix:$1/nobody" -kmsgLogLevel 0 -core-dump-location "/tmp/core.%e.%p" \
+    2>>"$1/core.log" & pid=$!
+  for i in $(seq 50); do
+    [ "$(cat "$1/core_pattern")" = "/tmp/core.%e.%p" ] && break
+    sleep 0.05
+  done
+  kill -9 $pid' sh "$dir" "$bin/gcs" || { rc=$?; [ $rc = 77 ] && echo "skip core pattern: no bind over /proc"; }
+[ "$(cat "$dir/core_pattern")" = "/tmp/core.%e.%p" ] || { echo "core_pattern: $(cat "$dir/core_pattern")"; exit 1; }
+
 # gcs's stderr log is JSON lines only.
 while IFS= read -r line; do
   case "$line" in '{"time":'*'"level":'*'"msg":'*) ;; *) echo "not a JSON log line: $line"; exit 1 ;; esac

@@ -66,6 +66,9 @@ struct oci_create_opts {
     /* When set, the init waits for a byte on this FIFO (made by the caller, e.g. ocirun's
      * exec.fifo) instead of oci_container_start(): start then happens from another process. */
     const char *exec_fifo;
+    /* Where compiled seccomp programs are cached between containers (crun's idea: a hit
+     * skips libseccomp entirely); NULL compiles every time. ocirun: <root>/.cache/seccomp. */
+    const char *seccomp_cache_dir;
     /* The cgroup layout (oci_cgroup_layout_detect); NULL makes create detect it. */
     const struct oci_cgroup_layout *cgroup_layout;
 };

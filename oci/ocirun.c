@@ -335,8 +335,11 @@ static int launch_create(const struct cmd_opts *o, struct launch *l, bool fifo,
                                "--console-socket");
     if (!terminal && o->console_socket != NULL)
         return lcow_error_make(err, EINVAL, "--console-socket needs process.terminal");
-    char fifo_path[4200];
+    char fifo_path[4200], cache[4200];
     snprintf(fifo_path, sizeof(fifo_path), "%s/%s", l->dir, OCI_EXEC_FIFO);
+    snprintf(cache, sizeof(cache), "%s/.cache", arg_root);
+    (void)mkdir(cache, 0700); /* the cache makes only its last component; it is optional */
+    snprintf(cache, sizeof(cache), "%s/.cache/seccomp", arg_root);
     struct oci_create_opts co = {
         .id = o->pos[0],
         .bundle = l->bundle,
@@ -348,6 +351,7 @@ static int launch_create(const struct cmd_opts *o, struct launch *l, bool fifo,
         .console_socket = o->console_socket,
         .preserve_fds = o->preserve_fds,
         .exec_fifo = fifo ? fifo_path : NULL,
+        .seccomp_cache_dir = cache,
     };
     int r = oci_container_create(&co, &l->c, err);
     if (r < 0)

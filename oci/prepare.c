@@ -509,7 +509,10 @@ static int plan_linux_misc(const struct oci_create_opts *opts, struct oci_plan *
     if (lx->seccomp && !lx->seccomp->disabled) {
         unsigned o =
             (opts->flags & OCI_CREATE_SECCOMP_FAIL_UNKNOWN) ? OCI_SECCOMP_FAIL_UNKNOWN_SYSCALL : 0;
-        int r = oci_seccomp_compile(lx->seccomp, o, &s->prog, err);
+        int r =
+            opts->seccomp_cache_dir
+                ? oci_seccomp_compile_cached(lx->seccomp, o, opts->seccomp_cache_dir, &s->prog, err)
+                : oci_seccomp_compile(lx->seccomp, o, &s->prog, err);
         if (r < 0)
             return r;
         s->has_prog = true;

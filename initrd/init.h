@@ -39,7 +39,8 @@ int init_parse_args(int argc, char **argv, struct init_args *ret, struct lcow_er
 /* True when the kernel command line holds `token` as a whole word (hcsshim.cgroup=v1). */
 bool init_cmdline_has_token(const char *cmdline, const char *token);
 
-/* ---- logging (init_system.c) ------------------------------------------------------------------- */
+/* ---- logging (init_system.c) -------------------------------------------------------------------
+ */
 
 enum {
     INIT_LOG_ERR = 3,
@@ -78,6 +79,12 @@ struct init_modlist {
  * blank lines ignored. 0 or -EINVAL naming the line. */
 int init_modlist_parse(const char *text, struct init_modlist *ret, struct lcow_error **err);
 void init_modlist_done(struct init_modlist *l);
+
+/* finit_module flag for a module file the kernel decompresses itself (CONFIG_MODULE_DECOMPRESS,
+ * Linux 5.17+); the builder only leaves modules compressed for such kernels. */
+#define INIT_MODULE_COMPRESSED_FILE 4u
+/* The finit_module flags for a module path: INIT_MODULE_COMPRESSED_FILE for .ko.{xz,zst,gz}. */
+unsigned init_module_flags(const char *path);
 
 struct init_modstats {
     unsigned loaded, present, skipped, failed;

@@ -119,13 +119,25 @@ int init_modlist_parse(const char *text, struct init_modlist *ret, struct lcow_e
     return 0;
 }
 
+unsigned init_module_flags(const char *path)
+{
+    static const char *const compressed[] = {".ko.xz", ".ko.zst", ".ko.gz"};
+    size_t n = strlen(path);
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(compressed); i++) {
+        size_t m = strlen(compressed[i]);
+        if (n > m && strcmp(path + n - m, compressed[i]) == 0)
+            return INIT_MODULE_COMPRESSED_FILE;
+    }
+    return 0;
+}
+
 /* One finit_module; returns 0 or -errno. */
 static int load_one(int dirfd, const char *path)
 {
     cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    if (syscall(SYS_finit_module, fd, "", 0) < 0)
+    if (syscall(SYS_finit_module, fd, "", init_module_flags(path)) < 0)
         return -errno;
     return 0;
 }

@@ -152,11 +152,31 @@ printf 'root:x:0:0:root:/root:/bin/sh\n' > "$stage/etc/passwd"
 printf 'root:x:0:\n' > "$stage/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' > "$stage/etc/hosts"
 
-printf '# written by mkinitrd.sh: STAGE PATH, in load order\n%s\n' "$list" \
+# Compressed modules (.ko.xz/.zst/.gz: not Debian 6.1's, whose modules are plain .ko) stay
+# compressed only when the kernel decompresses them itself (CONFIG_MODULE_DECOMPRESS, init then
+# passes MODULE_INIT_COMPRESSED_FILE); otherwise they are unpacked here and listed as .ko.
+in_kernel_decompress=0
+grep -q '^CONFIG_MODULE_DECOMPRESS=y' "$root/boot/config-$kver" 2>/dev/null && in_kernel_decompress=1
+final=
+while read -r stg path; do
+  dst=$path
+  case "$path" in
+    *.ko.xz|*.ko.zst|*.ko.gz)
+      if [ "$in_kernel_decompress" = 0 ]; then
+        dst=${path%.*}
+        mkdir -p "$stage/lib/modules/$kver/$(dirname "$dst")"
+        case "$path" in
+          *.xz) xz -dc "$moddir/$path" ;; *.zst) zstd -dcq "$moddir/$path" ;; *.gz) gzip -dc "$moddir/$path" ;;
+        esac > "$stage/lib/modules/$kver/$dst"
+      else
+        install -D -m 0644 "$moddir/$path" "$stage/lib/modules/$kver/$dst"
+      fi ;;
+    *) install -D -m 0644 "$moddir/$path" "$stage/lib/modules/$kver/$dst" ;;
+  esac
+  final+="$stg $dst"$'\n'
+done <<< "$list"
+printf '# written by mkinitrd.sh: STAGE PATH, in load order\n%s' "$final" \
   > "$stage/lib/modules/$kver/modules.lcow"
-echo "$list" | while read -r _ path; do
-  install -D -m 0644 "$moddir/$path" "$stage/lib/modules/$kver/$path"
-done
 
 # --- 5. the archive ---------------------------------------------------------------------------
 find "$stage" -exec touch -h -d "@$epoch" {} +

@@ -140,13 +140,23 @@ static void test_modlist_bad(void **state)
     expect_modlist_error("late ..\n", "bad path");
 }
 
+static void test_module_flags(void **state)
+{
+    assert_int_equal(init_module_flags("kernel/fs/ext4/ext4.ko"), 0);
+    assert_int_equal(init_module_flags("kernel/fs/xfs/xfs.ko.xz"), INIT_MODULE_COMPRESSED_FILE);
+    assert_int_equal(init_module_flags("kernel/a.ko.zst"), INIT_MODULE_COMPRESSED_FILE);
+    assert_int_equal(init_module_flags("kernel/a.ko.gz"), INIT_MODULE_COMPRESSED_FILE);
+    assert_int_equal(init_module_flags(".ko.xz"), 0);
+    assert_int_equal(init_module_flags("kernel/a.xz"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hcsshim_default),    cmocka_unit_test(test_all_flags),
         cmocka_unit_test(test_no_args_is_lcow_v1), cmocka_unit_test(test_bad),
         cmocka_unit_test(test_cmdline_token),      cmocka_unit_test(test_modlist_parse),
-        cmocka_unit_test(test_modlist_bad),
+        cmocka_unit_test(test_modlist_bad),        cmocka_unit_test(test_module_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Differential seccomp test: the same profiles under ocirun and Debian's runc; a static probe
 # (tests/integration/seccomp_probe.c) makes raw syscalls in the container and prints what the
-# filter did
-# (ok / errno / signal), so every action, argument operators, default errno, architectures and
-# runc's ENOSYS stub for syscalls newer than the profile are compared as the kernel applies them.
+# filter did (ok / errno / signal), so every action, argument operators, default errno,
+# architectures and runc's ENOSYS stub for syscalls newer than the profile are compared as the
+# kernel applies them.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/oci_lib.sh"
 oci_skip_unless_ready

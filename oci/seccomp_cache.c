@@ -203,7 +203,9 @@ static void store(int dirfd, const char *name, const struct keybuf *k,
 
 static int open_cache_dir(const char *dir)
 {
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    /* Missing parents too (e.g. "<root>/.cache/seccomp"), private like the leaf. */
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST &&
+        (errno != ENOENT || lcow_mkdir_p(dir, 0700, NULL) < 0))
         return -errno;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)

@@ -407,7 +407,7 @@ static void test_cache(void **state)
     char dir[] = "/tmp/lcow-seccomp-cache-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cache[128];
-    snprintf(cache, sizeof(cache), "%s/c", dir);
+    snprintf(cache, sizeof(cache), "%s/parent/c", dir); /* parents are made too */
     struct oci_seccomp spec =
         parse_profile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[" RULE(
             "\"exit_group\",\"exit\",\"getpid\",\"umask\"", "SCMP_ACT_ALLOW") "]}");

@@ -16,10 +16,10 @@
  *     returning an error (design.md §8).
  *   - Reach options (cgroup root, test roots for /sys and /dev) through gcs_get_options(g);
  *     never hard-code "/sys" or "/dev": tests point them at fake trees.
- *   - Child processes (mkfs, udhcpc, ...): either fork() and wait with gcs_reaper_wait(pid)
- *     (gcs/reaper.h), never a private waitpid() (gcs reaps in one place), or clone3 with
- *     exit_signal 0 + CLONE_PIDFD and waitid(P_PIDFD): such a child raises no SIGCHLD and is
- *     invisible to the reaper's waitpid(-1) (which never passes __WALL/__WCLONE). */
+ *   - Child processes (mkfs, udhcpc, ...): fork/clone them normally and wait with
+ *     gcs_reaper_wait(pid) (gcs/reaper.h), never a private waitpid()/waitid(): gcs reaps in
+ *     one place. (A clone3 child with exit_signal 0 does not escape the reaper: execve()
+ *     resets its exit signal to SIGCHLD.) */
 #ifndef LCOW_GCS_MODIFY_H
 #define LCOW_GCS_MODIFY_H
 

@@ -5,10 +5,9 @@
  *
  * A status that arrives before anyone registered for its pid (the child exited between fork
  * and registration) is parked and handed over at registration, so no waiter loses an exit
- * code. Children cloned with exit_signal 0 (clone3 + CLONE_PIDFD, waited on their pidfd by
- * whoever made them) are never seen here: waitpid(-1) is called without __WALL/__WCLONE on
- * purpose, and must stay so. The reaper is process-wide (SIGCHLD is), so the functions take no
- * struct gcs. */
+ * code. Children cloned with exit_signal 0 are no exception once they exec (execve() resets
+ * the exit signal to SIGCHLD): every child gcs makes must be waited through this file. The reaper
+ * is process-wide (SIGCHLD is), so the functions take no struct gcs. */
 #ifndef LCOW_GCS_REAPER_H
 #define LCOW_GCS_REAPER_H
 

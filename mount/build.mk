@@ -15,3 +15,7 @@ CHECK_SCRIPTS += tests/integration/storage_bridge.sh
 # Bench: overlay stacks from ModifySettings vs bare mount(2) (make bench).
 $(eval $(call add_test_prog,storage_bench,tests/bench/storage_bench.c,gcs_storage mount gcs_protocol common,$(LIBS_JSON) -lpthread))
 BENCH_SCRIPTS += tests/bench/storage_bench.sh
+
+# UVM tier: storage against the guest's real devices and device-mapper (static guest program).
+$(eval $(call add_test_prog,storage-selftest,tests/uvm/storage_selftest.c,gcs_storage mount gcs_protocol common,$(STATIC) $(LIBS_JSON) -lpthread))
+CHECK_SCRIPTS += tests/uvm/storage_uvm.sh

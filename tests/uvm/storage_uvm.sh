@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Storage inside a real UVM (QEMU TCG, -M pc, build/vmlinux + build/initrd.img): virtio-scsi
+# disks cold-plugged at scsi-id 0 / LUN 1 (an ext4 layer) and LUN 2 (a blank scratch), and a
+# virtio-pmem device holding two ext4 layers (offset 0 and 8 MiB). init runs
+# /bin/storage-selftest (tests/uvm/storage_selftest.c) as its child: controller 0 → the
+# virtio-scsi host by PCI order, read-only mounts, EnsureFilesystem with the initrd's mkfs.ext4,
+# dm-linear windows through the kernel's real device-mapper (this build machine has none),
+# overlay, removal in reverse, SCSIDevice Remove through the real sysfs `delete`. One boot;
+# QEMU is killed on every exit path.
+set -euo pipefail
+top=${LCOW_TOP:-$(pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
+for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/storage-selftest"; do
+  [ -f "$f" ] || { echo "FAIL: missing $f (make initrd)"; exit 1; }
+done
+for t in mkfs.ext4 cpio gzip; do command -v $t >/dev/null || { echo "FAIL: missing $t"; exit 1; }; done
+
+d=$(mktemp -d)
+qpid=
+cleanup() {
+  [ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$d"
+}
+trap cleanup EXIT
+log="$build/test-logs/storage_uvm.console"
+mkdir -p "$(dirname "$log")"
+
+mkdir -p "$d/l1" "$d/l2" "$d/extra/bin"
+echo l1 > "$d/l1/shared"; echo a > "$d/l1/a"
+echo l2 > "$d/l2/shared"
+mkfs.ext4 -q -d "$d/l1" "$d/l1.img" 8M
+mkfs.ext4 -q -d "$d/l2" "$d/l2.img" 8M
+cat "$d/l2.img" "$d/l1.img" > "$d/pmem.img"   # two layers packed in one device (multi-mapping)
+truncate -s 32M "$d/scratch.img"
+
+# The test initrd: an archive with the guest program (and its libraries in a sanitizer build)
+# first, then the real initrd (the kernel unpacks concatenated archives in order).
+x=$d/extra
+install -m 0755 "$build/tests/storage-selftest" "$x/bin/storage-selftest"
+{ ldd "$build/tests/storage-selftest" 2>/dev/null || true; } |
+  awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+    install -D -m 0755 "$(readlink -f "$lib")" "$x$lib"
+  done
+(cd "$x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$d/extra.cpio.gz"
+cat "$d/extra.cpio.gz" "$build/initrd.img" > "$d/initrd.img"
+
+start=$(date +%s.%N)
+"$qemu" -accel tcg -M pc -m 512,slots=2,maxmem=1G -display none -nodefaults -no-reboot \
+  -serial "file:$log" -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
+  -append "console=ttyS0 quiet panic=-1 -- /bin/storage-selftest" \
+  -device virtio-scsi-pci,id=scsi0 \
+  -drive if=none,id=d1,file="$d/l1.img",format=raw,readonly=on \
+  -device scsi-hd,drive=d1,bus=scsi0.0,channel=0,scsi-id=0,lun=1 \
+  -drive if=none,id=d2,file="$d/scratch.img",format=raw \
+  -device scsi-hd,drive=d2,bus=scsi0.0,channel=0,scsi-id=0,lun=2 \
+  -object memory-backend-file,id=pm0,share=off,mem-path="$d/pmem.img",size=16M,readonly=on \
+  -device virtio-pmem-pci,memdev=pm0,id=nv0 &
+qpid=$!
+for _ in $(seq 1800); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$qpid" 2>/dev/null; then
+  cat "$log"; echo "FAIL: the VM did not power off within 180 s"; exit 1
+fi
+rc=0; wait "$qpid" || rc=$?
+qpid=
+cat "$log"
+echo "qemu exit status $rc after $(echo "$(date +%s.%N) - $start" | bc) s"
+grep -q 'STORAGE-UVM PASS' "$log" || { echo "FAIL: no PASS marker"; exit 1; }
+[ "$(blkid -o value -s TYPE "$d/scratch.img" || true)" = ext4 ] || { echo "FAIL: scratch not formatted"; exit 1; }
+echo PASS

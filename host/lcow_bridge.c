@@ -135,7 +135,17 @@ static int cmd_exec(struct cli *c, int argc, char **argv)
     struct host_process p;
     if (host_bridge_exec(c->b, cid, &x, c->timeout_ms, &p, NULL, &err) < 0)
         return fail(err);
+    /* With a console the remote pty does the line discipline: ours goes raw meanwhile. */
+    struct termios saved;
+    bool raw = x.tty && x.std_in && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (raw) {
+        struct termios t = saved;
+        cfmakeraw(&t);
+        (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
+    }
     relay(&p, x.std_in);
+    if (raw)
+        (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     uint32_t code = 0;
     int r = host_bridge_wait_process(c->b, cid, p.pid, GCS_INFINITE_TIMEOUT, -1, &code, NULL, &err);
     host_process_close(&p);

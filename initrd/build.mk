@@ -39,18 +39,17 @@ $(INITRD_INPUTS) &: FORCE
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/initrd-tree SANITIZER= $(INITRD_INPUTS)
 endif
 
-$(BUILD)/initrd.img: initrd/mkinitrd.sh initrd/build.mk $(INITRD_INPUTS) $(KERNEL_DEB)
-	@echo '  INITRD  $@'
+$(BUILD)/initrd.img $(BUILD)/vmlinux &: initrd/mkinitrd.sh initrd/build.mk $(INITRD_INPUTS) $(KERNEL_DEB)
+	@echo '  INITRD  $(BUILD)/initrd.img $(BUILD)/vmlinux'
 	$(Q)initrd/mkinitrd.sh --build $(BUILD) --init $(INITRD_BIN)/init \
 		--vsockexec $(INITRD_BIN)/vsockexec --modlist $(INITRD_BIN)/initrd-modlist \
 		$(if $(INITRD_GCS),--gcs $(INITRD_GCS)) $(if $(KERNEL_DEB),--kernel-deb $(KERNEL_DEB)) \
 		--early "$(INITRD_EARLY_MODULES)" --late "$(INITRD_LATE_MODULES)" \
 		--compress $(INITRD_COMPRESS)
-$(BUILD)/vmlinux: $(BUILD)/initrd.img
 
 initrd: $(BUILD)/initrd.img $(BUILD)/vmlinux
-CHECK_DEPS += $(BUILD)/initrd.img
-BENCH_DEPS += $(BUILD)/initrd.img
+CHECK_DEPS += $(BUILD)/initrd.img $(BUILD)/vmlinux
+BENCH_DEPS += $(BUILD)/initrd.img $(BUILD)/vmlinux
 .PHONY: initrd
 CHECK_SCRIPTS += tests/uvm/boot_selftest.sh tests/uvm/boot_host.sh
 BENCH_SCRIPTS += tests/bench/boot_timeline.sh

@@ -192,6 +192,7 @@ esac
   cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
   "${zcmd[@]}" > "$build/initrd.img.tmp"
 mv "$build/initrd.img.tmp" "$build/initrd.img"
+touch -c "$build/vmlinux" # make's grouped target: both outputs are now newer than the inputs
 size=$(stat -c %s "$build/initrd.img")
 echo "mkinitrd: $build/initrd.img: $size bytes ($compress), kernel $kver," \
   "$(echo "$list" | wc -l) modules; $build/vmlinux: $(stat -c %s "$build/vmlinux") bytes" >&2

@@ -47,7 +47,9 @@ int cg_v1_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n,
                   struct lcow_error **err);
 int cg_v1_net_cls(const char *dir, const struct oci_network *n, struct lcow_error **err);
 int cg_v1_net_prio(const char *dir, const struct oci_network *n, struct lcow_error **err);
-int cg_v1_devices(const char *dir, const struct oci_device_rule *rules, size_t n,
+/* update: a live container's list is changed by difference (allows first, then removals)
+ * instead of a deny-all reset, so a device allowed before and after is never refused. */
+int cg_v1_devices(const char *dir, const struct oci_device_rule *rules, size_t n, bool update,
                   struct lcow_error **err);
 
 int cg_v2_memory(const char *dir, const struct oci_memory *m, struct lcow_error **err);

@@ -206,7 +206,7 @@ static int apply_devices(struct oci_cgroup *cg, const struct oci_linux_resources
     if (merged_rules(res, dev_paths, !(flags & OCI_CGROUP_NO_DEFAULT_DEVICES), &rules, &n) < 0)
         return lcow_error_make(err, ENOMEM, "devices: out of memory");
     if (!v2)
-        return cg_v1_devices(dir, rules, n, err);
+        return cg_v1_devices(dir, rules, n, flags & OCI_CGROUP_UPDATE, err);
     cleanup_free struct bpf_insn *prog = NULL;
     size_t plen = 0;
     int r = oci_cgroup_devices_bpf_build(rules, n, &prog, &plen, err);

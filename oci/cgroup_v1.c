@@ -281,11 +281,169 @@ static void rule_line(const struct oci_device_rule *d, char *buf, size_t cap)
     snprintf(buf, cap, "%c %s:%s %s", d->type, maj, min, d->access);
 }
 
+/* ---- a model of the kernel's v1 device list, to update a live cgroup by difference ----
+ * The kernel keeps a default behaviour (allow or deny everything) plus exceptions keyed by exact
+ * (type, major, minor). Writing "a" resets both; a rule of the other polarity than the
+ * behaviour adds access bits to its exception, one of the same polarity removes them. */
+
+#define MAX_EXCEPTIONS 512
+
+struct dev_ex {
+    char type;
+    int64_t major, minor;
+    unsigned access; /* 1 = r, 2 = w, 4 = m */
+};
+
+struct dev_model {
+    bool allow_all;
+    struct dev_ex ex[MAX_EXCEPTIONS];
+    size_t n;
+};
+
+static unsigned access_bits(const char *a)
+{
+    unsigned b = 0;
+    for (; *a; a++)
+        b |= *a == 'r' ? 1u : *a == 'w' ? 2u : *a == 'm' ? 4u : 0u;
+    return b;
+}
+
+static struct dev_ex *find_ex(struct dev_model *m, char type, int64_t major, int64_t minor)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->ex[i].type == type && m->ex[i].major == major && m->ex[i].minor == minor)
+            return &m->ex[i];
+    return NULL;
+}
+
+/* Returns false when the model overflows (the caller then resets instead). */
+static bool model_apply(struct dev_model *m, bool allow, char type, int64_t major, int64_t minor,
+                        unsigned access)
+{
+    if (type == 'a') {
+        m->allow_all = allow;
+        m->n = 0;
+        return true;
+    }
+    struct dev_ex *e = find_ex(m, type, major, minor);
+    if (allow != m->allow_all) { /* an exception to the behaviour: add bits */
+        if (e == NULL) {
+            if (m->n == MAX_EXCEPTIONS)
+                return false;
+            e = &m->ex[m->n++];
+            *e = (struct dev_ex){.type = type, .major = major, .minor = minor};
+        }
+        e->access |= access;
+    } else if (e != NULL) { /* agrees with the behaviour: take bits away */
+        e->access &= ~access;
+        if (e->access == 0)
+            *e = m->ex[--m->n];
+    }
+    return true;
+}
+
+static int64_t parse_num(const char *s)
+{
+    return *s == '*' ? -1 : strtoll(s, NULL, 10);
+}
+
+/* devices.list: "a *:* rwm" alone for allow-all, else one "T MAJ:MIN ACC" per exception. */
+static int read_model(const char *dir, struct dev_model *m, struct lcow_error **err)
+{
+    cleanup_free char *buf = NULL;
+    int r = cg_read(dir, "devices.list", &buf, err);
+    if (r < 0)
+        return r;
+    m->allow_all = false;
+    m->n = 0;
+    for (char *sv = NULL, *l = strtok_r(buf, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+        char type, nums[48], acc[8];
+        if (sscanf(l, "%c %47s %7s", &type, nums, acc) != 3)
+            continue;
+        if (type == 'a') {
+            m->allow_all = true;
+            continue;
+        }
+        char *colon = strchr(nums, ':');
+        if (colon == NULL)
+            continue;
+        *colon = '\0';
+        if (!model_apply(m, true, type, parse_num(nums), parse_num(colon + 1), access_bits(acc)))
+            return -E2BIG;
+    }
+    return 0;
+}
+
+static void ex_line(const struct dev_ex *e, unsigned access, char *buf, size_t cap)
+{
+    char maj[24] = "*", min[24] = "*", acc[4];
+    size_t k = 0;
+    if (e->major >= 0)
+        snprintf(maj, sizeof(maj), "%" PRId64, e->major);
+    if (e->minor >= 0)
+        snprintf(min, sizeof(min), "%" PRId64, e->minor);
+    if (access & 1)
+        acc[k++] = 'r';
+    if (access & 2)
+        acc[k++] = 'w';
+    if (access & 4)
+        acc[k++] = 'm';
+    acc[k] = '\0';
+    snprintf(buf, cap, "%c %s:%s %s", e->type, maj, min, acc);
+}
+
+/* From the current deny-by-default list to the target one: grant what is new, then revoke what
+ * is gone. Returns 1 when done, 0 when the difference cannot be written that way. */
+static int update_by_difference(const char *dir, const struct oci_device_rule *rules, size_t n,
+                                struct lcow_error **err)
+{
+    /* On the heap: gcs may update several containers from worker threads at once. */
+    cleanup_free struct dev_model *models = calloc(2, sizeof(*models));
+    if (models == NULL)
+        return 0;
+    struct dev_model *cur = &models[0], *want = &models[1];
+    if (read_model(dir, cur, NULL) < 0 || cur->allow_all)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!model_apply(want, rules[i].allow, rules[i].type, rules[i].major, rules[i].minor,
+                         access_bits(rules[i].access)))
+            return 0;
+    if (want->allow_all)
+        return 0;
+    char line[80];
+    for (size_t i = 0; i < want->n; i++) {
+        const struct dev_ex *e = &want->ex[i], *c = find_ex(cur, e->type, e->major, e->minor);
+        unsigned add = e->access & ~(c ? c->access : 0u);
+        if (add == 0)
+            continue;
+        ex_line(e, add, line, sizeof(line));
+        int r = cg_write(dir, "devices.allow", line, err);
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < cur->n; i++) {
+        const struct dev_ex *e = &cur->ex[i], *w = find_ex(want, e->type, e->major, e->minor);
+        unsigned drop = e->access & ~(w ? w->access : 0u);
+        if (drop == 0)
+            continue;
+        ex_line(e, drop, line, sizeof(line));
+        int r = cg_write(dir, "devices.deny", line, err);
+        if (r < 0)
+            return r;
+    }
+    return 1;
+}
+
 /* Start from deny-all, then replay the rules in order: v1 keeps a list where a later rule
  * overrides an earlier one for the devices it names, which is the OCI meaning. */
-int cg_v1_devices(const char *dir, const struct oci_device_rule *rules, size_t n,
+int cg_v1_devices(const char *dir, const struct oci_device_rule *rules, size_t n, bool update,
                   struct lcow_error **err)
 {
+    if (update) {
+        int d = update_by_difference(dir, rules, n, err);
+        if (d != 0)
+            return d < 0 ? d : 0;
+    }
     int r = cg_write(dir, "devices.deny", "a", err);
     for (size_t i = 0; r >= 0 && i < n; i++) {
         char line[80];

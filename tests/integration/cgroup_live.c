@@ -498,6 +498,64 @@ static void test_devices_v1(void **state)
     destroy(cg);
 }
 
+/* Opens /dev/null until told to stop (SIGTERM); exits with the number of refusals (max 255). */
+static volatile sig_atomic_t stop_flag;
+static void on_term(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int open_null_forever(void *arg)
+{
+    (void)arg;
+    unsigned fails = 0;
+    signal(SIGTERM, on_term);
+    while (!stop_flag) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            fails++;
+        else
+            close(fd);
+    }
+    return fails > 255 ? 255 : (int)fails;
+}
+
+/* Updating the device rules of a running container must never refuse, even for an instant, a
+ * device allowed before and after (the list is changed by difference, not reset to deny-all). */
+static void test_devices_v1_live_update(void **state)
+{
+    if (layout->v1_mount[OCI_CG_DEVICES] == NULL)
+        skip();
+    struct oci_cgroup *cg =
+        make(layout, "devupd", deny_all_but_null, OCI_CGROUP_NO_DEFAULT_DEVICES);
+    pid_t pid = spawn_in(cg, open_null_forever, NULL);
+    struct oci_linux_resources with_zero = {0}, without = {0};
+    parse_res(allow_zero_too, &with_zero);
+    parse_res(deny_all_but_null, &without);
+    cleanup_error struct lcow_error *err = NULL;
+    for (int i = 0; i < 200; i++) {
+        const struct oci_linux_resources *r = i % 2 ? &without : &with_zero;
+        if (oci_cgroup_apply(cg, r, NULL, OCI_CGROUP_UPDATE | OCI_CGROUP_NO_DEFAULT_DEVICES, &err) <
+            0)
+            fail_msg("update %d: %s", i, lcow_error_message(err));
+    }
+    kill(pid, SIGTERM);
+    int st = wait_status(pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* The last update (i = 199) removed /dev/zero again: the list is exactly /dev/null. */
+    expect_file(oci_cgroup_dir(cg, OCI_CG_DEVICES), "devices.list", "c 1:3 rwm");
+    cleanup_free char *list = NULL;
+    char p[512];
+    snprintf(p, sizeof(p), "%s/devices.list", oci_cgroup_dir(cg, OCI_CG_DEVICES));
+    assert_int_equal(lcow_read_file(p, 4096, &list, NULL, NULL), 0);
+    assert_string_equal(list, "c 1:3 rwm\n");
+    oci_linux_resources_done(&with_zero);
+    oci_linux_resources_done(&without);
+    destroy(cg);
+}
+
 static uint32_t attached_programs(int cgfd)
 {
     uint32_t ids[16];
@@ -638,11 +696,17 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout),         cmocka_unit_test(test_memory_limit_and_oom),
-        cmocka_unit_test(test_pids_limit),     cmocka_unit_test(test_resources_read_back),
-        cmocka_unit_test(test_freeze_thaw),    cmocka_unit_test(test_pids_kill_all_destroy),
-        cmocka_unit_test(test_stats),          cmocka_unit_test(test_devices_v1),
-        cmocka_unit_test(test_devices_bpf_v2), cmocka_unit_test(test_v2_freeze_and_kill),
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_memory_limit_and_oom),
+        cmocka_unit_test(test_pids_limit),
+        cmocka_unit_test(test_resources_read_back),
+        cmocka_unit_test(test_freeze_thaw),
+        cmocka_unit_test(test_pids_kill_all_destroy),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_devices_v1),
+        cmocka_unit_test(test_devices_v1_live_update),
+        cmocka_unit_test(test_devices_bpf_v2),
+        cmocka_unit_test(test_v2_freeze_and_kill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -133,8 +133,9 @@ int oci_cgroup_clone_fd(const struct oci_cgroup *cg);
  * ignored, as runc ignores them). */
 enum {
     OCI_CGROUP_NO_DEFAULT_DEVICES = 1u << 0,
-    /* update semantics: devices are only touched when present in `res`, and the v1 memory
-     * limit and memsw are written in the order that keeps memsw >= limit at every step. */
+    /* update semantics: devices are only touched when present in `res` and, on v1, changed by
+     * difference from the live list (no deny-all instant); the v1 memory limit and memsw are
+     * written in the order that keeps memsw >= limit at every step. */
     OCI_CGROUP_UPDATE = 1u << 1,
 };
 int oci_cgroup_apply(struct oci_cgroup *cg, const struct oci_linux_resources *res,

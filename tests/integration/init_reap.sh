@@ -130,7 +130,7 @@ unshare -m -p -n --fork "$init" /bin/sh -c 'trap "exit 42" TERM; while :; do sle
   > "$d/init.out" 2>&1 &
 upid=$!
 sleep 1
-ipid=$(pgrep -P "$upid" | head -n 1)
+ipid=$(cut -d" " -f1 "/proc/$upid/task/$upid/children")   # unshare's child: init
 kill -TERM "$ipid"
 rc=0; wait "$upid" || rc=$?
 [ "$rc" = 42 ] || fail "SIGTERM forwarding: status $rc, want 42"

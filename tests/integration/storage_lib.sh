@@ -53,6 +53,13 @@ mkfs.ext4 -q -d "$T/l2" "$T/l2.img" 8M
 truncate -s 64M "$T/scratch.img"
 truncate -s 8M "$T/blank.img"
 truncate -s 8M "$T/blockdev.img"
+# a partitioned disk (one partition at 1 MiB holding layer l2) and a big sparse one for xfs
+truncate -s 16M "$T/parted.img"
+# MBR by hand (no fdisk needed): entry 1 = type 0x83, LBA 2048, 30720 sectors; signature 55 aa
+printf '\x00\x00\x00\x00\x83\x00\x00\x00\x00\x08\x00\x00\x00\x78\x00\x00' |
+  dd of="$T/parted.img" bs=1 seek=446 conv=notrunc status=none
+printf '\x55\xaa' | dd of="$T/parted.img" bs=1 seek=510 conv=notrunc status=none
+truncate -s 320M "$T/xfs.img"
 
 attach() { # FILE [ro] -> loop device
   local l
@@ -64,6 +71,16 @@ L2=$(attach "$T/l2.img" ro); LOOPS+=("$L2")
 LS=$(attach "$T/scratch.img"); LOOPS+=("$LS")
 LB=$(attach "$T/blank.img"); LOOPS+=("$LB")
 LD=$(attach "$T/blockdev.img"); LOOPS+=("$LD")
+LX=$(attach "$T/xfs.img"); LOOPS+=("$LX")
+LPART=$(losetup --find --show --partscan "$T/parted.img"); LOOPS+=("$LPART")
+for _ in $(seq 20); do [ -b "${LPART}p1" ] && break; sleep 0.1; done
+# This machine's kernel may have no partition-table support at all (CONFIG_MSDOS_PARTITION
+# unset here); the partition case then runs only in the UVM tier (tests/uvm/storage_uvm.sh).
+have_parts=0
+if [ -b "${LPART}p1" ]; then
+  have_parts=1
+  dd if="$T/l2.img" of="${LPART}p1" bs=1M conv=fsync status=none
+fi
 LP=$(attach "$T/l1.img" ro); LOOPS+=("$LP")
 
 # Fake sysfs: one virtio-scsi controller (host0 at PCI 00:03.0); disks as H:0:0:LUN/block/sdX;
@@ -77,6 +94,8 @@ disk() { # LUN NAME LOOP
   ln -s "$3" "$T/dev/$2"
 }
 disk 1 sda "$L1"; disk 2 sdb "$L2"; disk 3 sdc "$LS"; disk 4 sdd "$LB"; disk 5 sde "$LD"
+disk 6 sdf "$LPART"; mkdir -p "$S/bus/scsi/devices/0:0:0:6/block/sdf/sdf1"; ln -s "${LPART}p1" "$T/dev/sdf1"
+disk 7 sdg "$LX"
 ln -s "$LP" "$T/dev/pmem0"
 
 if [ "$mode" = bridge ]; then
@@ -139,6 +158,25 @@ findmnt -rn --mountpoint "$R/gcs/c/c3" >/dev/null || fail "bundle bind missing"
 echo cfg > "$R/gcs/c/c3/config.json"
 [ -f "$R/gcs/c/c1/scratch/c3/bundle/config.json" ] || fail "bundle not backed by the scratch"
 fi
+
+if [ "$have_parts" = 1 ]; then
+  echo "== Partition 1 of a partitioned disk"
+  ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m6\",\"Lun\":6,\"Partition\":1,\"ReadOnly\":true}")"
+  [ "$(cat "$R/mounts/scsi/m6/shared")" = l2 ] || fail "partition content"
+  ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m6\",\"Lun\":6,\"Partition\":1}")"
+else
+  echo "== Partition: this kernel reads no partition tables; covered by tests/uvm/storage_uvm.sh"
+fi
+
+echo "== EnsureFilesystem xfs, then a read-only xfs mount (norecovery instead of noload)"
+ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m7\",\"Lun\":7,\"EnsureFilesystem\":true,\"Filesystem\":\"xfs\"}")"
+mounted "$R/mounts/scsi/m7" | grep -qE '^xfs rw' || fail "not xfs rw: $(mounted "$R/mounts/scsi/m7")"
+echo x > "$R/mounts/scsi/m7/x"
+ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m7\",\"Lun\":7}")"
+ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m7\",\"Lun\":7,\"ReadOnly\":true}")"
+mounted "$R/mounts/scsi/m7" | grep -qE '^xfs ro.*norecovery' || fail "not xfs ro,norecovery: $(mounted "$R/mounts/scsi/m7")"
+[ "$(cat "$R/mounts/scsi/m7/x")" = x ] || fail "xfs content"
+ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m7\",\"Lun\":7,\"ReadOnly\":true}")"
 
 echo "== BlockDev symlink"
 ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m9\",\"Lun\":5,\"BlockDev\":true}")"

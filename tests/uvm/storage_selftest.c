@@ -4,7 +4,8 @@
  * gcs/storage.c and checks each effect, then prints `STORAGE-UVM PASS` (or FAIL) on the console
  * and exits, which makes init power the VM off.
  * Devices (see storage_uvm.sh): SCSI controller 0 LUN 1 = layer "l1" (read-only), LUN 2 = blank
- * scratch; /dev/pmem0 = layer "l2" at offset 0 and layer "l1" at offset 8 MiB. */
+ * scratch, LUN 3 = MBR disk with layer "l2" in partition 1; /dev/pmem0 = layer "l2" at offset 0 and
+ * layer "l1" at offset 8 MiB. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -117,6 +118,12 @@ static void scsi_and_scratch(void)
           "{\"MountPath\":\"/run/gcs/c/c1\",\"Lun\":2,\"EnsureFilesystem\":true,"
           "\"Filesystem\":\"ext4\"}",
           NULL);
+    apply("Add", "MappedVirtualDisk",
+          "{\"MountPath\":\"/run/mounts/scsi/m3\",\"Lun\":3,\"Partition\":1,\"ReadOnly\":true}",
+          NULL);
+    expect_file("/run/mounts/scsi/m3/shared", "l2");
+    apply("Remove", "MappedVirtualDisk",
+          "{\"MountPath\":\"/run/mounts/scsi/m3\",\"Lun\":3,\"Partition\":1}", NULL);
     struct statfs sf;
     if (statfs("/run/gcs/c/c1", &sf) < 0 || sf.f_type != 0xEF53)
         fail("scratch is not a mounted ext4");

@@ -712,6 +712,57 @@ static int cmd_list(const struct cmd_opts *o)
     return 0;
 }
 
+/* runc's default spec (same fields and values), written through the spec writer. */
+static const char default_spec[] =
+    "{\"ociVersion\":\"1.2.0\",\"process\":{\"terminal\":true,\"user\":{\"uid\":0,\"gid\":0},"
+    "\"args\":[\"sh\"],\"env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/"
+    "bin\","
+    "\"TERM=xterm\"],\"cwd\":\"/\",\"capabilities\":{"
+    "\"bounding\":[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
+    "\"effective\":[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
+    "\"permitted\":[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"],"
+    "\"ambient\":[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"]},"
+    "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024}],"
+    "\"noNewPrivileges\":true},\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+    "\"hostname\":\"runc\",\"mounts\":["
+    "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+    "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\","
+    "\"strictatime\",\"mode=755\",\"size=65536k\"]},"
+    "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\",\"options\":["
+    "\"nosuid\",\"noexec\",\"newinstance\",\"ptmxmode=0666\",\"mode=0620\",\"gid=5\"]},"
+    "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":[\"nosuid\","
+    "\"noexec\",\"nodev\",\"mode=1777\",\"size=65536k\"]},"
+    "{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\",\"options\":["
+    "\"nosuid\",\"noexec\",\"nodev\"]},"
+    "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"nosuid\","
+    "\"noexec\",\"nodev\",\"ro\"]},"
+    "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\",\"options\":["
+    "\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]}],"
+    "\"linux\":{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]},"
+    "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},"
+    "{\"type\":\"uts\"},{\"type\":\"mount\"}],"
+    "\"maskedPaths\":[\"/proc/acpi\",\"/proc/asound\",\"/proc/kcore\",\"/proc/keys\","
+    "\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\","
+    "\"/sys/firmware\",\"/proc/scsi\"],"
+    "\"readonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\","
+    "\"/proc/sysrq-trigger\"]}}";
+
+static int cmd_spec(const struct cmd_opts *o)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    cleanup_oci_spec struct oci_spec *spec = NULL;
+    cleanup_free char *text = NULL;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/config.json", o->bundle ? o->bundle : ".");
+    if (access(path, F_OK) == 0)
+        return fail("file `%s` exists: remove it first", path);
+    if (oci_spec_parse(default_spec, sizeof(default_spec) - 1, &spec, &err) < 0 ||
+        oci_spec_write(spec, &text, &err) < 0 ||
+        lcow_write_file(path, text, strlen(text), O_WRONLY | O_CREAT | O_EXCL, 0666, &err) < 0)
+        return fail_err(err);
+    return 0;
+}
+
 static int cmd_version(const struct cmd_opts *o)
 {
     printf("ocirun version %s\nspec: 1.2.0\n", OCIRUN_VERSION);
@@ -722,14 +773,15 @@ static const struct {
     const char *name;
     int (*fn)(const struct cmd_opts *o);
 } commands[] = {
-    {"create", cmd_create}, {"start", cmd_start},   {"run", cmd_run},   {"state", cmd_state},
-    {"kill", cmd_kill},     {"delete", cmd_delete}, {"list", cmd_list}, {"version", cmd_version},
+    {"create", cmd_create}, {"start", cmd_start},     {"run", cmd_run},
+    {"state", cmd_state},   {"kill", cmd_kill},       {"delete", cmd_delete},
+    {"list", cmd_list},     {"version", cmd_version}, {"spec", cmd_spec},
 };
 
 static int usage(void)
 {
     fprintf(stderr, "usage: ocirun [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
-                    "              create|start|run|state|kill|delete|list [options] ID\n");
+                    "              create|start|run|state|kill|delete|list|spec [options] [ID]\n");
     return 1;
 }
 

@@ -798,6 +798,8 @@ static int parse_linux(const struct json_object *o, struct oci_spec *spec, struc
         (r = lcow_json_get_object(lo, "linux", "resources", &res, err)) < 0 ||
         (r = lcow_json_get_object(lo, "linux", "seccomp", &sec, err)) < 0)
         return r;
+    lx->resources_json = res ? json_object_get(res) : NULL;
+    lx->seccomp_json = sec ? json_object_get(sec) : NULL;
     if (res != NULL) {
         if ((lx->resources = calloc(1, sizeof(*lx->resources))) == NULL)
             return oom(err, "linux.resources");
@@ -931,6 +933,10 @@ static void linux_free(struct oci_linux *lx)
         oci_seccomp_done(lx->seccomp);
         free(lx->seccomp);
     }
+    if (lx->resources_json)
+        json_object_put(lx->resources_json);
+    if (lx->seccomp_json)
+        json_object_put(lx->seccomp_json);
     kv_free(lx->sysctl, lx->n_sysctl);
     strv_free(lx->masked_paths);
     strv_free(lx->readonly_paths);

@@ -145,7 +145,9 @@ struct oci_linux {
     char *cgroups_path;
     struct oci_linux_resources *resources; /* NULL when absent */
     struct oci_seccomp *seccomp;           /* NULL when absent */
-    unsigned long rootfs_propagation;      /* MS_* propagation flags, 0 = runtime default */
+    /* The two subtrees as parsed (references), written back verbatim by oci_spec_to_json. */
+    struct json_object *resources_json, *seccomp_json;
+    unsigned long rootfs_propagation; /* MS_* propagation flags, 0 = runtime default */
     struct oci_kv *sysctl;
     size_t n_sysctl;
     char **masked_paths;
@@ -182,6 +184,12 @@ int oci_spec_from_json(const struct json_object *root, struct oci_spec **ret,
 /* Parses an OCI `process` object on its own (exec --process, gcs exec). */
 int oci_process_from_json(const struct json_object *obj, const char *path, struct oci_process **ret,
                           struct lcow_error **err);
+
+/* The reverse direction (spec_write.c): the spec as a JSON tree (caller puts it; NULL on
+ * OOM), or as indented text (heap, caller frees). Parsing the result gives equal structs. */
+struct json_object *oci_spec_to_json(const struct oci_spec *spec);
+struct json_object *oci_process_to_json(const struct oci_process *proc);
+int oci_spec_write(const struct oci_spec *spec, char **ret, struct lcow_error **err);
 
 struct oci_spec *oci_spec_free(struct oci_spec *spec);
 struct oci_process *oci_process_free(struct oci_process *p);

@@ -69,6 +69,14 @@ oci_check "life cycle and state JSON as runc" \
 oci_check "the cgroup is gone after delete" \
   bash -c "! ls -d /sys/fs/cgroup/memory/$CG_PARENT/life 2>/dev/null"
 
+# `spec` writes runc's default config (capability lists compared as sets).
+mkdir -p "$WORK/spec-o" "$WORK/spec-r"
+"$OCIRUN" spec --bundle "$WORK/spec-o" && (cd "$WORK/spec-r" && runc spec)
+norm_spec() { jq -S 'del(.ociVersion) | .process.capabilities |= map_values(sort)' "$1"; }
+oci_check "spec writes runc's default config" \
+  diff <(norm_spec "$WORK/spec-r/config.json") <(norm_spec "$WORK/spec-o/config.json")
+oci_check "spec refuses to overwrite" bash -c "! '$OCIRUN' spec --bundle '$WORK/spec-o' 2>/dev/null"
+
 # ---- 2. bad input: clear error, nothing left ----
 nothing_left() {
   local id=$1

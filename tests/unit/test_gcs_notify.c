@@ -61,10 +61,10 @@ static void test_queue_while_disconnected(void **state)
     char dir[] = "/tmp/lcow-notify-XXXXXX", addr[128], path[160];
     assert_non_null(mkdtemp(dir));
     snprintf(addr, sizeof(addr), "unix:%s/b", dir);
-    char *argv[] = {"gcs", "-bridge", addr, "-loglevel", "error"};
+    char *argv[] = {"gcs", "-bridge", addr, "-loglevel", "error", "-kmsgLogLevel=0"};
     struct gcs_options opt;
     cleanup_error struct lcow_error *err = NULL;
-    assert_int_equal(gcs_options_parse(5, argv, &opt, &err), 0);
+    assert_int_equal(gcs_options_parse(6, argv, &opt, &err), 0);
     static struct gcs g;
     assert_int_equal(gcs_init(&g, &opt, &err), 0);
     pthread_t t;

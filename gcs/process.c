@@ -358,20 +358,25 @@ static int spawn_external(struct gcs *g, const struct gcs_execute_process_reques
         return lcow_error_make(err, ENOMEM, "track process %d", (int)pid);
     }
     *p = (struct gcs_proc){.pid = pid, .tty = pp->emulate_console, .master = master};
-    if (p->tty) {
+    /* Registered before the relay starts: a relay that finishes first must find its entry,
+     * or the exit would never be published. */
+    register_proc(g, p);
+    if (pp->emulate_console) { /* not p->tty: p may be gone once registered */
         /* The slave must be closed here, or the master never sees EIO when the process ends. */
         slave = lcow_close_nointr(slave);
         r = start_relay(g, pid, master, &s);
         if (r < 0) {
             kill(pid, SIGKILL);
+            pthread_mutex_lock(&g->proc_lock);
             p->relay_done = true;
             p->master = -1;
+            proc_try_publish(g, p);
+            pthread_mutex_unlock(&g->proc_lock);
         } else {
             master = -1; /* the relay closes it */
         }
     }
     gcs_stdio_close(&s); /* non-tty: the child has its own copies */
-    register_proc(g, p);
     if (r < 0)
         return lcow_error_make(err, -r, "start the console relay of process %d", (int)pid);
     *ret_pid = pid;

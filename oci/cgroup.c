@@ -674,6 +674,24 @@ static void v2_enable_controllers(const struct oci_cgroup *cg)
     }
 }
 
+/* A reused cgroup must not hold processes (they would share the container's limits and be
+ * killed with it) nor be frozen (the container's init would never run). */
+static int require_empty(const struct oci_cgroup *cg, struct lcow_error **err)
+{
+    cleanup_free pid_t *pids = NULL;
+    size_t n = 0;
+    int r = oci_cgroup_pids(cg, &pids, &n, err);
+    if (r < 0)
+        return r;
+    if (n > 0)
+        return lcow_error_make(err, EBUSY, "cgroup `%s` is not empty: %zu process(es) in it",
+                               cg->path, n);
+    r = oci_cgroup_is_frozen(cg, NULL);
+    if (r > 0)
+        return lcow_error_make(err, EBUSY, "cgroup `%s` is frozen", cg->path);
+    return 0;
+}
+
 static void rollback_created(struct oci_cgroup *cg)
 {
     for (size_t i = cg->n_created; i-- > 0;)
@@ -707,6 +725,8 @@ int oci_cgroup_create(const struct oci_cgroup_layout *l, const char *cgroups_pat
                 r = lcow_error_errno(err, "open `%s`", cg->v2_dir);
         }
     }
+    if (r >= 0 && (flags & OCI_CGROUP_REQUIRE_EMPTY))
+        r = require_empty(cg, err);
     if (r < 0) {
         rollback_created(cg);
         oci_cgroup_free(cg);

@@ -95,6 +95,9 @@ struct oci_cgroup;
 enum {
     /* Fail if the cgroup already exists in any hierarchy (create only). */
     OCI_CGROUP_EXCLUSIVE = 1u << 0,
+    /* runc >= 1.2's rule instead: an existing cgroup may be reused, but not one that holds
+     * processes (-EBUSY) or is frozen (-EBUSY; runc 1.1 hung there). */
+    OCI_CGROUP_REQUIRE_EMPTY = 1u << 1,
 };
 
 /* Creates (mkdir -p) the cgroup `cgroups_path` (or `id` relative when cgroups_path is NULL/"")
@@ -158,8 +161,9 @@ int oci_cgroup_freeze(const struct oci_cgroup *cg, bool frozen, struct lcow_erro
 /* "FROZEN", "THAWED" state for runc's paused status: 1 when frozen, 0 when not, -errno. */
 int oci_cgroup_is_frozen(const struct oci_cgroup *cg, struct lcow_error **err);
 
-/* Sends sig to every process in the cgroup. With sig == SIGKILL and v2 cgroup.kill present,
- * uses that; otherwise freezes, signals every pid listed, thaws (runc's signalAllProcesses).
+/* Sends sig to every process in the cgroup. SIGKILL on a pure v2 host with cgroup.kill
+ * (5.14+) uses that; otherwise freezes, signals every pid listed, thaws (runc's
+ * signalAllProcesses).
  * -ESRCH never: an empty cgroup is success. */
 int oci_cgroup_kill_all(const struct oci_cgroup *cg, int sig, struct lcow_error **err);
 

@@ -321,6 +321,37 @@ static void test_resources_read_back(void **state)
     destroy(cg);
 }
 
+/* runc >= 1.2's reuse rule: an existing cgroup is fine unless populated or frozen. */
+static void test_reuse_requires_empty(void **state)
+{
+    struct oci_cgroup *first = make(layout, "reuse", NULL, 0);
+    cleanup_free char *p = cg_path("reuse");
+    struct oci_cgroup *again = NULL;
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(oci_cgroup_create(layout, p, NULL, OCI_CGROUP_EXCLUSIVE, &again, NULL),
+                     -EEXIST);
+    assert_int_equal(oci_cgroup_create(layout, p, NULL, OCI_CGROUP_REQUIRE_EMPTY, &again, &err), 0);
+    oci_cgroup_free(again);
+    pid_t pid = spawn_in(first, do_pause, NULL);
+    assert_int_equal(oci_cgroup_create(layout, p, NULL, OCI_CGROUP_REQUIRE_EMPTY, &again, &err),
+                     -EBUSY);
+    assert_non_null(strstr(err->msg, "not empty"));
+    lcow_error_release(&err);
+    kill(pid, SIGKILL);
+    wait_status(pid);
+    if (oci_cgroup_dir(first, OCI_CG_FREEZER) != NULL) {
+        assert_int_equal(oci_cgroup_freeze(first, true, NULL), 0);
+        assert_int_equal(oci_cgroup_create(layout, p, NULL, OCI_CGROUP_REQUIRE_EMPTY, &again, &err),
+                         -EBUSY);
+        assert_non_null(strstr(err->msg, "frozen"));
+        assert_int_equal(oci_cgroup_freeze(first, false, NULL), 0);
+    }
+    /* The refused creates removed nothing of the existing cgroup. */
+    struct stat st;
+    assert_int_equal(stat(oci_cgroup_dir(first, OCI_CG_MEMORY), &st), 0);
+    destroy(first);
+}
+
 static int count_forever(void *arg)
 {
     volatile uint64_t *counter = arg;
@@ -498,20 +529,18 @@ static void test_devices_v1(void **state)
     destroy(cg);
 }
 
-/* Opens /dev/null until told to stop (SIGTERM); exits with the number of refusals (max 255). */
-static volatile sig_atomic_t stop_flag;
-static void on_term(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
+/* Opens /dev/null until told to stop through shared memory; exits with the number of
+ * refusals (max 255). `started` tells the parent the loop runs. */
+struct open_loop {
+    volatile int started, stop;
+};
 
 static int open_null_forever(void *arg)
 {
-    (void)arg;
+    struct open_loop *l = arg;
     unsigned fails = 0;
-    signal(SIGTERM, on_term);
-    while (!stop_flag) {
+    l->started = 1;
+    while (!l->stop) {
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             fails++;
@@ -529,7 +558,12 @@ static void test_devices_v1_live_update(void **state)
         skip();
     struct oci_cgroup *cg =
         make(layout, "devupd", deny_all_but_null, OCI_CGROUP_NO_DEFAULT_DEVICES);
-    pid_t pid = spawn_in(cg, open_null_forever, NULL);
+    struct open_loop *loop =
+        mmap(NULL, sizeof(*loop), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(loop != MAP_FAILED);
+    pid_t pid = spawn_in(cg, open_null_forever, loop);
+    while (!loop->started)
+        sleep_ms(1);
     struct oci_linux_resources with_zero = {0}, without = {0};
     parse_res(allow_zero_too, &with_zero);
     parse_res(deny_all_but_null, &without);
@@ -540,8 +574,9 @@ static void test_devices_v1_live_update(void **state)
             0)
             fail_msg("update %d: %s", i, lcow_error_message(err));
     }
-    kill(pid, SIGTERM);
+    loop->stop = 1;
     int st = wait_status(pid);
+    munmap(loop, sizeof(*loop));
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     /* The last update (i = 199) removed /dev/zero again: the list is exactly /dev/null. */
@@ -701,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_pids_limit),
         cmocka_unit_test(test_resources_read_back),
         cmocka_unit_test(test_freeze_thaw),
+        cmocka_unit_test(test_reuse_requires_empty),
         cmocka_unit_test(test_pids_kill_all_destroy),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_devices_v1),

@@ -65,19 +65,21 @@ out=$("$vx" -t "unix:$d/h" -i 109 -o 109 /bin/sh -c 'ls /proc/self/fd | wc -l'; 
 [ "$out" = "log| $base" ] || fail "fds in the program: \`$out', want $base"
 
 # Relay mode: nothing listens on 110 yet; vsockexec buffers in the pipe and redials every
-# 100 ms. The host comes up late, then is restarted; every line arrives, status is kept.
+# 100 ms. The host comes up late; once it has the first lines it is killed, and only then does
+# the program write again: the send fails, vsockexec redials until the restarted host answers
+# and resends. Every line arrives, and the program's status is vsockexec's.
 "$vx" -r -t "unix:$d/h" -o 110 -e 110 /bin/sh -c \
-  'for i in 1 2 3; do echo line$i; sleep 0.3; done; echo err-line >&2; sleep 1.2;
-   for i in 4 5; do echo line$i; sleep 0.2; done; exit 3' &
+  "for i in 1 2 3; do echo line\$i; done; echo err-line >&2
+   while [ ! -e '$d/go' ]; do sleep 0.05; done; echo line4; sleep 0.2; echo line5; exit 3" &
 vpid=$!
 sleep 0.5
 start_host relay1 --log 110
 relay1=${pids[-1]}
-wait_sock "$d/h_110"
-sleep 1.3
+for _ in $(seq 200); do grep -q 'err-line' "$d/relay1.log" 2>/dev/null && break; sleep 0.05; done
 kill "$relay1"; wait "$relay1" 2>/dev/null || true
 rm -f "$d/h_110"
-sleep 0.3
+touch "$d/go"
+sleep 0.5
 start_host relay2 --log 110
 rc=0; wait "$vpid" || rc=$?
 sleep 0.3

@@ -107,6 +107,10 @@ static int dm_open(const struct mount_env *env, struct dm_ctl *c, struct lcow_er
     if (!path)
         return lcow_error_make(err, ENOMEM, "device-mapper");
     if (!env->dm_ioctl || access(path, F_OK) == 0) {
+        /* dm_mod may be a module that is still loading */
+        int r = mount_wait_node(env, path, "device-mapper control", err);
+        if (r < 0)
+            return r;
         c->fd = open(path, O_RDWR | O_CLOEXEC);
         if (c->fd < 0)
             return lcow_error_errno(err, "open `%s` (is device-mapper in the kernel?)", path);

@@ -69,6 +69,11 @@ int mount_remove_tree(const char *path, struct lcow_error **err);
 /* 1 when dirfd/name (not followed) is the root of a mount, 0 when not, -errno. */
 int mount_is_mount_point_at(int dirfd, const char *name);
 
+/* Waits (bounded by env->device_timeout_ms) for `path` to exist: cold-plugged devices still
+ * appear late when their driver is a module loaded after gcs starts. -ETIMEDOUT naming `what`. */
+int mount_wait_node(const struct mount_env *env, const char *path, const char *what,
+                    struct lcow_error **err);
+
 /* Joins root and rel ("/sys" + "bus/scsi") into a heap string; NULL on ENOMEM. */
 char *mount_path_join(const char *root, const char *rel);
 

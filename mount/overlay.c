@@ -2,6 +2,7 @@
  * first), upper/work under the scratch (read-only without one), and the bundle-on-scratch bind
  * for a scratch shared with the sandbox. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,52 @@ static int bind_single_layer(const char *layer, const char *rootfs, struct lcow_
     return 0;
 }
 
+static int overlay_mount_all(const struct mount_overlay_config *cfg, const char *data,
+                             bool *ret_bundle_bound, struct lcow_error **err);
+
+static void close_fds(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+}
+
+/* mount(2) reads one page of options, which about 100 long layer paths exceed. Then each layer
+ * is opened (O_PATH) and named as /proc/self/fd/N, which overlayfs resolves like any path; the
+ * fds only need to live until the mount has taken its own references. */
+static int short_options(const struct mount_overlay_config *cfg, char **ret, int **ret_fds,
+                         struct lcow_error **err)
+{
+    int *fds = malloc(cfg->n_layers * sizeof(int));
+    char **names = calloc(cfg->n_layers, sizeof(char *));
+    int r = fds && names ? 0 : lcow_error_make(err, ENOMEM, "overlay options");
+    for (size_t i = 0; fds && i < cfg->n_layers; i++)
+        fds[i] = -1;
+    for (size_t i = 0; r == 0 && i < cfg->n_layers; i++) {
+        fds[i] = open(cfg->layers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fds[i] < 0)
+            r = lcow_error_errno(err, "open layer `%s`", cfg->layers[i]);
+        else if (asprintf(&names[i], "/proc/self/fd/%d", fds[i]) < 0)
+            r = lcow_error_make(err, ENOMEM, "overlay options");
+    }
+    if (r == 0) {
+        struct mount_overlay_config short_cfg = *cfg;
+        short_cfg.layers = (const char *const *)names;
+        r = mount_overlay_options(&short_cfg, ret, err);
+    }
+    for (size_t i = 0; names && i < cfg->n_layers; i++)
+        free(names[i]);
+    free(names);
+    if (r < 0) {
+        if (fds)
+            close_fds(fds, cfg->n_layers);
+        return r;
+    }
+    *ret_fds = fds;
+    return 0;
+}
+
 int mount_overlay_add(const struct mount_overlay_config *cfg, bool *ret_bundle_bound,
                       struct lcow_error **err)
 {
@@ -162,9 +209,29 @@ int mount_overlay_add(const struct mount_overlay_config *cfg, bool *ret_bundle_b
     int r = mount_overlay_options(cfg, &data, err);
     if (r < 0)
         return r;
-    if (strlen(data) >= OVERLAY_DATA_MAX)
-        return lcow_error_make(err, E2BIG, "overlay options are %zu bytes, over one page",
-                               strlen(data));
+    int *layer_fds = NULL;
+    if (strlen(data) >= OVERLAY_DATA_MAX) {
+        free(data);
+        data = NULL;
+        r = short_options(cfg, &data, &layer_fds, err);
+        if (r < 0)
+            return r;
+        if (strlen(data) >= OVERLAY_DATA_MAX) {
+            close_fds(layer_fds, cfg->n_layers);
+            return lcow_error_make(err, E2BIG, "overlay options are %zu bytes, over one page",
+                                   strlen(data));
+        }
+    }
+    r = overlay_mount_all(cfg, data, ret_bundle_bound, err);
+    if (layer_fds)
+        close_fds(layer_fds, cfg->n_layers);
+    return r;
+}
+
+static int overlay_mount_all(const struct mount_overlay_config *cfg, const char *data,
+                             bool *ret_bundle_bound, struct lcow_error **err)
+{
+    int r = 0;
     struct overlay_undo u = {0};
     cleanup_free char *bundle_copy = strdup(cfg->rootfs);
     if (!bundle_copy)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -32,6 +33,25 @@ char *mount_path_join(const char *root, const char *rel)
     if (asprintf(&s, "%s%s%s", root, slash ? "" : "/", rel) < 0)
         return NULL;
     return s;
+}
+
+int mount_wait_node(const struct mount_env *env, const char *path, const char *what,
+                    struct lcow_error **err)
+{
+    unsigned long long deadline = lcow_now_ns() + env->device_timeout_ms * 1000000ULL;
+    unsigned ms = env->poll_interval_ms ? env->poll_interval_ms : MOUNT_DEFAULT_POLL_MS;
+    for (;;) {
+        if (access(path, F_OK) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return lcow_error_errno(err, "%s `%s`", what, path);
+        if (lcow_now_ns() >= deadline)
+            return lcow_error_make(err, ETIMEDOUT, "%s `%s` did not appear within %u ms", what,
+                                   path, env->device_timeout_ms);
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
 }
 
 /* Lexical rules: absolute, strictly below /run, no empty, `.` or `..` components. */

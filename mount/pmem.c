@@ -58,13 +58,14 @@ int mount_pmem_add(const struct mount_env *env, const struct mount_pmem_config *
     cleanup_free char *dev = pmem_device(env, cfg->device_number);
     if (!dev)
         return lcow_error_make(err, ENOMEM, "VPMem");
-    if (access(dev, F_OK) < 0)
-        return lcow_error_errno(err, "VPMem device `%s`", dev);
+    int r = mount_wait_node(env, dev, "VPMem device", err);
+    if (r < 0)
+        return r;
     char name[MOUNT_DM_NAME_MAX];
     cleanup_free char *mapped = NULL;
     if (cfg->mapped) {
         uint64_t s, l;
-        int r = mount_dm_linear_sectors(cfg->offset_bytes, cfg->size_bytes, &s, &l, err);
+        r = mount_dm_linear_sectors(cfg->offset_bytes, cfg->size_bytes, &s, &l, err);
         if (r < 0)
             return lcow_error_wrap(err, "MappingInfo");
         r = check_window(dev, cfg, err);
@@ -83,7 +84,7 @@ int mount_pmem_add(const struct mount_env *env, const struct mount_pmem_config *
         .filesystem = "ext4",
         .read_only = true,
     };
-    int r = mount_block_device(env, &bc, err);
+    r = mount_block_device(env, &bc, err);
     if (r < 0 && mapped)
         (void)mount_dm_remove(env, name, NULL);
     return r;

@@ -151,6 +151,17 @@ ok "$(modify Add CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c4/rootfs\",\
 findmnt -rn -o OPTIONS --mountpoint "$R/gcs/c/c4/rootfs" | grep -qE '^ro' || fail "single-layer view is not ro"
 [ -f "$R/gcs/c/c4/rootfs/b" ] || fail "single-layer content"
 
+echo "== 100 long-named layers: options over one page fall back to /proc/self/fd/N names"
+long=$R/long-layers/a-layer-directory-with-a-deliberately-long-name-to-fill-the-page
+layers=
+for i in $(seq 0 99); do
+  mkdir -p "$long-$i"; echo "$i" > "$long-$i/f"; echo "$i" > "$long-$i/only$i"
+  layers+="${layers:+,}{\"Path\":\"$long-$i\"}"
+done
+ok "$(modify Add CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c5/rootfs\",\"Layers\":[$layers],\"ScratchPath\":\"$R/gcs/c/c5/scratch\"}")"
+[ "$(cat "$R/gcs/c/c5/rootfs/f")" = 0 ] && [ -f "$R/gcs/c/c5/rootfs/only99" ] || fail "100-layer overlay content"
+ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c5/rootfs\"}")"
+
 if [ "$mode" = lib ]; then
 echo "== bundle-on-scratch bind (scratch shared with another container)"
 ok "$(modify Add CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c3/rootfs\",\"Layers\":[{\"Path\":\"$R/mounts/scsi/m1\"}],\"ScratchPath\":\"$R/gcs/c/c1/scratch/c3\"}")"
@@ -246,6 +257,10 @@ fi
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c2/rootfs\"}")"
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c4/rootfs\"}")"
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c1/rootfs\"}")"
+ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/gcs/c/c1\",\"Lun\":3}")"
+# EnsureFilesystem on a disk that already holds the filesystem keeps its data (no reformat)
+ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/gcs/c/c1\",\"Lun\":3,\"EnsureFilesystem\":true,\"Filesystem\":\"ext4\"}")"
+[ "$(cat "$R/gcs/c/c1/scratch/c1/upper/new")" = written ] || fail "EnsureFilesystem reformatted an ext4 scratch"
 ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/gcs/c/c1\",\"Lun\":3}")"
 ok "$(modify Remove SCSIDevice "{\"Lun\":3}")"
 [ "$(cat "$S/bus/scsi/devices/0:0:0:3/delete")" = 1 ] || fail "SCSIDevice Remove did not write delete"

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -32,8 +33,10 @@ static struct {
     struct {
         pid_t pid;
         int status;
+        uint64_t seq; /* newer statuses win when a pid was reused */
     } parked[REAPER_PARKED_MAX];
     unsigned parked_next;
+    uint64_t parked_seq;
     int sfd;
     sigset_t orig_mask;
     void (*wake)(void *);
@@ -79,16 +82,24 @@ static struct reaper_entry *take_entry(pid_t pid)
     return NULL;
 }
 
+/* The parked status of pid, if the caller's child is the one it belongs to. Parked statuses
+ * also come from orphans reparented to us (a subreaper); when pid is alive again, it was
+ * reused by the caller's new child and whatever is parked for it is stale. */
 static bool take_parked(pid_t pid, int *ret_status)
 {
-    for (unsigned i = 0; i < REAPER_PARKED_MAX; i++) {
-        if (R.parked[i].pid == pid) {
-            *ret_status = R.parked[i].status;
+    int newest = -1;
+    for (unsigned i = 0; i < REAPER_PARKED_MAX; i++)
+        if (R.parked[i].pid == pid && (newest < 0 || R.parked[i].seq > R.parked[newest].seq))
+            newest = (int)i;
+    if (newest < 0)
+        return false;
+    bool alive = kill(pid, 0) == 0 || errno != ESRCH;
+    if (!alive)
+        *ret_status = R.parked[newest].status;
+    for (unsigned i = 0; i < REAPER_PARKED_MAX; i++)
+        if (R.parked[i].pid == pid)
             R.parked[i].pid = 0;
-            return true;
-        }
-    }
-    return false;
+    return !alive;
 }
 
 /* Caller holds the lock. */
@@ -98,6 +109,7 @@ static void route_status(pid_t pid, int status)
     if (!e) {
         R.parked[R.parked_next].pid = pid;
         R.parked[R.parked_next].status = status;
+        R.parked[R.parked_next].seq = ++R.parked_seq;
         R.parked_next = (R.parked_next + 1) % REAPER_PARKED_MAX;
         return;
     }

@@ -41,9 +41,13 @@ etc_probe=/etc/lcow-init-test.$$
 cat > "$d/child.sh" <<CHILD
 set -u
 echo "child pid \$\$ sid \$(cut -d' ' -f6 /proc/self/stat)"
-( sleep 0.2 & sleep 0.3 & ) ; sleep 1
-z=0; for s in /proc/[0-9]*/stat; do read -r l < "\$s" 2>/dev/null || continue
-  st=\${l##*) }; [ "\${st%% *}" = Z ] && z=\$((z+1)); done
+( sleep 0.2 & sleep 0.3 & ) 
+# Wait (10 s at most) until no sleep is left at all: a zombie init failed to reap stays forever.
+for i in \$(seq 100); do
+  z=0; n=0; for s in /proc/[0-9]*/stat; do read -r l < "\$s" 2>/dev/null || continue
+    case "\$l" in *"(sleep)"*) n=\$((n+1));; *) continue;; esac
+    st=\${l##*) }; [ "\${st%% *}" = Z ] && z=\$((z+1)); done
+  [ "\$n" = 0 ] && break; sleep 0.1; done
 echo "zombies \$z"
 echo "lo flags \$(cat /sys/class/net/lo/flags)"
 # What is visible, not what mountinfo inherited from the machine: fresh instances are empty,
@@ -78,7 +82,7 @@ grep -q '^netdevs lo $' "$d/init.out" || fail "/sys is not this net namespace's"
 grep -q '^etc writable$' "$d/init.out" || fail "-w did not make /etc writable"
 grep -q 'entropy: 512 bytes from port 1' "$d/init.out" || fail "no entropy"
 grep -q 'no power-off' "$d/init.out" || fail "init did not take the test exit path"
-sleep 0.2
+for _ in $(seq 200); do grep -q 'log| from-vsockexec-in-init' "$d/host.log" && break; sleep 0.05; done
 grep -q 'log| from-vsockexec-in-init' "$d/host.log" || fail "vsockexec stderr did not reach the host"
 
 # Nothing leaked: no new mounts here, the overlay write stayed in the namespace.
@@ -129,7 +133,7 @@ grep -q 'cgroup v2 mounted' "$d/init.out" && fail "cgroup v1: v2 was mounted"
 unshare -m -p -n --fork "$init" /bin/sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done' \
   > "$d/init.out" 2>&1 &
 upid=$!
-sleep 1
+for _ in $(seq 200); do grep -q 'started `/bin/sh`' "$d/init.out" && break; sleep 0.05; done
 ipid=$(cut -d" " -f1 "/proc/$upid/task/$upid/children")   # unshare's child: init
 kill -TERM "$ipid"
 rc=0; wait "$upid" || rc=$?

@@ -25,13 +25,15 @@ start_host() { # NAME ARGS...: a test host writing to $d/NAME.log
 }
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; fail "no socket $1"; }
 count() { grep -c -- "$2" "$1" || true; }
+# wait_grep FILE REGEX: until the test host has written the line (10 s at most).
+wait_grep() { for _ in $(seq 200); do grep -Eq -- "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 0; }
 
 start_host main --entropy 1 --log 109
 wait_sock "$d/h_109"
 
 # stdout and stderr on the same port share one connection; stdin comes from the entropy port.
 "$vx" -t "unix:$d/h" -i 1 -o 109 -e 0x6d /bin/sh -c 'echo out; echo err >&2; echo "in $(wc -c)"'
-sleep 0.3
+wait_grep "$d/main.log" '^log\| in 512$'
 grep -q '^log| out$' "$d/main.log" || fail "stdout missing"
 grep -q '^log| err$' "$d/main.log" || fail "stderr missing"
 grep -q '^log| in 512$' "$d/main.log" || fail "stdin from the host port missing"
@@ -60,9 +62,10 @@ rc=0; "$vx" -e 2> /dev/null || rc=$?
 
 # fds 3+ of vsockexec's own are not leaked into the program (CLOEXEC until dup2).
 base=$(/bin/sh -c 'ls /proc/self/fd | wc -l')
-out=$("$vx" -t "unix:$d/h" -i 109 -o 109 /bin/sh -c 'ls /proc/self/fd | wc -l'; sleep 0.2;
-      tail -n 1 "$d/main.log")
-[ "$out" = "log| $base" ] || fail "fds in the program: \`$out', want $base"
+"$vx" -t "unix:$d/h" -i 109 -o 109 /bin/sh -c 'echo "fds $(ls /proc/self/fd | wc -l)"'
+wait_grep "$d/main.log" '^log\| fds '
+out=$(grep '^log| fds ' "$d/main.log")
+[ "$out" = "log| fds $base" ] || fail "fds in the program: \`$out', want $base"
 
 # Relay mode: nothing listens on 110 yet; vsockexec buffers in the pipe and redials every
 # 100 ms. The host comes up late; once it has the first lines it is killed, and only then does
@@ -82,7 +85,7 @@ touch "$d/go"
 sleep 0.5
 start_host relay2 --log 110
 rc=0; wait "$vpid" || rc=$?
-sleep 0.3
+wait_grep "$d/relay2.log" '^log\| line5$'
 [ "$rc" = 3 ] || fail "relay: status $rc, want 3"
 cat "$d/relay1.log" "$d/relay2.log" > "$d/relay.out"
 for l in line1 line2 line3 err-line line4 line5; do

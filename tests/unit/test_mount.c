@@ -345,6 +345,44 @@ static void test_mkdir_tracks_created(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A tree removal must stop at a mount instead of emptying it (root only: it mounts a tmpfs). */
+static void test_remove_tree_stops_at_mounts(void **state)
+{
+    if (geteuid() != 0)
+        skip();
+    char dir[] = "/tmp/test-mount-rm-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[96], keep[128];
+    snprintf(sub, sizeof(sub), "%s/a/m", dir);
+    snprintf(keep, sizeof(keep), "%s/keep", sub);
+    assert_int_equal(lcow_mkdir_p(sub, 0755, NULL), 0);
+    assert_int_equal(mount("tmpfs", sub, "tmpfs", 0, "size=64k"), 0);
+    assert_int_equal(lcow_write_file(keep, "x", 1, 0, 0600, NULL), 0);
+    assert_int_equal(mount_is_mount_point_at(AT_FDCWD, sub), 1);
+    assert_int_equal(mount_is_mount_point_at(AT_FDCWD, dir), 0);
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(mount_remove_tree(dir, &err), -EBUSY);
+    assert_int_equal(access(keep, F_OK), 0); /* the mounted data survived */
+    assert_int_equal(mount_remove_tree(sub, NULL), -EBUSY);
+    /* unmount-and-remove takes the mount away first, then the directory */
+    assert_int_equal(mount_unmount_and_remove(sub, NULL), 0);
+    assert_int_equal(access(sub, F_OK), -1);
+    assert_int_equal(mount_unmount_and_remove(sub, NULL), 0); /* missing is fine */
+    assert_int_equal(mount_remove_tree(dir, NULL), 0);
+}
+
+static void test_wait_node(void **state)
+{
+    struct mount_env env;
+    mount_env_init(&env);
+    env.device_timeout_ms = 30;
+    env.poll_interval_ms = 5;
+    assert_int_equal(mount_wait_node(&env, "/dev/null", "node", NULL), 0);
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(mount_wait_node(&env, "/nonexistent/pmem9", "VPMem device", &err), -ETIMEDOUT);
+    assert_non_null(strstr(err->msg, "did not appear within 30 ms"));
+}
+
 /* ---- filesystem detection and the tool runner --------------------------------------------- */
 
 static void write_image(const char *path, size_t off, const void *magic, size_t len)
@@ -415,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_validate_lexical),
         cmocka_unit_test(test_validate_symlinks),
         cmocka_unit_test(test_mkdir_tracks_created),
+        cmocka_unit_test(test_remove_tree_stops_at_mounts),
+        cmocka_unit_test(test_wait_node),
         cmocka_unit_test(test_detect_fs),
         cmocka_unit_test(test_format_rejects_unknown),
         cmocka_unit_test(test_run_tool),

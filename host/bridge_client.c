@@ -621,3 +621,64 @@ int host_bridge_simple(struct host_bridge *b, uint32_t type, const char *contain
         return r;
     return host_bridge_call(b, type, payload, timeout_ms, ret, err);
 }
+
+/* Sends an encoded request and turns the response's Result into the return value. */
+static int call_checked(struct host_bridge *b, uint32_t type, int r, char *payload, int timeout_ms,
+                        int32_t *ret_result, struct lcow_error **err)
+{
+    cleanup_free char *p = payload;
+    struct host_message m = {0};
+    if (r >= 0)
+        r = host_bridge_call(b, type, p, timeout_ms, &m, err);
+    if (r >= 0)
+        r = check_result(&m, ret_result, err);
+    host_message_done(&m);
+    return r;
+}
+
+static struct gcs_request_base base_of(const char *container_id)
+{
+    return (struct gcs_request_base){
+        .container_id = (char *)(container_id ? container_id : GCS_UVM_CONTAINER_ID),
+        .activity_id = (char *)GCS_ZERO_GUID,
+    };
+}
+
+int host_bridge_signal(struct host_bridge *b, const char *container_id, uint32_t pid, int sig,
+                       int timeout_ms, int32_t *ret_result, struct lcow_error **err)
+{
+    struct gcs_signal_process_request q = {
+        .base = base_of(container_id),
+        .process_id = pid,
+        .has_options = sig != 0,
+        .signal = sig,
+    };
+    char *payload = NULL;
+    int r = gcs_encode_signal_process_request(&q, &payload, err);
+    return call_checked(b, GCS_MSG_SIGNAL_PROCESS, r, payload, timeout_ms, ret_result, err);
+}
+
+int host_bridge_resize(struct host_bridge *b, const char *container_id, uint32_t pid,
+                       uint16_t height, uint16_t width, int timeout_ms, int32_t *ret_result,
+                       struct lcow_error **err)
+{
+    struct gcs_resize_console_request q = {
+        .base = base_of(container_id),
+        .process_id = pid,
+        .height = height,
+        .width = width,
+    };
+    char *payload = NULL;
+    int r = gcs_encode_resize_console_request(&q, &payload, err);
+    return call_checked(b, GCS_MSG_RESIZE_CONSOLE, r, payload, timeout_ms, ret_result, err);
+}
+
+int host_bridge_modify(struct host_bridge *b, const char *container_id,
+                       const struct gcs_modify_request *req, int timeout_ms, int32_t *ret_result,
+                       struct lcow_error **err)
+{
+    struct gcs_modify_settings_request q = {.base = base_of(container_id), .request = *req};
+    char *payload = NULL;
+    int r = gcs_encode_modify_settings_request(&q, &payload, err);
+    return call_checked(b, GCS_MSG_MODIFY_SETTINGS, r, payload, timeout_ms, ret_result, err);
+}

@@ -105,6 +105,17 @@ void host_process_close(struct host_process *p);
 int host_bridge_wait_process(struct host_bridge *b, const char *container_id, uint32_t pid,
                              uint32_t timeout_in_ms, int timeout_ms, uint32_t *ret_exit_code,
                              int32_t *ret_result, struct lcow_error **err);
+/* SignalProcess (sig 0: no Options, i.e. SIGKILL), ResizeConsole and ModifySettings for
+ * container_id (NULL: the UVM id). A failure response is -EREMOTEIO with *ret_result set. */
+struct gcs_modify_request;
+int host_bridge_signal(struct host_bridge *b, const char *container_id, uint32_t pid, int sig,
+                       int timeout_ms, int32_t *ret_result, struct lcow_error **err);
+int host_bridge_resize(struct host_bridge *b, const char *container_id, uint32_t pid,
+                       uint16_t height, uint16_t width, int timeout_ms, int32_t *ret_result,
+                       struct lcow_error **err);
+int host_bridge_modify(struct host_bridge *b, const char *container_id,
+                       const struct gcs_modify_request *req, int timeout_ms, int32_t *ret_result,
+                       struct lcow_error **err);
 /* A base-only request (Start, Shutdown*, DumpStacks, DeleteContainerState) for container_id. */
 int host_bridge_simple(struct host_bridge *b, uint32_t type, const char *container_id,
                        int timeout_ms, struct host_message *ret, struct lcow_error **err);

@@ -276,12 +276,11 @@ static int32_t wait_result(struct fixture *f, uint32_t pid, uint32_t timeout_ms)
 
 static int32_t signal_proc(struct fixture *f, uint32_t pid, int sig)
 {
-    char payload[256];
-    snprintf(payload, sizeof(payload),
-             "{\"ContainerId\":\"%s\",\"ActivityId\":\"%s\",\"ProcessId\":%u,\"Options\":{"
-             "\"Signal\":%d}}",
-             UVM, GCS_ZERO_GUID, pid, sig);
-    return call_result(f, GCS_MSG_SIGNAL_PROCESS, payload, NULL);
+    cleanup_error struct lcow_error *err = NULL;
+    int32_t result = 0;
+    int r = host_bridge_signal(f->b, NULL, pid, sig, T_MS, &result, &err);
+    assert_true(r == 0 || r == -EREMOTEIO);
+    return result;
 }
 
 /* Sends a raw ExecuteProcess with the given ProcessParameters text (already JSON-escaped). */
@@ -483,6 +482,10 @@ static void test_pty_resize(void **state)
     snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"Height\":40,\"Width\":120}",
              UVM, pid);
     assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), 0);
+    cleanup_error struct lcow_error *err = NULL;
+    int32_t res = -1;
+    assert_int_equal(host_bridge_resize(f->b, NULL, pid, 40, 120, T_MS, &res, &err), 0);
+    assert_int_equal(res, 0);
     assert_int_equal(lcow_write_all(p.fd[0], "go\n", 3), 0);
     cleanup_free char *out = read_all(p.fd[1]);
     assert_non_null(strstr(out, "40 120"));
@@ -766,6 +769,21 @@ static void test_bad_json(void **state)
                                  "\"SecurityPolicy\",\"Settings\":{}}}",
                                  NULL),
                      GCS_E_FAIL);
+    /* The same through the client's typed encoder. */
+    struct gcs_modify_request mr = {
+        .resource_type = GCS_RESOURCE_SECURITY_POLICY,
+        .request_type = GCS_REQUEST_ADD,
+        .request_type_name = (char *)"Add",
+        .has_settings = true,
+        .settings.security_policy = {.enforcer_type = (char *)"",
+                                     .encoded_security_policy = (char *)"",
+                                     .encoded_uvm_reference = (char *)"",
+                                     .encoded_uvm_hash_envelope_reference = (char *)""},
+    };
+    int32_t res = 0;
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(host_bridge_modify(f->b, NULL, &mr, T_MS, &res, &err), -EREMOTEIO);
+    assert_int_equal(res, GCS_E_FAIL);
     assert_int_equal(call_result(f, GCS_MSG_MODIFY_SETTINGS,
                                  "{\"ContainerId\":\"c9\",\"Request\":{\"ResourceType\":"
                                  "\"ContainerConstraints\",\"Settings\":{}}}",

@@ -12,7 +12,8 @@ $(eval $(call add_unit_test,test_oci_cgroup_spec,tests/unit/test_oci_cgroup_spec
 $(eval $(call add_unit_test,test_oci_seccomp,tests/unit/test_oci_seccomp.c,oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_cgroup,tests/unit/test_oci_cgroup.c,oci_cgroup oci_spec_res common,$(LIBS_JSON)))
 $(eval $(call add_test_prog,cgroup_live,tests/integration/cgroup_live.c,oci_cgroup oci_spec_res common,$(LIBS_JSON) $(LIBS_CMOCKA)))
-CHECK_SCRIPTS += tests/integration/cgroup_live.sh tests/integration/cgroup_diff.sh tests/integration/seccomp_diff.sh
+CHECK_SCRIPTS += tests/integration/cgroup_live.sh tests/integration/cgroup_diff.sh tests/integration/seccomp_diff.sh \
+	tests/integration/cgroup_v2_qemu.sh
 BENCH_SCRIPTS += tests/bench/cgroup_seccomp_run.sh
 $(eval $(call add_fuzz,fuzz_oci_cgroup_seccomp,tests/fuzz/fuzz_oci_cgroup_seccomp.c,oci_cgroup oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
 # --- end oci-cg ---

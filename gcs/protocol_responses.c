@@ -73,6 +73,11 @@ static bool shrink_step(struct shrink *s, const struct gcs_response_base *b, con
             gcs_utf8_truncate_len(text, s->text_len, s->text_len > over ? s->text_len - over : 0);
         return true;
     }
+    /* An ActivityId is a GUID (36 bytes); one far longer is bogus and goes before the message. */
+    if (s->with_activity && b->activity_id != NULL && strlen(b->activity_id) > 64) {
+        s->with_activity = false;
+        return true;
+    }
     if (s->msg_len > 0) {
         /* The message is written twice on failure (ErrorMessage and the record). */
         size_t cut = b->result != 0 ? (over + 1) / 2 : over;

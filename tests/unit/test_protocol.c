@@ -1038,6 +1038,55 @@ static void test_conversation(void **state)
     gcs_container_notification_done(&hn2);
 }
 
+/* The last resorts of the 64 KiB rule: an oversized ActivityId is dropped, oversized metrics
+ * are dropped; malformed responses are errors for the host. */
+static void test_response_last_resorts(void **state)
+{
+    size_t n = 100000;
+    cleanup_free char *aid = malloc(n + 1);
+    assert_non_null(aid);
+    memset(aid, 'a', n);
+    aid[n] = '\0';
+    cleanup_free char *o1 = NULL;
+    assert_int_equal(gcs_encode_error_response(GCS_E_FAIL, aid, "boom", &o1, NULL), 0);
+    assert_true(strlen(o1) <= GCS_MAX_WRITE_PAYLOAD);
+    assert_null(strstr(o1, "ActivityId"));
+    assert_non_null(strstr(o1, "\"ErrorMessage\":\"boom\""));
+
+    struct json_object *m = json_object_new_object();
+    assert_non_null(m);
+    assert_int_equal(json_object_object_add(m, "memory", json_object_new_string(aid)), 0);
+    struct gcs_get_properties_response r = {.properties.lcow_metrics = m};
+    cleanup_free char *o2 = NULL;
+    assert_int_equal(gcs_encode_get_properties_response(&r, &o2, NULL), 0);
+    assert_string_equal(o2, "{\"Result\":0,\"Properties\":\"{}\"}");
+    gcs_get_properties_response_done(&r);
+
+    static const char *const bad[][2] = {
+        {"{\"Version\":\"4\"}", "Version"},
+        {"{\"Capabilities\":{\"SupportedSchemaVersions\":[3]}}",
+         "Capabilities.SupportedSchemaVersions[0]"},
+        {"{\"Capabilities\":{\"GuestDefinedCapabilities\":[]}}",
+         "Capabilities.GuestDefinedCapabilities"},
+    };
+    struct lcow_error *err = NULL;
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(bad); i++) {
+        struct gcs_negotiate_response q = {0};
+        expect_fail(gcs_decode_negotiate_response(bad[i][0], strlen(bad[i][0]), &q, &err), &err,
+                    EINVAL, bad[i][1]);
+    }
+    struct gcs_execute_process_response e = {0};
+    expect_fail(gcs_decode_execute_process_response("{\"ProcessId\":-4}", 16, &e, &err), &err,
+                EINVAL, "ProcessId");
+    struct gcs_dump_stacks_response d = {0};
+    expect_fail(gcs_decode_dump_stacks_response("{\"GuestStacks\":1}", 17, &d, &err), &err, EINVAL,
+                "GuestStacks");
+    struct gcs_container_notification c = {0};
+    expect_fail(gcs_decode_container_notification("{\"Result\":\"0\"}", 14, &c, &err), &err, EINVAL,
+                "Result");
+    assert_null(c.container_id);
+}
+
 static void test_utf8_truncate(void **state)
 {
     static const char s[] = "a\xc3\xa9\xe2\x82\xac";
@@ -1074,6 +1123,7 @@ int main(void)
         cmocka_unit_test(test_utf8_truncate),
         cmocka_unit_test(test_oci_types),
         cmocka_unit_test(test_conversation),
+        cmocka_unit_test(test_response_last_resorts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

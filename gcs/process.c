@@ -140,13 +140,14 @@ static void *relay_main(void *arg)
     gcs_pty_relay(j->master, &j->stdio);
     pthread_mutex_lock(&j->g->proc_lock);
     struct gcs_proc *p = proc_find(j->g, j->pid);
+    /* Closed before the exit is published: once the host has the code, nothing is left open. */
+    close(j->master);
     if (p) {
         p->master = -1;
         p->relay_done = true;
         proc_try_publish(j->g, p);
     }
     pthread_mutex_unlock(&j->g->proc_lock);
-    close(j->master);
     free(j);
     return NULL;
 }

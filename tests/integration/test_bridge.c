@@ -934,6 +934,48 @@ static long rss_kib(pid_t pid)
     return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
+static int count_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    cleanup_dir DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *de; d && (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    return n;
+}
+
+/* Many exec + wait cycles (pipes and consoles): no fd, thread or child is left behind. */
+static void test_no_leaks(void **state)
+{
+    struct fixture *f = *state;
+    int before = -1;
+    for (int i = 0; i < 60; i++) {
+        const char *argv[] = {"/bin/sh", "-c", "read x; echo $x; echo e >&2", NULL};
+        struct host_exec x = {
+            .argv = argv, .std_in = true, .std_out = true, .std_err = i % 2, .tty = i % 10 == 9};
+        struct host_process p;
+        uint32_t pid = exec_proc(f, &x, &p);
+        assert_int_equal(lcow_write_all(p.fd[0], "hi\n", 3), 0);
+        if (!x.tty)
+            shutdown(p.fd[0], SHUT_WR);
+        cleanup_free char *out = read_all(p.fd[1]);
+        assert_non_null(strstr(out, "hi"));
+        if (p.fd[2] >= 0)
+            free(read_all(p.fd[2]));
+        assert_int_equal(wait_exit(f, pid), 0);
+        host_process_close(&p);
+        if (i == 9)
+            before = count_fds(f->gcs); /* after the first console: relays are warm */
+    }
+    assert_int_equal(count_fds(f->gcs), before);
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)f->gcs, (int)f->gcs);
+    cleanup_free char *children = NULL;
+    assert_int_equal(lcow_read_file(path, 4096, &children, NULL, NULL), 0);
+    assert_string_equal(children, ""); /* every child reaped */
+}
+
 /* A host that sends without reading its responses: gcs stops reading (back-pressure) instead
  * of queueing without bound, then answers every request once the host reads. */
 static void test_backpressure(void **state)
@@ -1000,6 +1042,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_concurrent, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_many_processes, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_no_leaks, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_redial_renegotiate, setup_negotiated, teardown),
         cmocka_unit_test_teardown(test_use_inouterr, teardown),
         cmocka_unit_test_teardown(test_listen_mode, teardown),

@@ -82,6 +82,40 @@ static void do_pair(struct host_bridge *b, char *line)
     host_message_done(&slow);
 }
 
+#define BURST_MAX 32
+
+static void do_burst(struct host_bridge *b, char *arg)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    char *json = NULL;
+    unsigned long n = strtoul(arg, &json, 10);
+    if (n == 0 || n > BURST_MAX || !json || *json != ' ') {
+        printf("ERR usage BURST <1..%d> <JSON>\n", BURST_MAX);
+        return;
+    }
+    json++;
+    uint64_t ids[BURST_MAX];
+    int r = 0;
+    for (unsigned long i = 0; r >= 0 && i < n; i++)
+        r = host_bridge_send(b, GCS_MSG_MODIFY_SETTINGS, json, &ids[i], &err);
+    unsigned ok = 0, failed = 0;
+    for (unsigned long i = 0; r >= 0 && i < n; i++) {
+        struct host_message m = {0};
+        int32_t result = 0;
+        cleanup_free char *msg = NULL;
+        r = host_bridge_recv(b, ids[i], CALL_TIMEOUT_MS, &m, &err);
+        if (r >= 0)
+            r = result_of(&m, &result, &msg, &err);
+        host_message_done(&m);
+        if (r >= 0)
+            result == 0 ? ok++ : failed++;
+    }
+    if (r < 0)
+        printf("ERR transport %s\n", lcow_error_message(err));
+    else
+        printf("BURST %u %u\n", ok, failed);
+}
+
 static void do_line(struct host_bridge *b, char *line)
 {
     cleanup_error struct lcow_error *err = NULL;
@@ -89,6 +123,8 @@ static void do_line(struct host_bridge *b, char *line)
     int32_t result = 0;
     if (!strncmp(line, "PAIR ", 5)) {
         do_pair(b, line + 5);
+    } else if (!strncmp(line, "BURST ", 6)) {
+        do_burst(b, line + 6);
     } else if (!strncmp(line, "TIME ", 5)) {
         unsigned long long t0 = lcow_now_ns();
         int r = call(b, line + 5, &result, &msg, &err);

@@ -221,6 +221,16 @@ else
   echo "== VPMem MappingInfo: this kernel has no device-mapper (CONFIG_MD unset); dm-linear runs in the UVM tier and against the fake ioctl in test_mount"
 fi
 
+if [ "$mode" = bridge ]; then
+  echo "== 8 identical Adds at once (parallel workers): exactly one mounts, the rest are refused"
+  send "BURST 8 $(modify Add VPMemDevice "{\"MountPath\":\"$R/layers/burst\"}")"
+  [ "$REPLY_LINE" = "BURST 1 7" ] || fail "concurrent identical Adds: $REPLY_LINE"
+  [ "$(findmnt -rn -o TARGET | grep -c "^$R/layers/burst$")" = 1 ] || fail "stacked mounts at burst"
+  send "BURST 8 $(modify Remove VPMemDevice "{\"MountPath\":\"$R/layers/burst\"}")"
+  [ "$REPLY_LINE" = "BURST 1 7" ] || fail "concurrent identical Removes: $REPLY_LINE"
+  [ ! -e "$R/layers/burst" ] || fail "burst dir left"
+fi
+
 echo "== bad input: clear errors, nothing half-created"
 err 'Controller 4' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad1\",\"Controller\":4,\"Lun\":1}")"
 err 'Lun 64' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad2\",\"Lun\":64}")"

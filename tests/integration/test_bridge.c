@@ -934,6 +934,56 @@ static long rss_kib(pid_t pid)
     return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
+/* A long operation on a worker (a SCSI attach waiting for a device that never appears, in an
+ * empty fake sysfs) does not hold up other requests; it fails after -device-timeout-ms. */
+static void test_long_operation_concurrent(void **state)
+{
+    struct fixture *f;
+    assert_int_equal(setup_dir(&f), 0);
+    *state = f;
+    char sys[96], vmbus[128], dev[96], extra[320];
+    snprintf(sys, sizeof(sys), "%s/sys", f->dir);
+    snprintf(vmbus, sizeof(vmbus), "%s/sys/bus/vmbus", f->dir);
+    snprintf(dev, sizeof(dev), "%s/dev", f->dir);
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(lcow_mkdir_p(vmbus, 0755, &err), 0);
+    assert_int_equal(mkdir(dev, 0755), 0);
+    snprintf(extra, sizeof(extra), "-sysfs-root %s -dev-root %s -device-timeout-ms 1500", sys, dev);
+    assert_int_equal(host_bridge_listen(f->addr, &f->b, &err), 0);
+    f->gcs = start_gcs(f, f->addr, extra, -1, -1);
+    assert_int_equal(host_bridge_accept(f->b, T_MS, &err), 0);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+    /* No MountPath: attach only, so nothing is ever mounted or created. */
+    const char *q = "{\"ContainerId\":\"" UVM "\",\"Request\":{\"ResourceType\":"
+                    "\"MappedVirtualDisk\",\"RequestType\":\"Add\",\"Settings\":{\"Lun\":3}}}";
+    uint64_t id;
+    uint64_t t0 = lcow_now_ns();
+    assert_int_equal(host_bridge_send(f->b, GCS_MSG_MODIFY_SETTINGS, q, &id, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_still_serving(f);
+        const char *e[] = {"/bin/echo", "meanwhile", NULL};
+        struct host_exec x = {.argv = e, .std_out = true};
+        struct host_process p;
+        uint32_t pid = exec_proc(f, &x, &p);
+        cleanup_free char *out = read_all(p.fd[1]);
+        assert_string_equal(out, "meanwhile\n");
+        assert_int_equal(wait_exit(f, pid), 0);
+        host_process_close(&p);
+    }
+    uint64_t others = lcow_now_ns() - t0;
+    struct host_message m = {0};
+    assert_int_equal(host_bridge_recv(f->b, id, T_MS, &m, &err), 0);
+    uint64_t attach = lcow_now_ns() - t0;
+    int32_t result = 0;
+    assert_int_equal(host_message_result(&m, &result, NULL, &err), 0);
+    host_message_done(&m);
+    printf("long operation: other requests done after %llu ms, the attach failed after %llu ms\n",
+           (unsigned long long)(others / 1000000), (unsigned long long)(attach / 1000000));
+    assert_int_equal(result, GCS_E_FAIL);
+    assert_true(attach >= 1400ull * 1000000);
+    assert_true(others < attach);
+}
+
 static int count_fds(pid_t pid)
 {
     char path[64];
@@ -1043,6 +1093,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_many_processes, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_no_leaks, setup_negotiated, teardown),
+        cmocka_unit_test_teardown(test_long_operation_concurrent, teardown),
         cmocka_unit_test_setup_teardown(test_redial_renegotiate, setup_negotiated, teardown),
         cmocka_unit_test_teardown(test_use_inouterr, teardown),
         cmocka_unit_test_teardown(test_listen_mode, teardown),

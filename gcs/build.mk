@@ -37,6 +37,15 @@ GCS_STORAGE_SRCS := gcs/storage.c gcs/storage_handlers.c
 $(eval $(call add_lib,gcs_storage,$(GCS_STORAGE_SRCS)))
 GCS_HANDLER_LIBS += gcs_storage mount
 
+# containers: the container table, Create/Execute/Wait/Signal/Resize/Properties/Shutdown/Delete
+# through the embedded executor, and the start-up of §5.9 (gcs/container*.c, gcs/startup.c).
+# Repeats gcs_network/gcs_storage after itself: static libraries resolve forward only.
+GCS_CONTAINER_SRCS := gcs/container.c gcs/container_spec.c gcs/container_exec.c \
+	gcs/container_props.c gcs/startup.c
+$(eval $(call add_lib,gcs_container,$(GCS_CONTAINER_SRCS)))
+GCS_HANDLER_LIBS += gcs_container oci oci_cgroup oci_seccomp oci_spec_res gcs_network gcs_storage mount
+GCS_HANDLER_LDFLAGS += $(LIBS_SECCOMP)
+
 # bridge: the gcs program (bridge loop, dispatch, external processes, reaper, stdio, the
 # ModifySettings table). KEEP THIS BLOCK LAST: the gcs link line below reads
 # GCS_HANDLER_LIBS / GCS_HANDLER_LDFLAGS, to which a block above adds the libraries of the

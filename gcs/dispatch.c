@@ -14,11 +14,13 @@
 #include "common/io.h"
 #include "common/log.h"
 #include "gcs/bridge.h"
+#include "gcs/container.h"
 #include "gcs/modify.h"
 
 #define DUMP_STACKS_MAX (60u * 1024) /* §4.10: keep the text well under 64 KiB */
 
 typedef void (*handler_fn)(struct gcs *g, struct gcs_req *r);
+static void submit(struct gcs *g, struct gcs_req *r, gcs_job_fn fn);
 
 struct handler_def {
     uint32_t type;
@@ -34,13 +36,6 @@ static bool is_uvm_id(const char *id)
 static void reply_decode_error(struct gcs *g, struct gcs_req *r, int rc, struct lcow_error *e)
 {
     gcs_reply_error(g, r, gcs_hresult_from_decode_error(-rc), e);
-}
-
-static void reply_not_found(struct gcs *g, struct gcs_req *r, const char *cid)
-{
-    cleanup_error struct lcow_error *e = NULL;
-    lcow_error_make(&e, GCS_ERR_SYSTEM_NOT_FOUND, "container `%s` not found", cid);
-    gcs_reply_error(g, r, 0, e);
 }
 
 static void reply_payload(struct gcs *g, struct gcs_req *r, int rc, char *payload,
@@ -128,7 +123,12 @@ static void handle_shutdown(struct gcs *g, struct gcs_req *r)
             gcs_reply_ok(g, r);
             g->stopping = true;
         } else {
-            reply_not_found(g, r, r->base.container_id);
+            cleanup_error struct lcow_error *e = NULL;
+            if (gcs_container_shutdown(g, r->base.container_id,
+                                       r->type == GCS_MSG_SHUTDOWN_FORCED, &e) < 0)
+                gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
+            else
+                gcs_reply_ok(g, r);
         }
     }
     gcs_req_free(r);
@@ -142,30 +142,16 @@ static void handle_start(struct gcs *g, struct gcs_req *r)
     gcs_req_free(r);
 }
 
-/* Requests about containers. Containers are created by a later component; until one exists
- * every container id is unknown (0xC037010E), which is what the Go GCS answers too. */
+/* Requests about containers (gcs/container*.c): delete unmounts and removes files, and
+ * statistics read cgroup files, so both run on a worker. */
 static void handle_delete_state(struct gcs *g, struct gcs_req *r)
 {
-    if (decode_base(g, r))
-        reply_not_found(g, r, r->base.container_id);
-    gcs_req_free(r);
+    submit(g, r, gcs_container_delete_job);
 }
 
 static void handle_get_properties(struct gcs *g, struct gcs_req *r)
 {
-    cleanup_error struct lcow_error *e = NULL;
-    struct gcs_get_properties_request q = {0};
-    int rc = gcs_decode_get_properties_request(r->payload, r->len, &q, &e);
-    if (rc < 0) {
-        reply_decode_error(g, r, rc, e);
-    } else if (is_uvm_id(q.base.container_id)) {
-        lcow_error_make(&e, EINVAL, "GetProperties is not supported on the UVM");
-        gcs_reply_error(g, r, GCS_E_FAIL, e);
-    } else {
-        reply_not_found(g, r, q.base.container_id);
-    }
-    gcs_get_properties_request_done(&q);
-    gcs_req_free(r);
+    submit(g, r, gcs_container_properties_job);
 }
 
 /* Worker: a Create carries a whole OCI spec, so even its decode stays off the loop thread. */
@@ -177,9 +163,7 @@ static void job_create(struct gcs *g, struct gcs_req *r)
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
     } else {
-        lcow_error_make(&e, ENOTSUP, "create container `%s`: containers are not supported yet",
-                        q.base.container_id);
-        gcs_reply_error(g, r, GCS_E_FAIL, e);
+        gcs_container_create(g, r, &q);
     }
     gcs_create_request_done(&q);
     gcs_req_free(r);
@@ -198,7 +182,8 @@ static void handle_wait(struct gcs *g, struct gcs_req *r)
         gcs_proc_wait(g, r, &q); /* takes r */
         r = NULL;
     } else {
-        reply_not_found(g, r, q.base.container_id);
+        gcs_container_wait(g, r, &q); /* takes r */
+        r = NULL;
     }
     gcs_wait_for_process_request_done(&q);
     gcs_req_free(r);
@@ -213,14 +198,16 @@ static void handle_signal(struct gcs *g, struct gcs_req *r)
     int rc = gcs_decode_signal_process_request(r->payload, r->len, &q, &e);
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
-    } else if (!is_uvm_id(q.base.container_id)) {
-        reply_not_found(g, r, q.base.container_id);
     } else {
         int sig = q.signal == 0 ? SIGKILL : q.signal; /* absent Options or 0: SIGKILL */
         if (sig < 1 || sig > SIGRTMAX)
             rc = lcow_error_make(&e, EINVAL, "invalid signal %d", (int)q.signal);
+        else if (!is_uvm_id(q.base.container_id))
+            rc = gcs_container_signal(g, q.base.container_id, q.process_id, sig, &e);
         else
             rc = gcs_proc_signal(g, q.process_id, sig, &e);
+        if (rc < 0 && e && e->code == EBUSY)
+            e->code = EIO; /* "still being created": E_FAIL */
         if (rc < 0)
             gcs_reply_error(g, r, 0, e);
         else
@@ -238,7 +225,10 @@ static void handle_resize(struct gcs *g, struct gcs_req *r)
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
     } else if (!is_uvm_id(q.base.container_id)) {
-        reply_not_found(g, r, q.base.container_id);
+        if (gcs_container_resize(g, q.base.container_id, q.process_id, q.height, q.width, &e) < 0)
+            gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
+        else
+            gcs_reply_ok(g, r);
     } else if (gcs_proc_resize(g, q.process_id, q.height, q.width, &e) < 0) {
         gcs_reply_error(g, r, 0, e);
     } else {
@@ -259,7 +249,10 @@ static void job_modify(struct gcs *g, struct gcs_req *r)
         reply_decode_error(g, r, rc, e);
     } else if (!is_uvm_id(q.base.container_id)) {
         if (q.request.resource_type == GCS_RESOURCE_CONTAINER_CONSTRAINTS) {
-            reply_not_found(g, r, q.base.container_id);
+            if (gcs_container_update(g, q.base.container_id, &q.request, &e) < 0)
+                gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
+            else
+                gcs_reply_ok(g, r);
         } else {
             lcow_error_make(&e, ENOTSUP, "invalid ResourceType `%s` for a container",
                             gcs_resource_type_name(q.request.resource_type));
@@ -422,6 +415,8 @@ char *gcs_dump_stacks(struct gcs *g)
     dump_threads(buf, DUMP_STACKS_MAX, &pos);
     if (pos < DUMP_STACKS_MAX)
         pos += gcs_proc_describe(g, buf + pos, DUMP_STACKS_MAX - pos);
+    if (pos < DUMP_STACKS_MAX)
+        pos += gcs_container_describe(buf + pos, DUMP_STACKS_MAX - pos);
     buf[pos < DUMP_STACKS_MAX ? pos : DUMP_STACKS_MAX - 1] = '\0';
     return buf;
 }

@@ -14,6 +14,7 @@
 #include "common/io.h"
 #include "common/log.h"
 #include "gcs/bridge.h"
+#include "gcs/container.h"
 
 /* fds 0/1/2 must exist, or the first socket would land on one and a child would inherit it
  * as stdio by accident. */
@@ -102,6 +103,12 @@ int main(int argc, char **argv)
         lcow_log(LCOW_LOG_FATAL, "gcs: %s", lcow_error_message(err));
         gcs_done(&g);
         return 1;
+    }
+    /* §5.9: subreaper, cgroups under -cgroup-root, core pattern, time sync. A failure is
+     * logged and gcs serves anyway: the host can still run external processes. */
+    if (gcs_startup(&g, &err) < 0) {
+        lcow_error_log("gcs start-up: %s", lcow_error_message(err));
+        lcow_error_release(&err);
     }
     lcow_info("gcs started (pid %d, bridge %s%s)", (int)getpid(), opt.bridge,
               opt.use_inouterr ? ", on stdin/stdout" : "");

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "gcs/bridge.h"
+#include "gcs/container.h"
 #include "gcs/reaper.h"
 #include "gcs/stdio.h"
 
@@ -396,9 +397,7 @@ void gcs_proc_execute(struct gcs *g, struct gcs_req *r)
     bool external =
         q.params.create_in_utility_vm || strcmp(q.base.container_id, GCS_UVM_CONTAINER_ID) == 0;
     if (!external) {
-        lcow_error_make(&e, GCS_ERR_SYSTEM_NOT_FOUND, "container `%s` not found",
-                        q.base.container_id);
-        gcs_reply_error(g, r, 0, e);
+        gcs_container_execute(g, r, &q); /* replies; r stays ours */
         goto out;
     }
     pid_t pid = 0;
@@ -509,6 +508,7 @@ void gcs_proc_timers(struct gcs *g)
 
 void gcs_proc_forget_waiters(struct gcs *g, uint64_t gen)
 {
+    gcs_container_forget_waiters(g, gen);
     pthread_mutex_lock(&g->proc_lock);
     for (struct gcs_proc *p = g->procs; p; p = p->next) {
         for (struct waiter **wp = &p->waiters; *wp;) {

@@ -32,6 +32,11 @@ CHECK_SCRIPTS += tests/integration/oci_diff.sh tests/integration/oci_lifecycle.s
 	tests/integration/oci_api.sh
 $(eval $(call add_test_prog,oci_bench,tests/bench/oci_bench.c,,))
 $(eval $(call add_test_prog,oci_floor,tests/bench/oci_floor.c,,$(STATIC)))
+# Built without the project's flags on purpose: no libc, so no sanitizer either (bench only).
+BENCH_DEPS += $(BUILD)/tests/oci_true
+$(BUILD)/tests/oci_true: tests/bench/oci_true.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -static -nostdlib -fno-stack-protector -o $@ $<
 BENCH_SCRIPTS += tests/bench/oci_run.sh
 $(eval $(call add_fuzz,fuzz_oci_spec,tests/fuzz/fuzz_oci_spec.c,oci oci_spec_res common,$(LIBS_JSON)))
 # --- end oci-core ---

@@ -213,6 +213,12 @@ static void write_file(const struct oci_plan *p, const char *path, const char *d
     close(fd);
 }
 
+static void join_cgroup(const struct oci_plan *p)
+{
+    for (size_t i = 0; p->cgroup_tasks && p->cgroup_tasks[i]; i++)
+        write_file(p, p->cgroup_tasks[i], "0");
+}
+
 static void setup_namespaces(const struct oci_plan *p)
 {
     /* The user namespace first: the others may be owned by it. */
@@ -771,6 +777,8 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
     sigset_t all;
     reset_signals();
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (p->child_joins_cgroup)
+        join_cgroup(p); /* first, as the host's root, before any namespace changes */
     setup_namespaces(p);
     umask(0); /* device and mount point modes exactly as given */
     if (p->new_mountns)

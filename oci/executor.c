@@ -233,6 +233,8 @@ struct create_ctx {
     int console_fd, fifo_fd;
     pid_t child, init;
     int pty_master;
+    char **cgroup_tasks;
+    int v2_fd;
 };
 
 static int setup_cgroup(struct create_ctx *x, struct lcow_error **err)
@@ -332,7 +334,8 @@ static int handshake(struct create_ctx *x, struct lcow_error **err)
             (r = sync_send(fd, SYNC_USERNS_DONE, err)) < 0)
             return r;
     }
-    if (x->cg && oci_cgroup_clone_fd(x->cg) < 0 && (r = oci_cgroup_enter(x->cg, x->child, err)) < 0)
+    if (x->cg && oci_cgroup_clone_fd(x->cg) < 0 && !x->plan.child_joins_cgroup &&
+        (r = oci_cgroup_enter(x->cg, x->child, err)) < 0)
         return r;
     if (proc->has_oom_score_adj) {
         char path[64], val[16];
@@ -377,6 +380,11 @@ static void create_ctx_undo(struct create_ctx *x)
 
 static void create_ctx_done(struct create_ctx *x)
 {
+    for (size_t i = 0; x->cgroup_tasks && x->cgroup_tasks[i]; i++)
+        free(x->cgroup_tasks[i]);
+    free(x->cgroup_tasks);
+    if (x->v2_fd >= 0)
+        lcow_close_nointr(x->v2_fd);
     for (int i = 0; i < 2; i++)
         if (x->sync[i] >= 0)
             lcow_close_nointr(x->sync[i]);
@@ -401,6 +409,40 @@ static void describe_death(pid_t pid, struct lcow_error **err)
         (void)lcow_error_wrap(err, "exit status %d", si.si_status);
 }
 
+/* Lets the child join its v1 cgroups itself (see oci_plan.child_joins_cgroup) when it runs
+ * with the caller's root credentials; the v2 hierarchy of a hybrid host is then joined by
+ * CLONE_INTO_CGROUP. Returns the cgroup fd for clone3 (-1: none needed). */
+static int plan_child_join(struct create_ctx *x, struct lcow_error **err)
+{
+    struct oci_plan *p = &x->plan;
+    if (x->cg == NULL || x->layout->mode == OCI_CGROUP_UNIFIED || p->new_userns ||
+        p->join_fds[OCI_NS_USER] >= 0)
+        return -1;
+    size_t n = 0;
+    x->cgroup_tasks = calloc(OCI_CG_CTRL_MAX + 1, sizeof(char *));
+    if (x->cgroup_tasks == NULL)
+        return lcow_error_make(err, ENOMEM, "create: out of memory");
+    for (int c = 0; c < OCI_CG_CTRL_MAX; c++) {
+        const char *dir = x->layout->v1_mount[c] ? oci_cgroup_dir(x->cg, c) : NULL;
+        char *path = NULL;
+        bool dup = false;
+        if (dir == NULL || asprintf(&path, "%s/tasks", dir) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            dup |= strcmp(x->cgroup_tasks[i], path) == 0;
+        if (dup)
+            free(path);
+        else
+            x->cgroup_tasks[n++] = path;
+    }
+    const char *v2 = oci_cgroup_v2_dir(x->cg);
+    if (v2 != NULL && (x->v2_fd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return -1;
+    p->cgroup_tasks = x->cgroup_tasks;
+    p->child_joins_cgroup = true;
+    return x->v2_fd;
+}
+
 static int do_create(struct create_ctx *x, struct lcow_error **err)
 {
     int r;
@@ -410,7 +452,14 @@ static int do_create(struct create_ctx *x, struct lcow_error **err)
         (r = prepare_fds(x, err)) < 0)
         return r;
     int cgroup_fd = x->cg ? oci_cgroup_clone_fd(x->cg) : -1;
+    if (cgroup_fd < 0)
+        cgroup_fd = plan_child_join(x, err);
     x->child = clone_child(x->plan.clone_flags, cgroup_fd);
+    if (x->child < 0 && x->plan.child_joins_cgroup) {
+        /* No CLONE_INTO_CGROUP here: the parent attaches the child as usual. */
+        x->plan.child_joins_cgroup = false;
+        x->child = clone_child(x->plan.clone_flags, -1);
+    }
     if (x->child < 0)
         return lcow_error_errno(err, "clone container init");
     if (x->child == 0)
@@ -427,8 +476,12 @@ int oci_container_create(const struct oci_create_opts *opts, struct oci_containe
 {
     if (opts->spec == NULL || opts->id == NULL || *opts->id == '\0')
         return lcow_error_make(err, EINVAL, "create: a spec and an id are required");
-    struct create_ctx x = {
-        .opts = opts, .sync = {-1, -1}, .console_fd = -1, .fifo_fd = -1, .pty_master = -1};
+    struct create_ctx x = {.opts = opts,
+                           .sync = {-1, -1},
+                           .console_fd = -1,
+                           .fifo_fd = -1,
+                           .pty_master = -1,
+                           .v2_fd = -1};
     struct oci_container *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return lcow_error_make(err, ENOMEM, "create: out of memory");

@@ -106,6 +106,11 @@ struct oci_plan {
     /* Wait for the cgroup attach before anything else (a cgroup namespace, or a fork whose
      * child must inherit the cgroup); otherwise the mounts overlap it. */
     bool early_cgroup_wait;
+    /* The child moves itself into its v1 cgroups by writing "0" to each `tasks` file (the
+     * v2 part, in hybrid mode, is done by CLONE_INTO_CGROUP). Moving `current` skips the
+     * global threadgroup lock, whose RCU grace period the parent's cgroup.procs write pays. */
+    bool child_joins_cgroup;
+    char **cgroup_tasks;      /* NULL-terminated paths */
     const char *time_offsets; /* for /proc/self/timens_offsets, or NULL */
     bool new_keyring;
 

@@ -36,9 +36,19 @@ oci_cleanup() {
       fi
     done
   done
-  # Depth-first rmdir of our cgroup parent in every hierarchy.
-  for d in /sys/fs/cgroup/*/"$CG_PARENT" /sys/fs/cgroup/"$CG_PARENT"; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  # Depth-first rmdir of our cgroup parent in every hierarchy; a process still exiting keeps
+  # its cgroup busy for a moment, so kill what is left and retry for up to ~2 s.
+  local try
+  for try in $(seq 40); do
+    local left=0
+    for d in /sys/fs/cgroup/*/"$CG_PARENT" /sys/fs/cgroup/"$CG_PARENT"; do
+      [ -d "$d" ] || continue
+      left=1
+      cat $(find "$d" -name cgroup.procs) 2>/dev/null | xargs -r kill -9 2>/dev/null
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    [ "$left" = 0 ] && break
+    sleep 0.05
   done
   grep -q " $WORK" /proc/self/mountinfo && awk -v w="$WORK" '$5 ~ "^"w {print $5}' \
     /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null

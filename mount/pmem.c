@@ -55,6 +55,10 @@ int mount_pmem_add(const struct mount_env *env, const struct mount_pmem_config *
     if (cfg->device_number > PMEM_MAX_DEVICE)
         return lcow_error_make(err, EINVAL, "DeviceNumber %" PRIu32 " out of range (0..%u)",
                                cfg->device_number, PMEM_MAX_DEVICE);
+    uint64_t s, l;
+    /* a malformed window is refused before any wait */
+    if (cfg->mapped && mount_dm_linear_sectors(cfg->offset_bytes, cfg->size_bytes, &s, &l, err) < 0)
+        return lcow_error_wrap(err, "MappingInfo");
     cleanup_free char *dev = pmem_device(env, cfg->device_number);
     if (!dev)
         return lcow_error_make(err, ENOMEM, "VPMem");
@@ -64,10 +68,6 @@ int mount_pmem_add(const struct mount_env *env, const struct mount_pmem_config *
     char name[MOUNT_DM_NAME_MAX];
     cleanup_free char *mapped = NULL;
     if (cfg->mapped) {
-        uint64_t s, l;
-        r = mount_dm_linear_sectors(cfg->offset_bytes, cfg->size_bytes, &s, &l, err);
-        if (r < 0)
-            return lcow_error_wrap(err, "MappingInfo");
         r = check_window(dev, cfg, err);
         if (r < 0)
             return r;

@@ -15,3 +15,5 @@ BENCH_SCRIPTS += $(BUILD)/tests/bridge_bench
 $(eval $(call add_unit_test,test_gcs_notify,tests/unit/test_gcs_notify.c,host_bridge gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))
 CHECK_SCRIPTS += tests/integration/bridge_cli.sh
 $(eval $(call add_unit_test,test_gcs_reaper,tests/unit/test_gcs_reaper.c,gcs_bridge common,-lpthread))
+# The same through a QEMU UVM (vhost-user-vsock), next to gcs on this machine.
+BENCH_SCRIPTS += tests/bench/bridge_uvm.sh

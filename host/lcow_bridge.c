@@ -5,7 +5,9 @@
  *     negotiate      negotiate and exit 0
  *     dump-stacks    print the GCS's DumpStacks text
  *     shutdown [--forced]
- *     raw TYPE JSON  send one request (TYPE decimal or 0x hex), print the response payload */
+ *     raw TYPE JSON  send one request (TYPE decimal or 0x hex), print the response payload
+ *     bench N [M]    N sequential Start round trips, then M ExecuteProcess + WaitForProcess of
+ *                    /bin/true with stdout (default 0); prints the rates */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -42,7 +44,7 @@ static int usage(void)
 {
     fputs("usage: lcow-bridge (--listen ADDR | --connect ADDR) [--timeout SEC] COMMAND\n"
           "commands: exec [-t] [-i] [--cwd DIR] [--env K=V]... [--cid ID] -- ARGV...\n"
-          "          negotiate | dump-stacks | shutdown [--forced] | raw TYPE JSON\n",
+          "          negotiate | dump-stacks | shutdown [--forced] | raw TYPE JSON | bench N [M]\n",
           stderr);
     return 125;
 }
@@ -176,6 +178,55 @@ static int cmd_print(struct cli *c, uint32_t type, const char *payload)
     return r < 0 ? fail(err) : result != 0;
 }
 
+/* Round trips of a small request (Start of a container id: a base-only answer). */
+static int bench_exec(struct cli *c, long n)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    const char *argv[] = {"/bin/true", NULL};
+    struct host_exec x = {.argv = argv, .std_out = true};
+    uint64_t t0 = lcow_now_ns();
+    for (long i = 0; i < n; i++) {
+        struct host_process p;
+        uint32_t code = 1;
+        if (host_bridge_exec(c->b, NULL, &x, c->timeout_ms, &p, NULL, &err) < 0)
+            return fail(err);
+        char buf[64];
+        while (read(p.fd[1], buf, sizeof(buf)) > 0)
+            ;
+        int r = host_bridge_wait_process(c->b, NULL, p.pid, GCS_INFINITE_TIMEOUT, c->timeout_ms,
+                                         &code, NULL, &err);
+        host_process_close(&p);
+        if (r < 0)
+            return fail(err);
+    }
+    double secs = (double)(lcow_now_ns() - t0) / 1e9;
+    printf("%ld exec+wait of /bin/true in %.3f s: %.0f/s, %.2f ms each\n", n, secs,
+           (double)n / secs, secs * 1e3 / (double)n);
+    return 0;
+}
+
+static int cmd_bench(struct cli *c, const char *count, const char *execs)
+{
+    char *end = NULL, *end2 = NULL;
+    long n = strtol(count, &end, 10);
+    long n_exec = execs ? strtol(execs, &end2, 10) : 0;
+    if (*end || n <= 0 || n > 100000000 || (execs && (*end2 || n_exec < 0 || n_exec > 1000000)))
+        return usage();
+    cleanup_error struct lcow_error *err = NULL;
+    const char *q = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
+    uint64_t t0 = lcow_now_ns();
+    for (long i = 0; i < n; i++) {
+        struct host_message m = {0};
+        if (host_bridge_call(c->b, GCS_MSG_START, q, c->timeout_ms, &m, &err) < 0)
+            return fail(err);
+        host_message_done(&m);
+    }
+    double secs = (double)(lcow_now_ns() - t0) / 1e9;
+    printf("%ld round trips in %.3f s: %.0f/s, %.1f us each\n", n, secs, (double)n / secs,
+           secs * 1e6 / (double)n);
+    return n_exec > 0 ? bench_exec(c, n_exec) : 0;
+}
+
 static int run_command(struct cli *c, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -191,6 +242,8 @@ static int run_command(struct cli *c, int argc, char **argv)
             return usage();
         return cmd_print(c, forced ? GCS_MSG_SHUTDOWN_FORCED : GCS_MSG_SHUTDOWN_GRACEFUL, NULL);
     }
+    if (strcmp(cmd, "bench") == 0 && (argc == 2 || argc == 3))
+        return cmd_bench(c, argv[1], argc == 3 ? argv[2] : NULL);
     if (strcmp(cmd, "raw") == 0 && argc == 3) {
         char *end = NULL;
         unsigned long t = strtoul(argv[1], &end, 0);

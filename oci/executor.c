@@ -172,16 +172,19 @@ static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping
 
 /* ---- clone ---- */
 
-static pid_t clone_child(unsigned long flags, int cgroup_fd)
+/* exit_signal 0 for the short-lived helper of a late pid/time namespace: a caller's
+ * waitpid(-1) reaper (without __WALL) then never takes it from us. The init itself always
+ * signals SIGCHLD: its caller reaps it. */
+static pid_t clone_child(unsigned long flags, int cgroup_fd, bool helper)
 {
-    struct lcow_clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+    struct lcow_clone_args args = {.flags = flags, .exit_signal = helper ? 0 : SIGCHLD};
     if (cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)cgroup_fd;
     }
     long pid = sys_clone3(&args);
     if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EPERM) && cgroup_fd < 0)
-        pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+        pid = syscall(SYS_clone, flags | (helper ? 0 : SIGCHLD), 0, 0, 0, 0);
     return (pid_t)pid;
 }
 
@@ -352,7 +355,7 @@ static int handshake(struct create_ctx *x, struct lcow_error **err)
             return r;
         x->init = m.pid;
         /* The helper exits at once; it is ours to reap (the init is re-parented). */
-        (void)LCOW_RETRY_EINTR(waitpid(x->child, NULL, 0));
+        (void)LCOW_RETRY_EINTR(waitpid(x->child, NULL, __WALL));
         x->child = 0;
     }
     if (x->plan.sync_hooks && (r = run_create_hooks(x, err)) < 0)
@@ -368,7 +371,7 @@ static void create_ctx_undo(struct create_ctx *x)
             continue;
         kill(pids[i], SIGKILL);
         /* Ours to reap only when it is our child; a re-parented init goes to the caller. */
-        (void)LCOW_RETRY_EINTR(waitpid(pids[i], NULL, 0));
+        (void)LCOW_RETRY_EINTR(waitpid(pids[i], NULL, __WALL));
     }
     if (x->cg) {
         (void)oci_cgroup_destroy(x->cg, NULL);
@@ -400,7 +403,8 @@ static void create_ctx_done(struct create_ctx *x)
 static void describe_death(pid_t pid, struct lcow_error **err)
 {
     siginfo_t si = {0};
-    if (pid <= 0 || waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 || si.si_pid != pid)
+    if (pid <= 0 || waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | __WALL) < 0 ||
+        si.si_pid != pid)
         return;
     if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
         (void)lcow_error_wrap(err, "killed by signal %d (%s)", si.si_status,
@@ -454,11 +458,11 @@ static int do_create(struct create_ctx *x, struct lcow_error **err)
     int cgroup_fd = x->cg ? oci_cgroup_clone_fd(x->cg) : -1;
     if (cgroup_fd < 0)
         cgroup_fd = plan_child_join(x, err);
-    x->child = clone_child(x->plan.clone_flags, cgroup_fd);
+    x->child = clone_child(x->plan.clone_flags, cgroup_fd, x->plan.need_fork);
     if (x->child < 0 && x->plan.child_joins_cgroup) {
         /* No CLONE_INTO_CGROUP here: the parent attaches the child as usual. */
         x->plan.child_joins_cgroup = false;
-        x->child = clone_child(x->plan.clone_flags, -1);
+        x->child = clone_child(x->plan.clone_flags, -1, x->plan.need_fork);
     }
     if (x->child < 0)
         return lcow_error_errno(err, "clone container init");

@@ -253,8 +253,9 @@ static int setup_cgroup(struct create_ctx *x, struct lcow_error **err)
     }
     if (o->flags & OCI_CREATE_NO_CGROUP)
         return 0;
-    int r =
-        oci_cgroup_create(x->layout, lx->cgroups_path, o->id, OCI_CGROUP_EXCLUSIVE, &x->cg, err);
+    /* runc 1.2's rule: an empty leftover cgroup is reused, a busy or frozen one refused. */
+    int r = oci_cgroup_create(x->layout, lx->cgroups_path, o->id, OCI_CGROUP_REQUIRE_EMPTY, &x->cg,
+                              err);
     if (r < 0)
         return r;
     struct oci_linux_resources empty = {0};

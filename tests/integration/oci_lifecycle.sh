@@ -112,6 +112,16 @@ oci_bundle "$WORK/lenientsec" '.process.args = ["true"]
   | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [{names: ["no_such_syscall"], action: "SCMP_ACT_ERRNO"}]}'
 oci_check "unknown seccomp syscall skipped by default, as runc" \
   bash -c "cd '$WORK/lenientsec' && '$OCIRUN' --root '$OCI_ROOT' run lenientsec && runc --root '$RUNC_ROOT' run lenientsec"
+# An existing cgroup: reused when empty (runc 1.2's rule), refused when frozen.
+mkdir -p "/sys/fs/cgroup/freezer/$CG_PARENT/frozen" "/sys/fs/cgroup/memory/$CG_PARENT/reuse"
+echo FROZEN >"/sys/fs/cgroup/freezer/$CG_PARENT/frozen/freezer.state"
+oci_bundle "$WORK/frozen" '.process.args = ["sleep", "marker-frozen"]'
+(cd "$WORK/frozen" && "$OCIRUN" --root "$OCI_ROOT" create frozen) >/dev/null 2>"$WORK/frozen.err"
+oci_check "create into a frozen cgroup fails cleanly" \
+  bash -c "grep -qi frozen '$WORK/frozen.err' && [ ! -e '$OCI_ROOT/frozen' ] && ! pgrep -f [m]arker-frozen >/dev/null"
+echo THAWED >"/sys/fs/cgroup/freezer/$CG_PARENT/frozen/freezer.state" 2>/dev/null
+oci_bundle "$WORK/reuse" '.process.args = ["true"]'
+oci_check "an empty existing cgroup is reused" bash -c "cd '$WORK/reuse' && '$OCIRUN' --root '$OCI_ROOT' run reuse"
 oci_bundle "$WORK/badexec" '.process.args = ["/bin/marker-badexec"]'
 oci_check "missing executable" bad_case badexec '/bin/marker-badexec'
 oci_bundle "$WORK/baduser" '.process.args = ["sleep", "marker-baduser"] | .process.cwd = "/no/such/dir"'

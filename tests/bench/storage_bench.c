@@ -3,8 +3,11 @@
  * (b) by the bare mount(2) calls doing the same work (N ext4 read-only mounts + one overlay),
  * alternating, on the loop devices and fake sysfs tree storage_bench.sh prepared (LUN i =
  * layer i on controller 0). Prints the median time of each and the per-layer ratio.
- * usage: storage_bench SYSFS DEV RUNDIR LAYERS ROUNDS */
+ * usage: storage_bench SYSFS DEV RUNDIR LAYERS ROUNDS [bare]
+ * With `bare`, only the bare stack is timed and `bare <median us>` printed (the bridge-level
+ * bench interleaves it with stacks built through gcs). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,8 +136,9 @@ static double median_us(unsigned long long *v, unsigned n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s SYSFS DEV RUNDIR LAYERS ROUNDS\n", argv[0]);
+    bool bare_only = argc == 7 && !strcmp(argv[6], "bare");
+    if (argc != 6 && !bare_only) {
+        fprintf(stderr, "usage: %s SYSFS DEV RUNDIR LAYERS ROUNDS [bare]\n", argv[0]);
         return 2;
     }
     struct bench b = {.run = argv[3], .layers = (unsigned)atoi(argv[4])};
@@ -172,6 +176,12 @@ int main(int argc, char **argv)
     unsigned long long *g = calloc(rounds, sizeof(*g)), *gr = calloc(rounds, sizeof(*gr));
     unsigned long long *m = calloc(rounds, sizeof(*m)), *mr = calloc(rounds, sizeof(*mr));
     unsigned long long dummy;
+    if (bare_only) {
+        for (unsigned r = 0; r < rounds; r++)
+            m[r] = run_bare(&b, devs, mps, data, &mr[r]);
+        printf("bare %.0f\n", median_us(m, rounds));
+        return 0;
+    }
     run_gcs(&b, adds, ov_add, rems, ov_rem, &dummy); /* warm-up: page cache, dentries */
     run_bare(&b, devs, mps, data, &dummy);
     for (unsigned r = 0; r < rounds; r++) {

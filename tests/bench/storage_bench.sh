@@ -4,7 +4,7 @@
 # same work in the same run, on loop devices behind a fake sysfs tree. Two levels:
 #   library: gcs/storage.c from decoded requests (storage_bench, median of alternating rounds)
 #   bridge:  the same requests to `gcs -bridge unix:` through the host client (storage_host),
-#            each timed from send to response
+#            each timed from send to response, each stack followed by a bare one
 # Target (issue 5): per-layer cost within 2x of bare mount(2).
 set -euo pipefail
 top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -12,6 +12,7 @@ build=${BUILD:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 ROUNDS=${STORAGE_BENCH_ROUNDS:-15}
+BRIDGE_ROUNDS=${STORAGE_BENCH_BRIDGE_ROUNDS:-5}
 
 T=$(mktemp -d /tmp/lcow-sbench.XXXXXX)
 R=/run/lcow-sb.$$
@@ -47,7 +48,7 @@ for n in 4 64; do
   bare_us[$n]=$(awk '/add:/ {for (i = 1; i <= NF; i++) if ($i == "mount(2)") print $(i + 1)}' <<<"$out")
 done
 
-echo "== bridge level (gcs -bridge unix:, each Add timed from send to response; 1 round)"
+echo "== bridge level (gcs -bridge unix:, each request timed from send to response; median of $BRIDGE_ROUNDS rounds, each followed by a bare stack)"
 "$build/bin/gcs" -bridge "unix:$T/b" -sysfs-root "$S" -dev-root "$T/dev" -loglevel warning \
   2>"$T/gcs.log" &
 GCS_PID=$!
@@ -55,23 +56,31 @@ coproc "$build/tests/storage_host" "unix:$T/b"
 read -r line <&"${COPROC[0]}"; [ "$line" = READY ] || { echo "gcs did not connect"; exit 1; }
 uvm='"ContainerId":"00000000-0000-0000-0000-000000000000"'
 call() { echo "$1" >&"${COPROC[1]}"; read -r REPLY_LINE <&"${COPROC[0]}"; }
-for n in 4 64; do
-  total=0
-  layers=
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+bridge_stack() { # N ROUND -> total microseconds of the Adds; removes the stack again
+  local n=$1 p=$R/br$1-$2 total=0 layers= i
   for i in $(seq 0 $((n - 1))); do
-    call "TIME {$uvm,\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"$R/br$n/m$i\",\"Lun\":$i,\"ReadOnly\":true,\"Options\":[\"ro\"]}}}"
-    [[ $REPLY_LINE == OK* ]] || { echo "bridge Add failed: $REPLY_LINE"; exit 1; }
+    call "TIME {$uvm,\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"$p/m$i\",\"Lun\":$i,\"ReadOnly\":true,\"Options\":[\"ro\"]}}}"
+    [[ $REPLY_LINE == OK* ]] || { echo "bridge Add failed: $REPLY_LINE" >&2; exit 1; }
     total=$((total + ${REPLY_LINE#OK }))
-    layers+="${layers:+,}{\"Path\":\"$R/br$n/m$i\"}"
+    layers+="${layers:+,}{\"Path\":\"$p/m$i\"}"
   done
-  call "TIME {$uvm,\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":\"CombinedLayers\",\"Settings\":{\"ContainerRootPath\":\"$R/br$n/c/rootfs\",\"ScratchPath\":\"$R/br$n/c/scratch\",\"Layers\":[$layers]}}}"
-  [[ $REPLY_LINE == OK* ]] || { echo "bridge CombinedLayers failed: $REPLY_LINE"; exit 1; }
+  call "TIME {$uvm,\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":\"CombinedLayers\",\"Settings\":{\"ContainerRootPath\":\"$p/c/rootfs\",\"ScratchPath\":\"$p/c/scratch\",\"Layers\":[$layers]}}}"
+  [[ $REPLY_LINE == OK* ]] || { echo "bridge CombinedLayers failed: $REPLY_LINE" >&2; exit 1; }
   total=$((total + ${REPLY_LINE#OK }))
-  awk -v n="$n" -v t="$total" -v b="${bare_us[$n]}" 'BEGIN {
-    printf "layers=%d  add via bridge %d us (%.1f us/layer)   bare mount(2) %.0f us (%.1f us/layer)   ratio %.2f\n",
-      n, t, t / n, b, b / n, t / b }'
-  call "{$uvm,\"Request\":{\"RequestType\":\"Remove\",\"ResourceType\":\"CombinedLayers\",\"Settings\":{\"ContainerRootPath\":\"$R/br$n/c/rootfs\"}}}"
+  call "{$uvm,\"Request\":{\"RequestType\":\"Remove\",\"ResourceType\":\"CombinedLayers\",\"Settings\":{\"ContainerRootPath\":\"$p/c/rootfs\"}}}"
   for i in $(seq 0 $((n - 1))); do
-    call "{$uvm,\"Request\":{\"RequestType\":\"Remove\",\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"$R/br$n/m$i\",\"Lun\":$i}}}"
+    call "{$uvm,\"Request\":{\"RequestType\":\"Remove\",\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"$p/m$i\",\"Lun\":$i}}}"
   done
+  echo "$total"
+}
+for n in 4 64; do
+  : > "$T/bridge.$n"; : > "$T/bare.$n"
+  for r in $(seq 1 "$BRIDGE_ROUNDS"); do
+    bridge_stack "$n" "$r" >> "$T/bridge.$n"
+    "$build/tests/storage_bench" "$S" "$T/dev" "$R/bare$n" "$n" 1 bare | awk '{ print $2 }' >> "$T/bare.$n"
+  done
+  awk -v n="$n" -v t="$(median < "$T/bridge.$n")" -v b="$(median < "$T/bare.$n")" 'BEGIN {
+    printf "layers=%d  add via bridge %.0f us (%.1f us/layer)   bare mount(2) %.0f us (%.1f us/layer)   ratio %.2f\n",
+      n, t, t / n, b, b / n, t / b }'
 done

@@ -189,6 +189,10 @@ mounted "$R/mounts/scsi/m7" | grep -qE '^xfs ro.*norecovery' || fail "not xfs ro
 [ "$(cat "$R/mounts/scsi/m7/x")" = x ] || fail "xfs content"
 ok "$(modify Remove MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m7\",\"Lun\":7,\"ReadOnly\":true}")"
 
+echo "== attach only (MountPath \"\"): wait for the disk, mount nothing"
+ok "$(modify Add MappedVirtualDisk "{\"Lun\":5}")"
+ok "$(modify Remove MappedVirtualDisk "{\"Lun\":5}")"
+
 echo "== BlockDev symlink"
 ok "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/m9\",\"Lun\":5,\"BlockDev\":true}")"
 [ "$(readlink "$R/mounts/scsi/m9")" = "$T/dev/sde" ] || fail "BlockDev link"
@@ -239,6 +243,7 @@ err '`\.\.`' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/../../etc/x\",
 ln -s /etc "$R/escape"
 err 'symlink' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/escape/x\",\"Lun\":1}")"
 err 'SCSI disk 0:0:0:9.*not ready after' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad3\",\"Lun\":9}")"
+err 'SCSI disk 0:0:0:12.*not ready after' "$(modify Add MappedVirtualDisk "{\"Lun\":12}")"
 err 'no known filesystem' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad4\",\"Lun\":4,\"ReadOnly\":true}")"
 err 'unsupported filesystem `ntfs`' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad5\",\"Lun\":4,\"EnsureFilesystem\":true,\"Filesystem\":\"ntfs\"}")"
 err 'not supported' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/mounts/scsi/bad6\",\"Lun\":4,\"Encrypted\":true,\"Filesystem\":\"xfs\"}")"

@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -438,6 +439,32 @@ static void test_run_tool(void **state)
     assert_non_null(strstr(err->msg, "no-such-tool-lcow"));
 }
 
+/* An agent-wide reaper stands behind env->wait_child: the tool's status must come through it. */
+static int fake_reaper(pid_t pid, int *ret_status, void *ctx)
+{
+    int *calls = ctx;
+    (*calls)++;
+    if (waitpid(pid, ret_status, 0) != pid)
+        return -errno;
+    return 0;
+}
+
+static void test_run_tool_through_reaper(void **state)
+{
+    int calls = 0;
+    struct mount_env env;
+    mount_env_init(&env);
+    env.wait_child = fake_reaper;
+    env.wait_ctx = &calls;
+    char *sh_exit[] = {"sh", "-c", "echo out; exit 7", NULL};
+    cleanup_free char *out = NULL;
+    assert_int_equal(mount_run_tool(&env, sh_exit, &out, NULL), 7);
+    assert_int_equal(calls, 1);
+    char *sh_kill[] = {"sh", "-c", "kill -9 $$", NULL};
+    assert_int_equal(mount_run_tool(&env, sh_kill, NULL, NULL), 128 + 9);
+    assert_int_equal(calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_detect_fs),
         cmocka_unit_test(test_format_rejects_unknown),
         cmocka_unit_test(test_run_tool),
+        cmocka_unit_test(test_run_tool_through_reaper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

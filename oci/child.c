@@ -226,6 +226,8 @@ static void setup_namespaces(const struct oci_plan *p)
         if (p->join_fds[k] >= 0 && setns(p->join_fds[k], oci_ns_clone_flag(k)) < 0)
             FAIL(p, "setns", oci_ns_name(k));
     }
+    if (p->unshare_after_join && unshare((int)p->unshare_after_join) < 0)
+        FAIL(p, "unshare", "namespaces in the joined user namespace");
     if (p->new_userns) {
         sync_signal(p, SYNC_USERNS, 0, -1);
         sync_expect(p, SYNC_USERNS_DONE);

@@ -100,7 +100,10 @@ struct oci_plan {
     int join_fds[OCI_NS_KIND_MAX]; /* -1 when not joined */
     bool new_userns;
     bool unshare_cgroupns; /* after the parent placed us in the cgroup */
-    bool unshare_pidns;    /* unshared after clone, needs the extra fork */
+    /* New namespaces made by unshare() after the setns() calls instead of by clone: when a
+     * user namespace is joined, they must be owned by it (runc's order). */
+    unsigned long unshare_after_join;
+    bool unshare_pidns; /* unshared after clone, needs the extra fork */
     bool unshare_timens;
     bool need_fork;
     /* Wait for the cgroup attach before anything else (a cgroup namespace, or a fork whose

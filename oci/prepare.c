@@ -138,6 +138,13 @@ static int plan_namespaces(const struct oci_spec *spec, struct oci_plan *plan,
         if (k == OCI_NS_PID || k == OCI_NS_TIME)
             plan->need_fork = true; /* they apply to children only */
     }
+    if (plan->join_fds[OCI_NS_USER] >= 0) {
+        /* Namespaces made by clone would belong to our user namespace, not the joined one. */
+        if (plan->clone_flags & CLONE_NEWPID)
+            plan->unshare_pidns = true;
+        plan->unshare_after_join = plan->clone_flags & ~(unsigned long)CLONE_NEWPID;
+        plan->clone_flags = 0;
+    }
     if (plan->unshare_pidns)
         plan->need_fork = true;
     plan->early_cgroup_wait = plan->need_fork || plan->unshare_cgroupns;

@@ -167,6 +167,20 @@ oci_bundle "$WORK/attrs" '.linux.personality = {domain: "LINUX32"}
 oci_check "personality LINUX32" grep -qx "i686" "$WORK/attrs.out"
 oci_check "ioPriority idle" grep -q "idle" "$WORK/attrs.out"
 oci_check "scheduler SCHED_BATCH, nice 7" grep -qx "7 3" "$WORK/attrs.out"
+# Joining a user namespace by path: the new namespaces must then be owned by it (unshare after
+# setns), and the ids inside are the joined namespace's.
+oci_bundle "$WORK/usera" '.process.args = ["sleep", "100"] | .linux.namespaces += [{type: "user"}]
+  | .linux.uidMappings = [{containerID: 0, hostID: 200000, size: 65536}]
+  | .linux.gidMappings = [{containerID: 0, hostID: 200000, size: 65536}]'
+(cd "$WORK/usera" && ocirun run -d usera)
+upid=$(ocirun state usera | jq .pid)
+oci_bundle "$WORK/userb" ".linux.namespaces = [{type: \"mount\"}, {type: \"user\", path: \"/proc/$upid/ns/user\"},
+    {type: \"pid\", path: \"/proc/$upid/ns/pid\"}, {type: \"network\", path: \"/proc/$upid/ns/net\"},
+    {type: \"ipc\", path: \"/proc/$upid/ns/ipc\"}, {type: \"uts\", path: \"/proc/$upid/ns/uts\"}]
+  | del(.hostname) | .process.args = [\"sh\", \"-c\", \"cat /proc/self/uid_map; id -u\"]"
+oci_check "joining a user namespace by path" \
+  bash -c "[ \"\$(cd '$WORK/userb' && '$OCIRUN' --root '$OCI_ROOT' run userb | tr -s ' \n' ' ')\" = ' 0 200000 65536 0 ' ]"
+ocirun delete --force usera
 oci_bundle "$WORK/nopivot" '.process.args = ["sh", "-c", "ls /bin/busybox && cat /proc/self/mountinfo | wc -l"]'
 oci_check "--no-pivot (MS_MOVE + chroot)" \
   bash -c "cd '$WORK/nopivot' && '$OCIRUN' --root '$OCI_ROOT' run --no-pivot nopivot >/dev/null"

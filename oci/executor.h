@@ -7,13 +7,19 @@
  *                           happened (or with the exec's error).
  *   oci_container_signal()  kill(2) through a pidfd (no pid reuse race).
  *   oci_container_exited()  the CALLER reaps: its SIGCHLD/pidfd reaper calls this with the
- *                           wait status of oci_container_pid(). The library never calls
- *                           waitpid() on the init (only on the short-lived helper it forks
- *                           itself when a pid or time namespace must be entered after clone;
- *                           a caller's waitpid(-1) reaper must ignore pids it does not know,
- *                           and the init is re-parented to the caller, which must therefore
- *                           be a child subreaper: PR_SET_CHILD_SUBREAPER).
- *   oci_container_destroy() SIGKILL if still running, remove the cgroup, free.
+ *                           wait status of oci_container_pid(). The library never waits for
+ *                           a running init. Its own short-lived children (hook processes, the
+ *                           helper that forks the init when a pid or time namespace must be
+ *                           entered after clone) are cloned with exit signal 0, so a caller's
+ *                           waitpid(-1) without __WALL never sees them. The init can then be
+ *                           re-parented to the caller, which must be a child subreaper
+ *                           (PR_SET_CHILD_SUBREAPER). After a failed create the library kills
+ *                           and reaps the half-made init itself (it was never announced).
+ *   oci_container_destroy() SIGKILL if still running, remove the cgroup, run poststop hooks,
+ *                           free.
+ *
+ * Hooks: prestart and createRuntime run during create (in the caller's namespaces),
+ * createContainer and startContainer in the container, poststart at the end of start.
  *
  * Between clone and exec the child runs only syscalls on data prepared before the clone (no
  * malloc, no locks, no json-c); its errors come back over a SEQPACKET socketpair as errno + a

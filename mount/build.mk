@@ -7,7 +7,7 @@ STORAGE_LIBS := gcs_storage mount gcs_protocol common
 
 # Unit: option strings, DM math/ioctls, paths, fake sysfs trees, gcs/storage.c bookkeeping.
 $(eval $(call add_unit_test,test_mount,tests/unit/test_mount.c,mount common))
-$(eval $(call add_unit_test,test_mount_scsi,tests/unit/test_mount_scsi.c,mount common))
+$(eval $(call add_unit_test,test_mount_scsi,tests/unit/test_mount_scsi.c,mount common,-lpthread))
 $(eval $(call add_unit_test,test_mount_storage,tests/unit/test_mount_storage.c,$(STORAGE_LIBS),$(LIBS_JSON) -lpthread))
 
 # Integration: gcs/storage.c on loop devices and a fake sysfs, directly (storage_drive) and

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,43 @@ static void test_wait_errors(void **state)
     assert_null(dev);
 }
 
+struct hotplug {
+    struct tree *t;
+};
+
+/* Plays the kernel after a hot-plug: the controller's host, then the disk, then its node. */
+static void *hotplug_main(void *arg)
+{
+    struct hotplug *h = arg;
+    usleep(30000);
+    mkdirs(h->t, "sys/devices/pci0000:00/0000:00:03.0/virtio2/host4");
+    usleep(30000);
+    mkdirs(h->t, "sys/bus/scsi/devices/4:0:0:9/block/sdk");
+    usleep(30000);
+    touch(h->t, "dev/sdk");
+    return NULL;
+}
+
+static void test_wait_hotplug(void **state)
+{
+    struct tree *t = *state;
+    mkdirs(t, "sys/devices/pci0000:00/0000:00:03.0/virtio2");
+    mkdirs(t, "sys/bus/virtio/drivers/virtio_scsi");
+    link_rel(t, "../../../../devices/pci0000:00/0000:00:03.0/virtio2",
+             "sys/bus/virtio/drivers/virtio_scsi/virtio2");
+    t->env.device_timeout_ms = 5000;
+    struct hotplug h = {.t = t};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hotplug_main, &h), 0);
+    cleanup_free char *dev = NULL;
+    unsigned long long t0 = lcow_now_ns();
+    assert_int_equal(mount_scsi_wait_device(&t->env, 0, 9, 0, &dev, NULL), 0);
+    unsigned long long ms = (lcow_now_ns() - t0) / 1000000ULL;
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_non_null(strstr(dev, "/dev/sdk"));
+    assert_true(ms >= 80); /* it really waited for all three steps */
+}
+
 static void test_delete(void **state)
 {
     struct tree *t = *state;
@@ -233,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_partition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_hotplug, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

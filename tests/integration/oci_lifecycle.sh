@@ -27,6 +27,8 @@ lifecycle() {
     echo "create=$?"
     [ "$(cat "$WORK/$rt.pid")" = "$($rt state life | jq .pid)" ] && echo pidfile-matches
     $rt state life | jq -S 'del(.pid, .created)'
+    # byte for byte too: field order, indentation, no trailing newline
+    $rt state life | sed -E 's/"(pid|created)": [^,]*/"\1": X/' | od -c | tail -3
     $rt list -f json | jq -S 'map(del(.pid, .created, .owner))'
     (cd "$WORK/life" && $rt create life) >/dev/null 2>&1
     echo "duplicate-create=$?"

@@ -45,6 +45,8 @@ GCS_CONTAINER_SRCS := gcs/container.c gcs/container_spec.c gcs/container_exec.c 
 $(eval $(call add_lib,gcs_container,$(GCS_CONTAINER_SRCS)))
 GCS_HANDLER_LIBS += gcs_container oci oci_cgroup oci_seccomp oci_spec_res gcs_network gcs_storage mount
 GCS_HANDLER_LDFLAGS += $(LIBS_SECCOMP)
+# Containers through the bridge over unix: (root; busybox rootfs and cgroups made at run time).
+$(eval $(call add_unit_test,test_containers,tests/integration/test_containers.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 
 # bridge: the gcs program (bridge loop, dispatch, external processes, reaper, stdio, the
 # ModifySettings table). KEEP THIS BLOCK LAST: the gcs link line below reads

@@ -205,10 +205,10 @@ static void *relay_main(void *arg)
     pthread_mutex_lock(&ct_lock);
     /* The proc may be gone only if its container was deleted; it then was unlinked and freed
      * after busy dropped, and busy is held by this relay. */
+    struct ct_container *c = r->p->c;
     r->p->relays_done = true;
     r->p->master = -1;
-    ct_try_publish(r->g, r->p);
-    struct ct_container *c = r->p->c;
+    ct_try_publish(r->g, r->p); /* may free an exec's p */
     c->busy--;
     ct_kick();
     pthread_mutex_unlock(&ct_lock);
@@ -247,6 +247,17 @@ int ct_relay_start(struct gcs *g, struct ct_proc *p, struct gcs_stdio *s, int in
         }
     }
     *s = (struct gcs_stdio)GCS_STDIO_INIT;
+    if (master < 0 && r->s[0].done && r->s[1].done && r->s[2].done) {
+        /* No stream at all: nothing to drain, no thread. */
+        if (r->tee >= 0)
+            close(r->tee);
+        free(r);
+        pthread_mutex_lock(&ct_lock);
+        p->relays_done = true;
+        ct_try_publish(g, p);
+        pthread_mutex_unlock(&ct_lock);
+        return 0;
+    }
     pthread_mutex_lock(&ct_lock);
     p->c->busy++;
     if (master >= 0)
@@ -690,8 +701,8 @@ static int run_exec(struct gcs *g, struct ct_container *c,
     pthread_mutex_lock(&ct_lock);
     bool running = c->status == CT_RUNNING && c->init && !c->init->exited;
     pthread_mutex_unlock(&ct_lock);
-    if (!running)
-        return lcow_error_make(err, GCS_ERR_SYSTEM_STOPPED, "container `%s` is not running", c->id);
+    if (!running) /* runc's "cannot exec in a stopped container": E_FAIL */
+        return lcow_error_make(err, EINVAL, "cannot exec in a stopped container `%s`", c->id);
     struct oci_process *proc = NULL;
     int r = exec_process(c, &q->params, &proc, err);
     if (r < 0)

@@ -1,0 +1,997 @@
+/* Containers through the bridge (gcs-protocol.md §4.1-4.11, §7.2-7.3), gcs over unix: with
+ * -cgroup-root under a cgroup this test creates and removes. The rootfs is a busybox-static
+ * tree built at run time. Mirrors hcsshim's test/gcs container and CRI tests: output, stdin,
+ * tty + resize, exec, signals and notification types, shutdown, a sandbox with two workloads,
+ * properties, constraints update, OOM, delete leaving nothing, 50 concurrent containers, 1000
+ * exec cycles without leaks, and bad input with the HRESULTs of §6. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "common/json.h"
+#include "gcs/protocol.h"
+#include "host/bridge_client.h"
+
+#define T_MS 20000 /* every wait in these tests is bounded */
+#define INF  GCS_INFINITE_TIMEOUT
+
+struct fixture {
+    char dir[64];
+    char addr[128];
+    char log[128];
+    char rootfs[128];
+    char cgroot[64]; /* -cgroup-root */
+    pid_t gcs;
+    struct host_bridge *b;
+};
+
+static char gcs_bin[512];
+
+/* ---- fixture ------------------------------------------------------------------------------ */
+
+static void write_text(const char *path, const char *text)
+{
+    assert_int_equal(
+        lcow_write_file(path, text, strlen(text), O_WRONLY | O_CREAT | O_TRUNC, 0644, NULL), 0);
+}
+
+/* A busybox rootfs: /bin/busybox plus applet links, passwd/group, mount targets. */
+static void make_rootfs(const char *root)
+{
+    static const char *const applets[] = {"sh",    "echo", "cat",  "sleep", "true",
+                                          "false", "id",   "stty", "dd",    "hostname",
+                                          "ls",    "kill", "head"};
+    static const char *const dirs[] = {"bin", "etc", "proc", "dev", "tmp", "shared"};
+    char p[512];
+    assert_int_equal(mkdir(root, 0755), 0);
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+        assert_int_equal(mkdir(p, 0755), 0);
+    }
+    cleanup_free char *bb = NULL;
+    size_t len = 0;
+    assert_int_equal(lcow_read_file("/bin/busybox", 64u << 20, &bb, &len, NULL), 0);
+    snprintf(p, sizeof(p), "%s/bin/busybox", root);
+    assert_int_equal(lcow_write_file(p, bb, len, O_WRONLY | O_CREAT | O_TRUNC, 0755, NULL), 0);
+    for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++) {
+        snprintf(p, sizeof(p), "%s/bin/%s", root, applets[i]);
+        assert_int_equal(symlink("busybox", p), 0);
+    }
+    snprintf(p, sizeof(p), "%s/etc/passwd", root);
+    write_text(p, "root:x:0:0:root:/root:/bin/sh\nguest:x:1234:2345:guest:/tmp:/bin/sh\n");
+    snprintf(p, sizeof(p), "%s/etc/group", root);
+    write_text(p, "root:x:0:\nguests:x:2345:\nother:x:3456:\n");
+    static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/etc/%s", root, etc[i]);
+        write_text(p, "");
+    }
+}
+
+static pid_t start_gcs(struct fixture *f)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(gcs_bin, gcs_bin, "-v4", "-log-format=json", "-loglevel", "debug", "-logfile", f->log,
+              "-bridge", f->addr, "-cgroup-root", f->cgroot, "-disable-time-sync", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *w)
+{
+    (void)st;
+    (void)w;
+    if (flag == FTW_DP || flag == FTW_D)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+/* Removes the test cgroup in every hierarchy, deepest first (cgroup dirs hold no files one can
+ * unlink, so plain rmdir in post-order). */
+static int rm_cgroup(const char *path, const struct stat *st, int flag, struct FTW *w)
+{
+    (void)st;
+    (void)w;
+    if (flag == FTW_DP)
+        rmdir(path);
+    return 0;
+}
+
+static void remove_cgroups(const char *name)
+{
+    cleanup_dir DIR *d = opendir("/sys/fs/cgroup");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char p[512];
+        snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/%s", de->d_name, name);
+        struct stat st;
+        if (de->d_name[0] != '.' && stat(p, &st) == 0)
+            nftw(p, rm_cgroup, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
+/* Unmounts whatever is left under dir (a failed test may leave sandbox mounts). */
+static void unmount_all(const char *dir)
+{
+    for (int i = 0; i < 64; i++) {
+        cleanup_free char *mi = NULL;
+        if (lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL) < 0)
+            return;
+        char best[512] = "";
+        char *save = NULL;
+        for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            char mp[512];
+            if (sscanf(l, "%*s %*s %*s %*s %511s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0 &&
+                strlen(mp) > strlen(best))
+                snprintf(best, sizeof(best), "%s", mp);
+        }
+        if (!best[0] || umount2(best, MNT_DETACH) < 0)
+            return;
+    }
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    host_bridge_free(f->b);
+    if (f->gcs > 0) {
+        kill(f->gcs, SIGKILL);
+        waitpid(f->gcs, NULL, 0);
+    }
+    if (getenv("CT_KEEP_LOG")) { /* debugging: keep gcs's log */
+        cleanup_free char *log = NULL;
+        size_t len = 0;
+        if (lcow_read_file(f->log, 64u << 20, &log, &len, NULL) == 0)
+            lcow_write_file(getenv("CT_KEEP_LOG"), log, len, O_WRONLY | O_CREAT | O_APPEND, 0644,
+                            NULL);
+    }
+    /* Container inits re-parented to gcs die with their pid namespace; SIGKILL any other. */
+    usleep(50 * 1000);
+    unmount_all(f->dir);
+    remove_cgroups(f->cgroot + 1);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    free(f);
+    *state = NULL;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    *state = f;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/lcow-ct-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->addr, sizeof(f->addr), "unix:%s/b", f->dir);
+    snprintf(f->log, sizeof(f->log), "%s/gcs.log", f->dir);
+    snprintf(f->rootfs, sizeof(f->rootfs), "%s/rootfs", f->dir);
+    snprintf(f->cgroot, sizeof(f->cgroot), "/lcow-ct-%d-%ld", (int)getpid(),
+             (long)(lcow_now_ns() % 1000000));
+    char c[128];
+    snprintf(c, sizeof(c), "%s/c", f->dir);
+    mkdir(c, 0755);
+    make_rootfs(f->rootfs);
+    cleanup_error struct lcow_error *err = NULL;
+    if (host_bridge_listen(f->addr, &f->b, &err) < 0)
+        goto fail;
+    f->gcs = start_gcs(f);
+    if (host_bridge_accept(f->b, T_MS, &err) < 0 || host_bridge_negotiate(f->b, T_MS, &err) < 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "setup: %s\n", lcow_error_message(err));
+    teardown(state);
+    return -1;
+}
+
+/* ---- request helpers ---------------------------------------------------------------------- */
+
+static struct json_object *strv(const char *const *v)
+{
+    struct json_object *a = json_object_new_array();
+    for (; *v; v++)
+        json_object_array_add(a, json_object_new_string(*v));
+    return a;
+}
+
+static struct json_object *oci_process(const char *const *args, bool tty)
+{
+    struct json_object *p = json_object_new_object();
+    static const char *const env[] = {"PATH=/bin", "TERM=xterm", NULL};
+    json_object_object_add(p, "terminal", json_object_new_boolean(tty));
+    struct json_object *u = json_object_new_object();
+    json_object_object_add(u, "uid", json_object_new_int(0));
+    json_object_object_add(u, "gid", json_object_new_int(0));
+    json_object_object_add(p, "user", u);
+    json_object_object_add(p, "args", strv(args));
+    json_object_object_add(p, "env", strv(env));
+    json_object_object_add(p, "cwd", json_object_new_string("/"));
+    return p;
+}
+
+/* A spec with its own pid/mount/ipc/uts namespaces and /proc. */
+static struct json_object *base_spec(struct fixture *f, const char *const *args, bool tty)
+{
+    struct json_object *s = json_object_new_object();
+    json_object_object_add(s, "ociVersion", json_object_new_string("1.0.2"));
+    json_object_object_add(s, "process", oci_process(args, tty));
+    struct json_object *root = json_object_new_object();
+    json_object_object_add(root, "path", json_object_new_string(f->rootfs));
+    json_object_object_add(root, "readonly", json_object_new_boolean(1));
+    json_object_object_add(s, "root", root);
+    struct json_object *mounts = json_object_new_array(), *m = json_object_new_object();
+    json_object_object_add(m, "destination", json_object_new_string("/proc"));
+    json_object_object_add(m, "type", json_object_new_string("proc"));
+    json_object_object_add(m, "source", json_object_new_string("proc"));
+    json_object_array_add(mounts, m);
+    m = json_object_new_object();
+    json_object_object_add(m, "destination", json_object_new_string("/tmp"));
+    json_object_object_add(m, "type", json_object_new_string("tmpfs"));
+    json_object_object_add(m, "source", json_object_new_string("tmpfs"));
+    json_object_array_add(mounts, m);
+    m = json_object_new_object();
+    json_object_object_add(m, "destination", json_object_new_string("/dev/pts"));
+    json_object_object_add(m, "type", json_object_new_string("devpts"));
+    json_object_object_add(m, "source", json_object_new_string("devpts"));
+    json_object_object_add(
+        m, "options",
+        strv((const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666", NULL}));
+    json_object_array_add(mounts, m);
+    json_object_object_add(s, "mounts", mounts);
+    struct json_object *lx = json_object_new_object(), *ns = json_object_new_array();
+    static const char *const kinds[] = {"pid", "mount", "ipc", "uts"};
+    for (size_t i = 0; i < 4; i++) {
+        struct json_object *n = json_object_new_object();
+        json_object_object_add(n, "type", json_object_new_string(kinds[i]));
+        json_object_array_add(ns, n);
+    }
+    json_object_object_add(lx, "namespaces", ns);
+    json_object_object_add(s, "linux", lx);
+    return s;
+}
+
+static void annotate(struct json_object *spec, const char *k, const char *v)
+{
+    struct json_object *a = lcow_json_field(spec, "annotations");
+    if (!a) {
+        a = json_object_new_object();
+        json_object_object_add(spec, "annotations", a);
+    }
+    json_object_object_add(a, k, json_object_new_string(v));
+}
+
+static void bundle_of(struct fixture *f, const char *cid, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/c/%s", f->dir, cid);
+}
+
+/* The Create payload with the spec (taken) and schema major.minor. */
+static char *create_payload(struct fixture *f, const char *cid, struct json_object *spec, int major,
+                            int minor)
+{
+    char bundle[256];
+    bundle_of(f, cid, bundle, sizeof(bundle));
+    struct json_object *cfg = json_object_new_object(), *sv = json_object_new_object();
+    json_object_object_add(sv, "Major", json_object_new_int(major));
+    json_object_object_add(sv, "Minor", json_object_new_int(minor));
+    json_object_object_add(cfg, "SchemaVersion", sv);
+    json_object_object_add(cfg, "OciBundlePath", json_object_new_string(bundle));
+    json_object_object_add(cfg, "OciSpecification", spec);
+    struct json_object *req = json_object_new_object();
+    json_object_object_add(req, "ContainerId", json_object_new_string(cid));
+    json_object_object_add(req, "ActivityId",
+                           json_object_new_string("11111111-2222-3333-4444-555555555555"));
+    json_object_object_add(
+        req, "ContainerConfig",
+        json_object_new_string(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN)));
+    char *out = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+    json_object_put(req);
+    json_object_put(cfg);
+    return out;
+}
+
+/* Sends a request and returns its Result (HRESULT). */
+static int32_t call(struct fixture *f, uint32_t type, const char *payload, char **ret_payload)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_message m = {0};
+    int r = host_bridge_call(f->b, type, payload, T_MS, &m, &err);
+    if (r < 0)
+        fail_msg("call 0x%08x: %s", type, lcow_error_message(err));
+    int32_t hr = 0;
+    assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+    if (ret_payload)
+        *ret_payload = strdup(m.payload);
+    host_message_done(&m);
+    return hr;
+}
+
+static int32_t create(struct fixture *f, const char *cid, struct json_object *spec)
+{
+    cleanup_free char *p = create_payload(f, cid, spec, 2, 1);
+    return call(f, GCS_MSG_CREATE, p, NULL);
+}
+
+static int32_t simple(struct fixture *f, uint32_t type, const char *cid)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_message m = {0};
+    if (host_bridge_simple(f->b, type, cid, T_MS, &m, &err) < 0)
+        fail_msg("simple 0x%08x: %s", type, lcow_error_message(err));
+    int32_t hr = 0;
+    assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+    host_message_done(&m);
+    return hr;
+}
+
+/* ExecuteProcess on a container: the init when proc is NULL, else an exec (proc taken). */
+static int32_t execute(struct fixture *f, const char *cid, struct json_object *proc, bool in,
+                       bool out, bool errs, struct host_process *ret)
+{
+    const bool want[3] = {in, out, errs};
+    uint32_t ports[3] = {0};
+    int lfd[3] = {-1, -1, -1};
+    cleanup_error struct lcow_error *err = NULL;
+    for (int i = 0; i < 3; i++)
+        if (want[i])
+            assert_true((lfd[i] = host_bridge_stdio_listen(f->b, &ports[i], &err)) >= 0);
+    struct gcs_execute_process_request q = {
+        .base = {.container_id = (char *)cid, .activity_id = (char *)GCS_ZERO_GUID},
+        .params = {.command_line = (char *)"",
+                   .working_directory = (char *)"",
+                   .create_std_in_pipe = in,
+                   .create_std_out_pipe = out,
+                   .create_std_err_pipe = errs,
+                   .oci_process = proc},
+        .relay = {ports[0], ports[1], ports[2]},
+    };
+    cleanup_free char *payload = NULL;
+    assert_int_equal(gcs_encode_execute_process_request(&q, &payload, &err), 0);
+    json_object_put(proc);
+    cleanup_free char *resp = NULL;
+    int32_t hr = call(f, GCS_MSG_EXECUTE_PROCESS, payload, &resp);
+    *ret = (struct host_process){.fd = {-1, -1, -1}};
+    if (hr == 0) {
+        struct gcs_execute_process_response r = {0};
+        assert_int_equal(gcs_decode_execute_process_response(resp, strlen(resp), &r, &err), 0);
+        ret->pid = r.process_id;
+        gcs_execute_process_response_done(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (lfd[i] < 0)
+            continue;
+        if (hr == 0)
+            assert_true((ret->fd[i] = host_stdio_accept(lfd[i], T_MS, &err)) >= 0);
+        else
+            close(lfd[i]);
+    }
+    return hr;
+}
+
+static int32_t wait_code(struct fixture *f, const char *cid, uint32_t pid, uint32_t timeout,
+                         uint32_t *code)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    int32_t hr = 0;
+    int r = host_bridge_wait_process(f->b, cid, pid, timeout, T_MS, code, &hr, &err);
+    if (r < 0 && r != -EREMOTEIO)
+        fail_msg("wait: %s", lcow_error_message(err));
+    return r < 0 ? hr : 0;
+}
+
+static uint32_t wait_exit(struct fixture *f, const char *cid, uint32_t pid)
+{
+    uint32_t code = 0xdead;
+    assert_int_equal(wait_code(f, cid, pid, INF, &code), 0);
+    return code;
+}
+
+static int32_t signal_proc(struct fixture *f, const char *cid, uint32_t pid, int sig)
+{
+    struct gcs_signal_process_request q = {
+        .base = {.container_id = (char *)cid, .activity_id = (char *)GCS_ZERO_GUID},
+        .process_id = pid,
+        .has_options = true,
+        .signal = sig};
+    cleanup_free char *p = NULL;
+    assert_int_equal(gcs_encode_signal_process_request(&q, &p, NULL), 0);
+    return call(f, GCS_MSG_SIGNAL_PROCESS, p, NULL);
+}
+
+/* Reads fd to EOF into buf (NUL-terminated); then closes it (the host's half of §1.6). */
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_true(poll(&p, 1, T_MS) == 1);
+        ssize_t k = read(fd, buf + n, cap - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    close(fd);
+    return n;
+}
+
+/* The next notification: its container id and Type. */
+static void expect_notification(struct fixture *f, const char *cid, const char *type)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_message m = {0};
+    if (host_bridge_next_notification(f->b, T_MS, &m, &err) < 0)
+        fail_msg("notification: %s", lcow_error_message(err));
+    struct gcs_container_notification n = {0};
+    assert_int_equal(gcs_decode_container_notification(m.payload, m.len, &n, &err), 0);
+    assert_string_equal(n.container_id, cid);
+    assert_string_equal(n.type, type);
+    assert_string_equal(n.activity_id, "11111111-2222-3333-4444-555555555555");
+    gcs_container_notification_done(&n);
+    host_message_done(&m);
+}
+
+static void no_notification(struct fixture *f)
+{
+    struct host_message m = {0};
+    assert_int_not_equal(host_bridge_next_notification(f->b, 200, &m, NULL), 0);
+}
+
+static bool cgroup_exists(struct fixture *f, const char *rel)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/%s", f->cgroot, rel);
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static bool mounted_under(const char *dir)
+{
+    cleanup_free char *mi = NULL;
+    assert_int_equal(lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL), 0);
+    return strstr(mi, dir) != NULL;
+}
+
+/* Delete, then: no config.json, no bundle dir we made, no cgroup, no mounts. */
+static void delete_and_check(struct fixture *f, const char *cid, const char *cgroup_rel)
+{
+    assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, cid), 0);
+    char bundle[256];
+    bundle_of(f, cid, bundle, sizeof(bundle));
+    struct stat st;
+    assert_int_not_equal(stat(bundle, &st), 0);
+    assert_false(cgroup_exists(f, cgroup_rel));
+    assert_false(mounted_under(bundle));
+    assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, cid), GCS_HCS_E_SYSTEM_NOT_FOUND);
+}
+
+static const char *const SLEEP[] = {"sleep", "30", NULL};
+
+/* Create + Start + init Execute of a long-running container; returns the init pid. */
+static uint32_t run_sleeper(struct fixture *f, const char *cid)
+{
+    assert_int_equal(create(f, cid, base_spec(f, SLEEP, false)), 0);
+    assert_int_equal(simple(f, GCS_MSG_START, cid), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, cid, NULL, false, false, false, &p), 0);
+    return p.pid;
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_standalone_hello(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const args[] = {"echo", "hello", NULL};
+    assert_int_equal(create(f, "hello", base_spec(f, args, false)), 0);
+    assert_int_equal(simple(f, GCS_MSG_START, "hello"), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "hello", NULL, false, true, true, &p), 0);
+    assert_true(p.pid > 0);
+    char buf[256];
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_string_equal(buf, "hello\n");
+    read_all(p.fd[2], buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    assert_int_equal(wait_exit(f, "hello", p.pid), 0);
+    expect_notification(f, "hello", GCS_NOTIFY_UNEXPECTED_EXIT);
+    /* The init pid still resolves after its exit (§4.5); no second notification. */
+    assert_int_equal(wait_exit(f, "hello", p.pid), 0);
+    no_notification(f);
+    delete_and_check(f, "hello", "pods/hello");
+}
+
+static void test_stdin_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const args[] = {"cat", NULL};
+    assert_int_equal(create(f, "cat", base_spec(f, args, false)), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "cat", NULL, true, true, false, &p), 0);
+    assert_int_equal(lcow_write_all(p.fd[0], "ping pong\n", 10), 0);
+    shutdown(p.fd[0], SHUT_WR); /* end of input */
+    char buf[256];
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_string_equal(buf, "ping pong\n");
+    close(p.fd[0]);
+    assert_int_equal(wait_exit(f, "cat", p.pid), 0);
+    expect_notification(f, "cat", GCS_NOTIFY_UNEXPECTED_EXIT);
+    delete_and_check(f, "cat", "pods/cat");
+}
+
+static void test_tty_resize(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const args[] = {"sh", "-c", "read x; stty size", NULL};
+    assert_int_equal(create(f, "tty", base_spec(f, args, true)), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "tty", NULL, true, true, false, &p), 0);
+    struct gcs_resize_console_request q = {
+        .base = {.container_id = (char *)"tty", .activity_id = (char *)GCS_ZERO_GUID},
+        .process_id = p.pid,
+        .height = 33,
+        .width = 101};
+    cleanup_free char *payload = NULL;
+    assert_int_equal(gcs_encode_resize_console_request(&q, &payload, NULL), 0);
+    assert_int_equal(call(f, GCS_MSG_RESIZE_CONSOLE, payload, NULL), 0);
+    assert_int_equal(lcow_write_all(p.fd[0], "go\n", 3), 0);
+    char buf[512];
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_non_null(strstr(buf, "33 101"));
+    close(p.fd[0]);
+    assert_int_equal(wait_exit(f, "tty", p.pid), 0);
+    expect_notification(f, "tty", GCS_NOTIFY_UNEXPECTED_EXIT);
+    /* A pipe process has no console: E_FAIL. */
+    delete_and_check(f, "tty", "pods/tty");
+}
+
+static void test_exec(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t init = run_sleeper(f, "ex");
+    static const char *const code7[] = {"sh", "-c", "exit 7", NULL};
+    struct host_process p;
+    assert_int_equal(execute(f, "ex", oci_process(code7, false), false, false, false, &p), 0);
+    assert_int_not_equal(p.pid, init);
+    assert_int_equal(wait_exit(f, "ex", p.pid), 7);
+    /* The exec entry is gone after its first waiter (§4.5). */
+    uint32_t code;
+    assert_int_equal(wait_code(f, "ex", p.pid, INF, &code), GCS_E_NOT_FOUND);
+    /* Same namespaces as the init: it sees pid 1 = sleep; output relayed. */
+    static const char *const ps[] = {"sh", "-c", "cat /proc/1/cmdline; echo; id -u", NULL};
+    assert_int_equal(execute(f, "ex", oci_process(ps, false), false, true, false, &p), 0);
+    char buf[256];
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_non_null(strstr(buf, "sleep"));
+    assert_int_equal(wait_exit(f, "ex", p.pid), 0);
+    /* A user name resolved in the container's /etc/passwd. */
+    struct json_object *proc = oci_process((const char *const[]){"id", NULL}, false);
+    struct json_object *u = lcow_json_field(proc, "user");
+    json_object_object_add(u, "username", json_object_new_string("guest"));
+    assert_int_equal(execute(f, "ex", proc, false, true, false, &p), 0);
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_non_null(strstr(buf, "uid=1234"));
+    assert_non_null(strstr(buf, "gid=2345"));
+    assert_int_equal(wait_exit(f, "ex", p.pid), 0);
+    /* A wait with a timeout that fires (§4.5). */
+    assert_int_equal(wait_code(f, "ex", init, 100, &code), GCS_HCS_E_CONNECTION_TIMEOUT);
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "ex"), 0);
+    assert_int_equal(wait_exit(f, "ex", init), 137);
+    expect_notification(f, "ex", GCS_NOTIFY_FORCED_EXIT);
+    /* exec into a stopped container: E_FAIL; a signal to the gone pid: not found. */
+    assert_int_equal(execute(f, "ex", oci_process(code7, false), false, false, false, &p),
+                     GCS_E_FAIL);
+    assert_int_equal(signal_proc(f, "ex", init, SIGTERM), GCS_E_NOT_FOUND);
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_GRACEFUL, "ex"), GCS_HCS_E_SYSTEM_ALREADY_STOPPED);
+    delete_and_check(f, "ex", "pods/ex");
+}
+
+/* Each way of stopping the init gives its exit code and notification type. */
+static void test_signals(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *cid;
+        int how; /* >0 SignalProcess(sig), 0: SignalProcess(0), -1 graceful, -2 forced */
+        uint32_t code;
+        const char *type;
+    } cases[] = {
+        {"s-term", SIGTERM, 143, GCS_NOTIFY_GRACEFUL_EXIT},
+        {"s-kill", SIGKILL, 137, GCS_NOTIFY_FORCED_EXIT},
+        {"s-zero", 0, 137, GCS_NOTIFY_FORCED_EXIT},
+        {"s-usr1", SIGUSR1, 128 + SIGUSR1, GCS_NOTIFY_UNEXPECTED_EXIT},
+        {"s-hup", SIGHUP, 128 + SIGHUP, GCS_NOTIFY_UNEXPECTED_EXIT},
+        {"s-grace", -1, 143, GCS_NOTIFY_GRACEFUL_EXIT},
+        {"s-force", -2, 137, GCS_NOTIFY_FORCED_EXIT},
+    };
+    static const char *const args[] = {"sh", "-c", "trap 'exit 99' INT; sleep 30 & wait", NULL};
+    (void)args;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t pid = run_sleeper(f, cases[i].cid);
+        int32_t hr;
+        if (cases[i].how >= 0)
+            hr = signal_proc(f, cases[i].cid, pid, cases[i].how);
+        else
+            hr = simple(f, cases[i].how == -1 ? GCS_MSG_SHUTDOWN_GRACEFUL : GCS_MSG_SHUTDOWN_FORCED,
+                        cases[i].cid);
+        assert_int_equal(hr, 0);
+        assert_int_equal(wait_exit(f, cases[i].cid, pid), cases[i].code);
+        expect_notification(f, cases[i].cid, cases[i].type);
+        char rel[1024];
+        snprintf(rel, sizeof(rel), "pods/%s", cases[i].cid);
+        delete_and_check(f, cases[i].cid, rel);
+    }
+}
+
+/* CRI: a sandbox and two workloads sharing its namespaces and its sandbox:// mount. */
+static void test_cri_lifecycle(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *spec = base_spec(f, SLEEP, false);
+    annotate(spec, "io.kubernetes.cri.container-type", "sandbox");
+    annotate(spec, "io.microsoft.cri.skip-pod-networking", "true");
+    json_object_object_add(spec, "hostname", json_object_new_string("podhost"));
+    assert_int_equal(create(f, "pod", spec), 0);
+    struct host_process sb;
+    assert_int_equal(execute(f, "pod", NULL, false, false, false, &sb), 0);
+
+    const char *wl[2] = {"wl-a", "wl-b"};
+    const char *const cmds[2][4] = {
+        {"sh", "-c", "hostname; cat /etc/hostname; echo shared > /shared/x", NULL},
+        {"sh", "-c", "cat /shared/x", NULL}};
+    const char *const expect[2] = {"podhost\npodhost\n", "shared\n"};
+    for (int i = 0; i < 2; i++) {
+        struct json_object *w = base_spec(f, cmds[i], false);
+        annotate(w, "io.kubernetes.cri.container-type", "container");
+        annotate(w, "io.kubernetes.cri.sandbox-id", "pod");
+        /* Join the sandbox's ipc and uts namespaces by path, as containerd's CRI does. */
+        struct json_object *ns = lcow_json_field(lcow_json_field(w, "linux"), "namespaces");
+        for (size_t k = 0; k < json_object_array_length(ns); k++) {
+            struct json_object *n = json_object_array_get_idx(ns, k);
+            const char *t = json_object_get_string(lcow_json_field(n, "type"));
+            char path[64];
+            if (strcmp(t, "ipc") == 0 || strcmp(t, "uts") == 0) {
+                snprintf(path, sizeof(path), "/proc/%u/ns/%s", sb.pid, t);
+                json_object_object_add(n, "path", json_object_new_string(path));
+            }
+        }
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "destination", json_object_new_string("/shared"));
+        json_object_object_add(m, "type", json_object_new_string("bind"));
+        json_object_object_add(m, "source", json_object_new_string("sandbox://data"));
+        json_object_object_add(m, "options", strv((const char *const[]){"rbind", "rw", NULL}));
+        json_object_array_add(lcow_json_field(w, "mounts"), m);
+        assert_int_equal(create(f, wl[i], w), 0);
+        struct host_process p;
+        assert_int_equal(execute(f, wl[i], NULL, false, true, false, &p), 0);
+        char buf[256];
+        read_all(p.fd[1], buf, sizeof(buf));
+        assert_string_equal(buf, expect[i]);
+        assert_int_equal(wait_exit(f, wl[i], p.pid), 0);
+        expect_notification(f, wl[i], GCS_NOTIFY_UNEXPECTED_EXIT);
+        assert_true(cgroup_exists(f, i == 0 ? "pods/pod/wl-a" : "pods/pod/wl-b"));
+    }
+    /* The sandbox goes last (its workloads use its root). */
+    assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, "pod"), GCS_E_FAIL);
+    delete_and_check(f, "wl-a", "pods/pod/wl-a");
+    delete_and_check(f, "wl-b", "pods/pod/wl-b");
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "pod"), 0);
+    assert_int_equal(wait_exit(f, "pod", sb.pid), 137);
+    expect_notification(f, "pod", GCS_NOTIFY_FORCED_EXIT);
+    delete_and_check(f, "pod", "pods/pod");
+}
+
+static void test_properties_update(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t init = run_sleeper(f, "props");
+    static const char *const q =
+        "{\"ContainerId\":\"props\",\"ActivityId\":\"" GCS_ZERO_GUID "\",\"Query\":"
+        "\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\",\\\"Statistics\\\"]}\"}";
+    cleanup_free char *resp = NULL;
+    assert_int_equal(call(f, GCS_MSG_GET_PROPERTIES, q, &resp), 0);
+    struct gcs_get_properties_response r = {0};
+    assert_int_equal(gcs_decode_get_properties_response(resp, strlen(resp), &r, NULL), 0);
+    assert_true(r.properties.has_process_list);
+    bool found = false;
+    for (size_t i = 0; i < r.properties.n_process_ids; i++)
+        found = found || r.properties.process_ids[i] == init;
+    assert_true(found);
+    assert_non_null(r.properties.lcow_metrics);
+    struct json_object *mem = lcow_json_field(r.properties.lcow_metrics, "memory");
+    assert_non_null(mem);
+    assert_non_null(lcow_json_field(mem, "usage"));
+    gcs_get_properties_response_done(&r);
+
+    /* ContainerConstraints: a new memory limit lands in the container's cgroup. */
+    static const char *const upd =
+        "{\"ContainerId\":\"props\",\"ActivityId\":\"" GCS_ZERO_GUID "\",\"Request\":"
+        "{\"ResourceType\":\"ContainerConstraints\",\"RequestType\":\"Update\",\"Settings\":"
+        "{\"Linux\":{\"memory\":{\"limit\":67108864}}}}}";
+    assert_int_equal(call(f, GCS_MSG_MODIFY_SETTINGS, upd, NULL), 0);
+    char p[512];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/pods/props/memory.limit_in_bytes", f->cgroot);
+    cleanup_free char *lim = NULL;
+    assert_int_equal(lcow_read_file(p, 64, &lim, NULL, NULL), 0);
+    assert_string_equal(lim, "67108864\n");
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "props"), 0);
+    assert_int_equal(wait_exit(f, "props", init), 137);
+    expect_notification(f, "props", GCS_NOTIFY_FORCED_EXIT);
+    delete_and_check(f, "props", "pods/props");
+}
+
+static void test_oom(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const args[] = {"dd",     "if=/dev/zero", "of=/dev/null",
+                                       "bs=64M", "count=1",      NULL};
+    struct json_object *spec = base_spec(f, args, false);
+    struct json_object *res = json_object_new_object(), *mem = json_object_new_object();
+    json_object_object_add(mem, "limit", json_object_new_int64(16 << 20));
+    json_object_object_add(mem, "swap", json_object_new_int64(16 << 20));
+    json_object_object_add(res, "memory", mem);
+    json_object_object_add(lcow_json_field(spec, "linux"), "resources", res);
+    assert_int_equal(create(f, "oom", spec), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "oom", NULL, false, false, false, &p), 0);
+    assert_int_equal(wait_exit(f, "oom", p.pid), 137);
+    expect_notification(f, "oom", GCS_NOTIFY_UNEXPECTED_EXIT);
+    delete_and_check(f, "oom", "pods/oom");
+}
+
+#define N_CONC 50
+
+static void test_concurrent(void **state)
+{
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    uint64_t ids[N_CONC];
+    char cid[N_CONC][16];
+    for (int i = 0; i < N_CONC; i++) {
+        snprintf(cid[i], sizeof(cid[i]), "conc%d", i);
+        char cmd[32];
+        snprintf(cmd, sizeof(cmd), "exit %d", i + 1);
+        struct json_object *spec =
+            base_spec(f, (const char *const[]){"sh", "-c", cmd, NULL}, false);
+        cleanup_free char *p = create_payload(f, cid[i], spec, 2, 1);
+        assert_int_equal(host_bridge_send(f->b, GCS_MSG_CREATE, p, &ids[i], &err), 0);
+    }
+    for (int i = 0; i < N_CONC; i++) {
+        struct host_message m = {0};
+        assert_int_equal(host_bridge_recv(f->b, ids[i], T_MS * 3, &m, &err), 0);
+        int32_t hr = -1;
+        assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+        assert_int_equal(hr, 0);
+        host_message_done(&m);
+    }
+    uint32_t pid[N_CONC];
+    for (int i = 0; i < N_CONC; i++) {
+        struct host_process p;
+        assert_int_equal(execute(f, cid[i], NULL, false, false, false, &p), 0);
+        pid[i] = p.pid;
+    }
+    for (int i = 0; i < N_CONC; i++)
+        assert_int_equal(wait_exit(f, cid[i], pid[i]), (uint32_t)i + 1);
+    for (int i = 0; i < N_CONC; i++) {
+        struct host_message m = {0};
+        assert_int_equal(host_bridge_next_notification(f->b, T_MS, &m, &err), 0);
+        host_message_done(&m);
+    }
+    no_notification(f);
+    for (int i = 0; i < N_CONC; i++) {
+        char rel[1024];
+        snprintf(rel, sizeof(rel), "pods/%s", cid[i]);
+        delete_and_check(f, cid[i], rel);
+    }
+}
+
+static int count_fds(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+    cleanup_dir DIR *d = opendir(p);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += de->d_name[0] != '.';
+    return n;
+}
+
+static long rss_kb(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+    cleanup_free char *s = NULL;
+    assert_int_equal(lcow_read_file(p, 1 << 16, &s, NULL, NULL), 0);
+    const char *v = strstr(s, "VmRSS:");
+    return v ? strtol(v + 6, NULL, 10) : -1;
+}
+
+/* Children of pid in state Z. */
+static int zombies_of(pid_t pid)
+{
+    cleanup_dir DIR *d = opendir("/proc");
+    struct dirent *de;
+    int n = 0;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char p[300];
+        cleanup_free char *s = NULL;
+        snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
+        if (lcow_read_file(p, 4096, &s, NULL, NULL) < 0)
+            continue;
+        const char *rp = strrchr(s, ')');
+        char st;
+        int ppid;
+        if (rp && sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == pid && st == 'Z')
+            n++;
+    }
+    return n;
+}
+
+#define N_EXEC 1000
+
+static void test_exec_cycles(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t init = run_sleeper(f, "cyc");
+    static const char *const t[] = {"true", NULL};
+    struct host_process p;
+    /* Warm up (allocator arenas, thread stacks, first-use paths) before measuring. */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(execute(f, "cyc", oci_process(t, false), false, false, false, &p), 0);
+        assert_int_equal(wait_exit(f, "cyc", p.pid), 0);
+    }
+    int fds0 = count_fds(f->gcs);
+    long rss0 = rss_kb(f->gcs);
+    for (int i = 0; i < N_EXEC; i++) {
+        assert_int_equal(execute(f, "cyc", oci_process(t, false), false, i % 10 == 0, false, &p),
+                         0);
+        if (p.fd[1] >= 0) {
+            char buf[8];
+            read_all(p.fd[1], buf, sizeof(buf));
+        }
+        assert_int_equal(wait_exit(f, "cyc", p.pid), 0);
+    }
+    int fds1 = count_fds(f->gcs);
+    long rss1 = rss_kb(f->gcs);
+    fprintf(stderr, "exec cycles: fds %d -> %d, rss %ld -> %ld KiB\n", fds0, fds1, rss0, rss1);
+    assert_int_equal(fds1, fds0);
+    assert_int_equal(zombies_of(f->gcs), 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    if (!getenv("SANITIZER") || !getenv("SANITIZER")[0])
+        assert_true(rss1 - rss0 < 256);
+#endif
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "cyc"), 0);
+    assert_int_equal(wait_exit(f, "cyc", init), 137);
+    expect_notification(f, "cyc", GCS_NOTIFY_FORCED_EXIT);
+    delete_and_check(f, "cyc", "pods/cyc");
+}
+
+static void test_bad_input(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t code;
+    struct host_process p;
+    /* Unknown container id. */
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_GRACEFUL, "nope"), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, "nope"), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(wait_code(f, "nope", 1, 0, &code), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(signal_proc(f, "nope", 1, SIGTERM), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(execute(f, "nope", NULL, false, false, false, &p), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    /* Schema 2.0. */
+    cleanup_free char *s20 = create_payload(f, "old", base_spec(f, SLEEP, false), 2, 0);
+    assert_int_equal(call(f, GCS_MSG_CREATE, s20, NULL), GCS_HCS_E_INVALID_JSON);
+    /* A hostname failing validation: E_FAIL, nothing left. */
+    struct json_object *spec = base_spec(f, SLEEP, false);
+    json_object_object_add(spec, "hostname", json_object_new_string("bad host!"));
+    assert_int_equal(create(f, "badhost", spec), GCS_E_FAIL);
+    char bundle[256];
+    struct stat st;
+    bundle_of(f, "badhost", bundle, sizeof(bundle));
+    assert_int_not_equal(stat(bundle, &st), 0);
+    assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, "badhost"),
+                     GCS_HCS_E_SYSTEM_NOT_FOUND);
+    /* Traversal in a sandbox:// source of a workload. */
+    spec = base_spec(f, SLEEP, false);
+    annotate(spec, "io.kubernetes.cri.container-type", "sandbox");
+    annotate(spec, "io.microsoft.cri.skip-pod-networking", "true");
+    assert_int_equal(create(f, "tpod", spec), 0);
+    const char *evil[] = {"sandbox://../../etc", "sandbox-tmp://a/../../x", "hugepages://../x",
+                          "uvm://does/not/exist"};
+    for (size_t i = 0; i < 4; i++) {
+        struct json_object *w = base_spec(f, SLEEP, false);
+        annotate(w, "io.kubernetes.cri.container-type", "container");
+        annotate(w, "io.kubernetes.cri.sandbox-id", "tpod");
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "destination", json_object_new_string("/x"));
+        json_object_object_add(m, "type", json_object_new_string("bind"));
+        json_object_object_add(m, "source", json_object_new_string(evil[i]));
+        json_object_object_add(m, "options", strv((const char *const[]){"rbind", NULL}));
+        json_object_array_add(lcow_json_field(w, "mounts"), m);
+        assert_int_equal(create(f, "twl", w), GCS_E_FAIL);
+        bundle_of(f, "twl", bundle, sizeof(bundle));
+        assert_int_not_equal(stat(bundle, &st), 0);
+        assert_false(cgroup_exists(f, "pods/tpod/twl"));
+    }
+    /* A workload without its pod; an unknown container-type. */
+    struct json_object *w = base_spec(f, SLEEP, false);
+    annotate(w, "io.kubernetes.cri.container-type", "container");
+    annotate(w, "io.kubernetes.cri.sandbox-id", "nopod");
+    assert_int_not_equal(create(f, "orphan", w), 0);
+    w = base_spec(f, SLEEP, false);
+    annotate(w, "io.kubernetes.cri.container-type", "weird");
+    assert_int_equal(create(f, "weird", w), GCS_E_FAIL);
+    /* Duplicate id. */
+    assert_int_equal(create(f, "tpod", base_spec(f, SLEEP, false)),
+                     GCS_HCS_E_SYSTEM_ALREADY_EXISTS);
+    /* The never-started sandbox: delete kills its waiting init and removes its mounts. */
+    delete_and_check(f, "tpod", "pods/tpod");
+    no_notification(f);
+    /* Signal to a gone pid of a live container. */
+    uint32_t init = run_sleeper(f, "gone");
+    assert_int_equal(signal_proc(f, "gone", 999999, SIGTERM), GCS_E_NOT_FOUND);
+    assert_int_equal(wait_code(f, "gone", 999999, 0, &code), GCS_E_NOT_FOUND);
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "gone"), 0);
+    assert_int_equal(wait_exit(f, "gone", init), 137);
+    expect_notification(f, "gone", GCS_NOTIFY_FORCED_EXIT);
+    delete_and_check(f, "gone", "pods/gone");
+}
+
+int main(void)
+{
+    const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
+    snprintf(gcs_bin, sizeof(gcs_bin), "%s/%s/bin/gcs", top ? top : ".",
+             build && build[0] ? build : "build");
+    if (geteuid() != 0) {
+        fprintf(stderr, "needs root\n");
+        return 77;
+    }
+    struct stat st;
+    if (stat("/sys/fs/cgroup/memory", &st) < 0 || stat("/bin/busybox", &st) < 0) {
+        fprintf(stderr, "needs the v1 memory cgroup and busybox-static\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_standalone_hello, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tty_resize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cri_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_properties_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_cycles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

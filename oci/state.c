@@ -199,13 +199,14 @@ char *oci_state_to_json(const struct oci_state *s, enum oci_status st, bool inde
     add_str(o, "bundle", s->bundle);
     add_str(o, "rootfs", s->rootfs);
     add_str(o, "created", s->created);
-    add_str(o, "owner", s->owner);
+    /* runc's field order: annotations (when any) come before owner. */
     if (s->n_annotations > 0) {
         struct json_object *ann = json_object_new_object();
         for (size_t i = 0; ann && i < s->n_annotations; i++)
             add_str(ann, s->annotations[i].key, s->annotations[i].value);
         json_object_object_add(o, "annotations", ann);
     }
+    add_str(o, "owner", s->owner);
     int flags =
         JSON_C_TO_STRING_NOSLASHESCAPE |
         (indent ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);

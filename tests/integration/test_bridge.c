@@ -75,6 +75,8 @@ static int copy_gcs(void)
         usleep(500 * 1000);
     }
     fprintf(stderr, "cannot copy a working %s\n", src);
+    unlink(gcs_copy);
+    rmdir(gcs_copy_dir);
     return -1;
 }
 

@@ -695,6 +695,13 @@ static int cmd_list(const struct cmd_opts *o)
             continue;
         (void)oci_state_dir(arg_root, e->d_name, dir, sizeof(dir));
         enum oci_status s = oci_state_status(dir, &st);
+        /* list names the owner of the state directory ("root", else runc's "#UID"); no NSS. */
+        struct stat sb;
+        char owner[32] = "root";
+        if (stat(dir, &sb) == 0 && sb.st_uid != 0)
+            snprintf(owner, sizeof(owner), "#%u", (unsigned)sb.st_uid);
+        free(st.owner);
+        st.owner = strdup(owner);
         if (json) {
             cleanup_free char *j = oci_state_to_json(&st, s, false);
             printf("%s%s", first ? "" : ",", j ? j : "{}");
@@ -702,7 +709,7 @@ static int cmd_list(const struct cmd_opts *o)
             printf("%s\n", st.id);
         } else {
             printf("%-12s%-12d%-12s%-40s%-32s%s\n", st.id, s == OCI_STATUS_STOPPED ? 0 : st.pid,
-                   oci_status_name(s), st.bundle, st.created, "root");
+                   oci_status_name(s), st.bundle, st.created, owner);
         }
         first = false;
         oci_state_done(&st);

@@ -89,10 +89,11 @@ unsigned gcs_storage_count(struct gcs_storage *s)
     return n;
 }
 
-static struct entry *find_locked(struct gcs_storage *s, const char *path)
+/* kind < 0: an entry of any kind at `path`. */
+static struct entry *find_locked(struct gcs_storage *s, const char *path, int kind)
 {
     for (struct entry *e = s->head; e; e = e->next)
-        if (!strcmp(e->path, path))
+        if (!strcmp(e->path, path) && (kind < 0 || e->kind == (enum entry_kind)kind))
             return e;
     return NULL;
 }
@@ -110,7 +111,7 @@ static int reserve(struct gcs_storage *s, enum entry_kind kind, const char *path
     e->kind = kind;
     e->pending = true;
     pthread_mutex_lock(&s->lock);
-    struct entry *old = find_locked(s, path);
+    struct entry *old = find_locked(s, path, -1);
     if (old) {
         enum entry_kind ok = old->kind;
         pthread_mutex_unlock(&s->lock);
@@ -149,9 +150,9 @@ static int claim(struct gcs_storage *s, enum entry_kind kind, const char *path, 
                  struct lcow_error **err)
 {
     pthread_mutex_lock(&s->lock);
-    struct entry *e = find_locked(s, path);
+    struct entry *e = find_locked(s, path, (int)kind);
     int r = 0;
-    if (!e || e->kind != kind)
+    if (!e)
         r = lcow_error_make(err, ENOENT, "%s Remove: `%s` was not added", kind_names[kind], path);
     else if (e->pending)
         r = lcow_error_make(err, EBUSY, "%s Remove: `%s` is being added or removed",
@@ -469,6 +470,25 @@ static int overlay_add(struct gcs_storage *s, const struct gcs_combined_layers *
     return 0;
 }
 
+/* Records a bundle bind whose overlay is gone. No path-conflict check: the bind exists whatever
+ * else is recorded at that path, and DeleteContainerState must still find it. */
+static void keep_bundle(struct gcs_storage *s, char *bundle)
+{
+    struct entry *b = calloc(1, sizeof(*b));
+    if (!b || !(b->path = strdup(bundle))) {
+        lcow_warn("storage: out of memory recording the bundle bind of `%s`", bundle);
+        free(b);
+        free(bundle);
+        return;
+    }
+    b->kind = ENTRY_BUNDLE;
+    b->bundle_bound = bundle;
+    pthread_mutex_lock(&s->lock);
+    b->next = s->head;
+    s->head = b;
+    pthread_mutex_unlock(&s->lock);
+}
+
 static int overlay_remove(struct gcs_storage *s, const struct gcs_combined_layers *c,
                           struct lcow_error **err)
 {
@@ -488,15 +508,8 @@ static int overlay_remove(struct gcs_storage *s, const struct gcs_combined_layer
      * keep it recorded under its own key. */
     char *bundle = steal_pointer(&e->bundle_bound);
     unlink_entry(s, e);
-    if (bundle) {
-        struct entry *b = NULL;
-        if (reserve(s, ENTRY_BUNDLE, bundle, &b, NULL) == 0) {
-            b->bundle_bound = bundle;
-            settle(s, b);
-        } else {
-            free(bundle);
-        }
-    }
+    if (bundle)
+        keep_bundle(s, bundle);
     lcow_info("storage: overlay removed from `%s`", c->container_root_path);
     return 0;
 }

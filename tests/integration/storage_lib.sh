@@ -267,7 +267,10 @@ done
 echo "== removal in reverse order"
 if [ "$mode" = lib ]; then
   ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c3/rootfs\"}")"
+  findmnt -rn --mountpoint "$R/gcs/c/c3" >/dev/null || fail "the bundle bind must outlive the rootfs"
+  err 'in use by a CombinedLayers bundle bind' "$(modify Add MappedVirtualDisk "{\"MountPath\":\"$R/gcs/c/c3\",\"Lun\":2,\"ReadOnly\":true}")"
   send "BUNDLE $R/gcs/c/c3"; [ "$REPLY_LINE" = OK ] || fail "bundle release: $REPLY_LINE"
+  ! findmnt -rn --mountpoint "$R/gcs/c/c3" >/dev/null || fail "bundle bind left after release"
 fi
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c2/rootfs\"}")"
 ok "$(modify Remove CombinedLayers "{\"ContainerRootPath\":\"$R/gcs/c/c4/rootfs\"}")"

@@ -36,6 +36,7 @@
 #endif
 
 pthread_mutex_t ct_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t ct_spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ct_cond; /* helper thread: deadlines and init cleanups */
 static struct ct_container *ct_list;
 static struct gcs *ct_g;
@@ -407,12 +408,14 @@ static int run_create(struct gcs *g, struct ct_container *c, struct lcow_error *
         .stdio = {-1, -1, -1},
         .cgroup_layout = l,
     };
+    pthread_mutex_lock(&ct_spawn_lock);
     int r = make_stdio(c, &o, child, err);
     if (r == 0)
         r = oci_container_create(&o, &c->oc, err);
     for (int i = 0; i < 3; i++)
         if (child[i] >= 0)
             close(child[i]);
+    pthread_mutex_unlock(&ct_spawn_lock);
     if (r < 0)
         return r;
     if (c->spec->process->terminal) {

@@ -584,7 +584,7 @@ static int exec_error(const int msg[2], struct lcow_error **err)
 }
 
 /* Forks the middle child, learns the final pid, puts it in the cgroup and releases it. */
-static int spawn_exec(struct ct_container *c, struct exec_plan *x, pid_t *ret,
+static int spawn_exec(struct ct_container *c, struct exec_plan *x, struct ct_proc **ret,
                       struct lcow_error **err)
 {
     int ep[2] = {-1, -1}, pp[2] = {-1, -1}, sp[2] = {-1, -1};
@@ -616,7 +616,20 @@ static int spawn_exec(struct ct_container *c, struct exec_plan *x, pid_t *ret,
                 : lcow_error_make(err, EIO, "exec in container `%s` failed", c->id);
         goto out;
     }
-    ct_watch(ct_gcs(), pid); /* before it can run: an early exit is parked, never lost */
+    /* In the table before the reaper may deliver its exit (parked until watched). */
+    struct ct_proc *p = calloc(1, sizeof(*p));
+    if (!p) {
+        kill(pid, SIGKILL);
+        r = -ENOMEM;
+        goto out;
+    }
+    *p = (struct ct_proc){.c = c, .pid = pid, .tty = x->tty, .master = -1, .hold = {-1, -1, -1}};
+    pthread_mutex_lock(&ct_lock);
+    p->next = c->execs;
+    c->execs = p;
+    pthread_mutex_unlock(&ct_lock);
+    *ret = p;
+    ct_watch(ct_gcs(), pid);
     if (c->cg)
         r = oci_cgroup_enter(c->cg, pid, err);
     if (r == 0 && write(sp[1], "x", 1) != 1)
@@ -629,8 +642,7 @@ static int spawn_exec(struct ct_container *c, struct exec_plan *x, pid_t *ret,
             r = exec_error(msg, err);
     }
     if (r < 0)
-        kill(pid, SIGKILL);
-    *ret = pid;
+        kill(pid, SIGKILL); /* its exit still lands in the table */
 out:
     for (int i = 0; i < 2; i++) {
         if (ep[i] >= 0)
@@ -728,31 +740,18 @@ static int run_exec(struct gcs *g, struct ct_container *c,
     if (r == 0)
         r = gcs_stdio_dial(&g->stdio_addr, &q->params, &q->relay, &s, err);
     io = (struct exec_stdio){{-1, -1, -1}, {-1, -1, -1}, -1};
+    pthread_mutex_lock(&ct_spawn_lock);
     if (r == 0)
         r = exec_stdio(proc, &s, &io, err);
     memcpy(x.fds, io.child, sizeof(x.fds));
-    pid_t pid = -1;
-    if (r == 0)
-        r = spawn_exec(c, &x, &pid, err);
     struct ct_proc *p = NULL;
-    if (pid > 0) {
-        p = calloc(1, sizeof(*p));
-        if (p) {
-            *p = (struct ct_proc){
-                .c = c, .pid = pid, .tty = proc->terminal, .master = -1, .hold = {-1, -1, -1}};
-            /* Registered even after a failed start, so its exit has somewhere to go. */
-            pthread_mutex_lock(&ct_lock);
-            p->next = c->execs;
-            c->execs = p;
-            pthread_mutex_unlock(&ct_lock);
-        } else if (r == 0) {
-            kill(pid, SIGKILL);
-            r = -ENOMEM;
-        }
-    }
+    if (r == 0)
+        r = spawn_exec(c, &x, &p, err);
     for (int i = 0; i < 3; i++)
         if (io.child[i] >= 0)
             io.child[i] = lcow_close_nointr(io.child[i]);
+    pthread_mutex_unlock(&ct_spawn_lock);
+    pid_t pid = p ? p->pid : -1;
     if (r == 0) {
         if (proc->terminal)
             r = ct_relay_start(g, p, &s, -1, -1, -1, io.master, NULL);

@@ -78,6 +78,10 @@ struct ct_container {
 
 /* The one lock and the table (container.c). */
 extern pthread_mutex_t ct_lock;
+/* Held while gcs has child-side stdio/sync fds open (create, exec spawn): a container init
+ * cloned meanwhile would inherit them until its exec (it waits for start in between), and
+ * then a pipe never reaches EOF and the executor's start never sees its exec. */
+extern pthread_mutex_t ct_spawn_lock;
 /* Caller holds ct_lock. */
 struct ct_container *ct_find(const char *id);
 struct ct_proc *ct_find_proc(struct ct_container *c, pid_t pid);

@@ -634,7 +634,15 @@ static void test_signals(void **state)
     static const char *const args[] = {"sh", "-c", "trap 'exit 99' INT; sleep 30 & wait", NULL};
     (void)args;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint32_t pid = run_sleeper(f, cases[i].cid);
+        /* No pid namespace: the init is not a namespace's pid 1, so a signal without a
+         * handler takes its default action; gcs kills the rest on its exit (§5.8). */
+        struct json_object *spec = base_spec(f, SLEEP, false);
+        struct json_object *ns = lcow_json_field(lcow_json_field(spec, "linux"), "namespaces");
+        json_object_array_del_idx(ns, 0, 1);
+        assert_int_equal(create(f, cases[i].cid, spec), 0);
+        struct host_process sp;
+        assert_int_equal(execute(f, cases[i].cid, NULL, false, false, false, &sp), 0);
+        uint32_t pid = sp.pid;
         int32_t hr;
         if (cases[i].how >= 0)
             hr = signal_proc(f, cases[i].cid, pid, cases[i].how);

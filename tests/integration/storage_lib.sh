@@ -83,11 +83,17 @@ if [ -b "${LPART}p1" ]; then
 fi
 LP=$(attach "$T/l1.img" ro); LOOPS+=("$LP")
 
-# Fake sysfs: one virtio-scsi controller (host0 at PCI 00:03.0); disks as H:0:0:LUN/block/sdX;
+# Fake sysfs: one SCSI controller (host0); disks as H:0:0:LUN/block/sdX;
 # the fake /dev maps sdX and pmem0 onto our loop devices.
+# The lib run uses the QEMU layout (virtio-scsi by PCI order), the bridge run the Hyper-V one
+# (VMBus GUID of controller 0), so both lookups are exercised end to end.
 S=$T/sys
-mkdir -p "$S/devices/pci0000:00/0000:00:03.0/virtio1/host0" "$S/bus/virtio/drivers/virtio_scsi"
-ln -s ../../../../devices/pci0000:00/0000:00:03.0/virtio1 "$S/bus/virtio/drivers/virtio_scsi/virtio1"
+if [ "$mode" = bridge ]; then
+  mkdir -p "$S/bus/vmbus/devices/df6d0690-79e5-55b6-a5ec-c1e2f77f580a/host0"
+else
+  mkdir -p "$S/devices/pci0000:00/0000:00:03.0/virtio1/host0" "$S/bus/virtio/drivers/virtio_scsi"
+  ln -s ../../../../devices/pci0000:00/0000:00:03.0/virtio1 "$S/bus/virtio/drivers/virtio_scsi/virtio1"
+fi
 disk() { # LUN NAME LOOP
   mkdir -p "$S/bus/scsi/devices/0:0:0:$1/block/$2"
   : > "$S/bus/scsi/devices/0:0:0:$1/delete"

@@ -367,6 +367,23 @@ static void mount_cgroup_v1(const struct oci_plan *p, int root_fd, const struct 
     close(dir);
 }
 
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
+/* An idmapped tree the parent prepared: only its target is made here. */
+static void mount_tree(const struct oci_plan *p, int root_fd, const struct plan_mount *m)
+{
+    struct stat st;
+    if (fstat(m->tree_fd, &st) < 0)
+        FAIL(p, "stat idmapped tree for", m->target);
+    int fd = resolve(p, root_fd, m->target, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG);
+    if (sys_move_mount(m->tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+        0)
+        FAIL(p, "move idmapped mount to", m->target);
+    close(fd);
+}
+
 static void do_mounts(const struct oci_plan *p, int root_fd)
 {
     for (size_t i = 0; i < p->n_mounts; i++) {
@@ -377,6 +394,9 @@ static void do_mounts(const struct oci_plan *p, int root_fd)
             break;
         case PLAN_MOUNT_CGROUP_V1:
             mount_cgroup_v1(p, root_fd, m);
+            break;
+        case PLAN_MOUNT_TREE:
+            mount_tree(p, root_fd, m);
             break;
         case PLAN_MOUNT_CGROUP_V2:
         case PLAN_MOUNT_FS:

@@ -45,6 +45,7 @@ enum plan_mount_kind {
     PLAN_MOUNT_BIND,      /* bind (+ remount for flags) */
     PLAN_MOUNT_CGROUP_V1, /* tmpfs + per-hierarchy binds of the container's cgroups */
     PLAN_MOUNT_CGROUP_V2, /* cgroup2 */
+    PLAN_MOUNT_TREE,      /* move_mount of a detached tree prepared in the parent (idmap) */
 };
 
 /* One bind of a v1 hierarchy for a "cgroup" mount: host dir -> /sys/fs/cgroup/<name>. */
@@ -64,6 +65,7 @@ struct plan_mount {
     uint64_t rec_attr_set, rec_attr_clr;
     const char *data;
     bool tmpcopyup;
+    int tree_fd; /* PLAN_MOUNT_TREE */
     struct plan_cgroup_bind *cgroup_binds;
     size_t n_cgroup_binds;
 };
@@ -216,6 +218,14 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *plan);
  * are made as directories and a missing last one as that type. No allocation: usable between
  * clone and exec. Returns the fd or -errno. */
 int oci_resolve_in_root(int root_fd, const char *path, mode_t create, bool force_fallback);
+
+/* ---- idmap.c ---- */
+
+/* A detached, idmapped copy of `source` (recursive for "ridmap"), with ro/nosuid/nodev/
+ * noexec from ms_flags applied; the fd (CLOEXEC) is for move_mount() in the child. */
+int oci_idmap_tree(const char *source, bool recursive, unsigned long ms_flags,
+                   const struct oci_id_mapping *uids, size_t n_uids,
+                   const struct oci_id_mapping *gids, size_t n_gids, struct lcow_error **err);
 
 /* ---- hooks.c ---- */
 

@@ -29,6 +29,8 @@ struct oci_plan_storage {
     int fds[OCI_NS_KIND_MAX];
     struct oci_seccomp_program prog;
     bool has_prog;
+    int trees[OCI_MAX_MOUNTS]; /* detached idmapped trees, moved into place by the child */
+    size_t n_trees;
 };
 
 /* Takes ownership of p (freed with the storage); NULL when p is NULL or on OOM. */
@@ -73,6 +75,8 @@ void oci_plan_storage_free(struct oci_plan_storage *s)
             close(s->fds[k]);
     if (s->has_prog)
         oci_seccomp_program_done(&s->prog);
+    for (size_t i = 0; i < s->n_trees; i++)
+        close(s->trees[i]);
     free(s);
 }
 
@@ -217,6 +221,31 @@ static int plan_cgroup_binds(const struct oci_cgroup_layout *l, const struct oci
     return 0;
 }
 
+/* An idmapped bind: the mount's own mappings, or (plain "idmap") the container's. The tree
+ * is made now, in the caller's mount namespace; the child moves it into place. */
+static int plan_idmap(const struct oci_create_opts *opts, const struct oci_mount *m,
+                      struct plan_mount *pm, struct oci_plan_storage *s,
+                      const struct oci_mount_flags *f, size_t i, struct lcow_error **err)
+{
+    const struct oci_linux *lx = opts->spec->linux_;
+    bool own = m->n_uid_mappings || m->n_gid_mappings;
+    int fd = oci_idmap_tree(pm->source, (f->extensions & OCI_MOUNT_EXT_RECURSIVE_IDMAP) != 0,
+                            f->flags, own ? m->uid_mappings : lx->uid_mappings,
+                            own ? m->n_uid_mappings : lx->n_uid_mappings,
+                            own ? m->gid_mappings : lx->gid_mappings,
+                            own ? m->n_gid_mappings : lx->n_gid_mappings, err);
+    if (fd < 0)
+        return lcow_error_wrap(err, "mounts[%zu]", i);
+    if (s->n_trees == OCI_MAX_MOUNTS) {
+        close(fd);
+        return lcow_error_make(err, E2BIG, "mounts[%zu]: too many idmapped mounts", i);
+    }
+    s->trees[s->n_trees++] = fd;
+    pm->kind = PLAN_MOUNT_TREE;
+    pm->tree_fd = fd;
+    return 0;
+}
+
 static int plan_one_mount(const struct oci_create_opts *opts, const struct oci_mount *m,
                           const struct oci_cgroup_layout *layout, const struct oci_cgroup *cg,
                           struct plan_mount *pm, struct oci_plan_storage *s, size_t i,
@@ -227,9 +256,8 @@ static int plan_one_mount(const struct oci_create_opts *opts, const struct oci_m
     if (r < 0)
         return r;
     keep(s, f.data);
-    if (f.extensions || m->n_uid_mappings || m->n_gid_mappings)
-        return lcow_error_make(err, EOPNOTSUPP,
-                               "mounts[%zu]: idmapped mounts and tmpcopyup are not supported", i);
+    if (f.extensions & OCI_MOUNT_EXT_TMPCOPYUP)
+        return lcow_error_make(err, EOPNOTSUPP, "mounts[%zu]: tmpcopyup is not supported", i);
     pm->target = m->destination;
     pm->flags = f.flags;
     pm->propagation = f.propagation;
@@ -244,8 +272,12 @@ static int plan_one_mount(const struct oci_create_opts *opts, const struct oci_m
         pm->source = absolute_source(m->source, opts->bundle, s);
         if (pm->source == NULL)
             return lcow_error_make(err, EINVAL, "mounts[%zu].source: required for a bind mount", i);
+        if ((f.extensions & OCI_MOUNT_EXT_IDMAP) || m->n_uid_mappings || m->n_gid_mappings)
+            return plan_idmap(opts, m, pm, s, &f, i, err);
         return 0;
     }
+    if ((f.extensions & OCI_MOUNT_EXT_IDMAP) || m->n_uid_mappings || m->n_gid_mappings)
+        return lcow_error_make(err, EINVAL, "mounts[%zu]: only bind mounts can be idmapped", i);
     if (m->type && strcmp(m->type, "cgroup") == 0 && layout && layout->mode != OCI_CGROUP_UNIFIED) {
         pm->kind = PLAN_MOUNT_CGROUP_V1;
         return plan_cgroup_binds(layout, cg, pm, s, err);

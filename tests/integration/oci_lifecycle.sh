@@ -184,6 +184,19 @@ oci_bundle "$WORK/userb" ".linux.namespaces = [{type: \"mount\"}, {type: \"user\
 oci_check "joining a user namespace by path" \
   bash -c "[ \"\$(cd '$WORK/userb' && '$OCIRUN' --root '$OCI_ROOT' run userb | tr -s ' \n' ' ')\" = ' 0 200000 65536 0 ' ]"
 ocirun delete --force usera
+# An idmapped bind mount: host files of 0:0 appear as 1000:2000, and what 1000:2000 writes
+# lands as 0:0 on the host (runtime-spec 1.2 mount uidMappings/gidMappings + "idmap").
+mkdir -p "$WORK/idsrc" && echo data >"$WORK/idsrc/f"
+oci_bundle "$WORK/idmap" ".root.readonly = false | .process.user = {uid: 1000, gid: 2000}
+  | .mounts += [{destination: \"/mnt/id\", type: \"bind\", source: \"$WORK/idsrc\", options: [\"rbind\", \"idmap\"],
+      uidMappings: [{containerID: 0, hostID: 1000, size: 1}], gidMappings: [{containerID: 0, hostID: 2000, size: 1}]}]
+  | .process.args = [\"sh\", \"-c\", \"stat -c %u:%g /mnt/id/f; touch /mnt/id/new\"]"
+oci_check "idmapped bind mount shows mapped owners inside" \
+  bash -c "[ \"\$(cd '$WORK/idmap' && '$OCIRUN' --root '$OCI_ROOT' run idmap)\" = 1000:2000 ]"
+oci_check "idmapped bind mount writes the unmapped owner on the host" \
+  bash -c "[ \"\$(stat -c %u:%g '$WORK/idsrc/new')\" = 0:0 ]"
+oci_bundle "$WORK/idbad" ".mounts += [{destination: \"/mnt/x\", type: \"tmpfs\", source: \"tmpfs\", options: [\"idmap\"]}]"
+oci_check "idmap on a non-bind mount is refused, nothing left" bad_case idbad 'only bind mounts can be idmapped'
 oci_bundle "$WORK/nopivot" '.process.args = ["sh", "-c", "ls /bin/busybox && cat /proc/self/mountinfo | wc -l"]'
 oci_check "--no-pivot (MS_MOVE + chroot)" \
   bash -c "cd '$WORK/nopivot' && '$OCIRUN' --root '$OCI_ROOT' run --no-pivot nopivot >/dev/null"

@@ -136,16 +136,22 @@ static double bridge_spawn_rate(const char *addr, const char *gcs)
     return r;
 }
 
-static long vm_rss_kib(pid_t pid)
+/* A "Field:   N kB" line of /proc/PID/status. */
+static long status_kib(pid_t pid, const char *field)
 {
     char path[64], *text = NULL;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     if (lcow_read_file(path, 1 << 16, &text, NULL, NULL) < 0)
         return -1;
-    const char *p = strstr(text, "VmRSS:");
-    long v = p ? strtol(p + 6, NULL, 10) : -1;
+    const char *p = strstr(text, field);
+    long v = p ? strtol(p + strlen(field), NULL, 10) : -1;
     free(text);
     return v;
+}
+
+static long vm_rss_kib(pid_t pid)
+{
+    return status_kib(pid, "VmRSS:");
 }
 
 static int listen_at(const char *addr, struct vsock_addr *a)
@@ -193,10 +199,12 @@ int main(void)
     int fd = vsock_accept(lfd, NULL);
     uint8_t buf[65536];
     double gr = -1, floor = -1;
-    long rss_idle = -1, rss_after = -1;
+    long rss_idle = -1, rss_after = -1, rss_anon = -1, rss_file = -1;
     if (efd >= 0 && fd >= 0 && round_trip(fd, neg, neg_len, buf, sizeof(buf)) == 0) {
         usleep(300 * 1000);
         rss_idle = vm_rss_kib(g);
+        rss_anon = status_kib(g, "RssAnon:");
+        rss_file = status_kib(g, "RssFile:");
         /* Interleaved, best of each: the machine is shared, so load shifts between runs. */
         for (int rep = 0; rep < REPEATS; rep++) {
             double e = rate(efd, frame, len), r = rate(fd, frame, len);
@@ -228,7 +236,9 @@ int main(void)
     printf("  echo server (floor): %.0f\n", floor);
     printf("  gcs:                 %.0f\n", gr);
     printf("  ratio gcs/floor:     %.2f (target >= 0.80)\n", floor > 0 ? gr / floor : 0);
-    printf("gcs RSS: idle %ld KiB (target <= 1536), after the loop %ld KiB\n", rss_idle, rss_after);
+    printf("gcs RSS: idle %ld KiB (target <= 1536; private anon %ld KiB, mapped binary %ld KiB), "
+           "after the loop %ld KiB\n",
+           rss_idle, rss_anon, rss_file, rss_after);
     printf("process starts/s (/bin/true, %d runs): local posix_spawn+waitpid %.0f, "
            "gcs ExecuteProcess+WaitForProcess with stdout %.0f (ratio %.2f)\n",
            SPAWNS, spawn_local, spawn_gcs, spawn_local > 0 ? spawn_gcs / spawn_local : 0);

@@ -381,7 +381,7 @@ static int make_stdio(struct ct_container *c, struct oci_create_opts *o, int chi
         return 0; /* the executor makes the pty inside the container */
     for (int i = 0; i < 3; i++) {
         int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
+        if (ct_stdio_pipe(p) < 0)
             return lcow_error_errno(err, "pipe");
         /* stdin: the container reads p[0]; stdout/stderr: it writes p[1]. */
         child[i] = i == 0 ? p[0] : p[1];

@@ -35,8 +35,9 @@
 #include "oci/executor.h"
 #include "oci/spec.h"
 
-#define RELAY_BUF    16384
-#define SPLICE_CHUNK (1u << 20)
+#define RELAY_BUF       16384
+#define SPLICE_CHUNK    (1u << 20)
+#define STDIO_PIPE_SIZE (1 << 20)
 
 /* ---- relays -------------------------------------------------------------------------------- */
 
@@ -126,6 +127,15 @@ static void stream_pump(struct stream *s, char *buf, int tee)
             return;
         }
     }
+}
+
+int ct_stdio_pipe(int fds[2])
+{
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -errno;
+    /* Best effort: an unprivileged limit (pipe-max-size) just keeps the default. */
+    (void)fcntl(fds[1], F_SETPIPE_SZ, STDIO_PIPE_SIZE);
+    return 0;
 }
 
 static void set_nonblock(int fd)
@@ -686,7 +696,7 @@ static int exec_stdio(const struct oci_process *p, const struct gcs_stdio *s, st
                 return lcow_error_errno(err, "open /dev/null");
             continue;
         }
-        if (pipe2(fds, O_CLOEXEC) < 0)
+        if (ct_stdio_pipe(fds) < 0)
             return lcow_error_errno(err, "pipe");
         io->child[i] = i == 0 ? fds[0] : fds[1];
         io->parent[i] = i == 0 ? fds[1] : fds[0];

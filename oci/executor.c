@@ -586,6 +586,19 @@ int oci_container_signal(struct oci_container *c, int sig, bool all, struct lcow
     return 0;
 }
 
+enum oci_container_status oci_container_status(const struct oci_container *c)
+{
+    if (c->exited)
+        return OCI_CONTAINER_STOPPED;
+    return c->started ? OCI_CONTAINER_RUNNING : OCI_CONTAINER_CREATED;
+}
+
+const char *oci_container_status_name(enum oci_container_status st)
+{
+    static const char *const names[] = {"created", "running", "stopped"};
+    return (unsigned)st < LCOW_ARRAY_SIZE(names) ? names[st] : "unknown";
+}
+
 void oci_container_exited(struct oci_container *c, int wait_status)
 {
     c->exited = true;

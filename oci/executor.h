@@ -111,6 +111,15 @@ uint64_t oci_container_start_time(const struct oci_container *c);
 /* Signals the init (or, with `all`, every process of its cgroup). -ESRCH once it exited. */
 int oci_container_signal(struct oci_container *c, int sig, bool all, struct lcow_error **err);
 
+enum oci_container_status {
+    OCI_CONTAINER_CREATED, /* waiting for start */
+    OCI_CONTAINER_RUNNING, /* started, not yet reported exited */
+    OCI_CONTAINER_STOPPED, /* oci_container_exited() was called */
+};
+/* The status as far as this object knows (the caller's reaper is the source of exits). */
+enum oci_container_status oci_container_status(const struct oci_container *c);
+const char *oci_container_status_name(enum oci_container_status st); /* runc's words */
+
 /* The caller's reaper reports the init's wait status. */
 void oci_container_exited(struct oci_container *c, int wait_status);
 /* True once exited() was called; *ret_status gets the status. */

@@ -96,7 +96,9 @@ static void test_stdio_pipes_and_exit_status(void **state)
     assert_true(oci_container_start_time(c) > 0);
     assert_non_null(oci_container_cgroup_path(c));
     assert_true(cgroup_exists("pipes"));
+    assert_int_equal(oci_container_status(c), OCI_CONTAINER_CREATED);
     assert_int_equal(oci_container_start(c, &err), 0);
+    assert_string_equal(oci_container_status_name(oci_container_status(c)), "running");
     assert_int_equal(write(in[1], "hi\n", 3), 3);
     close(in[1]);
     char buf[256];
@@ -106,6 +108,7 @@ static void test_stdio_pipes_and_exit_status(void **state)
     assert_string_equal(buf, "err:1\n"); /* the init is pid 1 of its namespace */
     int st = reap(oci_container_pid(c));
     oci_container_exited(c, st);
+    assert_int_equal(oci_container_status(c), OCI_CONTAINER_STOPPED);
     int got = 0;
     assert_true(oci_container_has_exited(c, &got));
     assert_int_equal(oci_wait_status_to_exit_code(got), 3);

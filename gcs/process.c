@@ -29,6 +29,7 @@
 #include "gcs/stdio.h"
 
 #define PROC_MAX         4096        /* live external processes (style.md C10) */
+#define WAITERS_MAX      256         /* outstanding WaitForProcess per process */
 #define EXIT_CODE_SIGNAL 0xFFFFFFFFu /* §4.4: killed by a signal, sent as 4294967295 */
 #define DEFAULT_PATH     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -451,6 +452,14 @@ static void rearm_timer(struct gcs *g)
         g->armed_deadline_ns = min;
 }
 
+static unsigned count_waiters(const struct gcs_proc *p)
+{
+    unsigned n = 0;
+    for (const struct waiter *w = p->waiters; w; w = w->next)
+        n++;
+    return n;
+}
+
 void gcs_proc_wait(struct gcs *g, struct gcs_req *r, const struct gcs_wait_for_process_request *q)
 {
     pthread_mutex_lock(&g->proc_lock);
@@ -464,6 +473,11 @@ void gcs_proc_wait(struct gcs *g, struct gcs_req *r, const struct gcs_wait_for_p
         proc_unlink_free(g, p);
     } else if (q->timeout_in_ms == 0) {
         gcs_reply_error(g, r, GCS_HCS_E_CONNECTION_TIMEOUT, NULL);
+        gcs_req_free(r);
+    } else if (count_waiters(p) >= WAITERS_MAX) {
+        cleanup_error struct lcow_error *e = NULL;
+        lcow_error_make(&e, EAGAIN, "too many waits on process %u", q->process_id);
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
         gcs_req_free(r);
     } else {
         struct waiter *w = calloc(1, sizeof(*w));

@@ -571,6 +571,33 @@ static void test_wait_timeout(void **state)
     assert_int_equal(signal_proc(f, 999999, 9), GCS_E_NOT_FOUND);
 }
 
+/* Outstanding waits on one process are bounded (256); the rest are refused, the parked ones
+ * all get the exit code. */
+static void test_wait_cap(void **state)
+{
+    struct fixture *f = *state;
+    const char *sl[] = {"sleep", "60", NULL};
+    struct host_exec x = {.argv = sl};
+    struct host_process p;
+    uint32_t pid = exec_proc(f, &x, &p);
+    char q[160];
+    snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"TimeoutInMs\":%u}", UVM, pid,
+             GCS_INFINITE_TIMEOUT);
+    enum { N = 256 };
+    uint64_t ids[N];
+    cleanup_error struct lcow_error *err = NULL;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, q, &ids[i], &err), 0);
+    assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, q, NULL), GCS_E_FAIL);
+    assert_int_equal(signal_proc(f, pid, 9), 0);
+    for (int i = 0; i < N; i++) {
+        struct host_message m = {0};
+        assert_int_equal(host_bridge_recv(f->b, ids[i], T_MS, &m, &err), 0);
+        assert_non_null(strstr(m.payload, "\"ExitCode\":4294967295"));
+        host_message_done(&m);
+    }
+}
+
 /* ---- connections ---------------------------------------------------------------------------- */
 
 static void test_redial_renegotiate(void **state)
@@ -1094,6 +1121,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_concurrent, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_many_processes, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_cap, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_no_leaks, setup_negotiated, teardown),
         cmocka_unit_test_teardown(test_long_operation_concurrent, teardown),
         cmocka_unit_test_setup_teardown(test_redial_renegotiate, setup_negotiated, teardown),

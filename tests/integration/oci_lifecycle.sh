@@ -255,6 +255,18 @@ oci_bundle "$WORK/ttydetach" '.process.terminal = true'
 oci_check "a detached terminal without --console-socket is refused, nothing left" \
   bash -c "grep -q console-socket '$WORK/ttydetach.err' && [ ! -e '$OCI_ROOT/ttydetach' ]"
 
+# A foreground run forwards signals to the container's init.
+oci_bundle "$WORK/fwd" '.process.args = ["sh", "-c", "trap \"echo got-usr1; exit 5\" USR1; while true; do sleep 0.05; done"]'
+(cd "$WORK/fwd" && "$OCIRUN" --root "$OCI_ROOT" run fwd >"$WORK/fwd.out" 2>&1) &
+fwd=$!
+for _ in $(seq 100); do [ "$(ocirun state fwd 2>/dev/null | jq -r .status)" = running ] && break; sleep 0.02; done
+sleep 0.2
+kill -USR1 "$fwd"
+wait "$fwd"
+echo "rc=$?" >>"$WORK/fwd.out"
+oci_check "foreground run forwards SIGUSR1 and returns the init's status" \
+  bash -c "[ \"\$(tr '\n' ' ' <'$WORK/fwd.out')\" = 'got-usr1 rc=5 ' ]"
+
 # ---- 5. terminals ----
 oci_bundle "$WORK/tty" '.process.terminal = true | .process.consoleSize = {height: 33, width: 101}
   | .process.args = ["sh", "-c", "tty; stty size; test -t 0 && echo stdin-is-tty; read l; echo got=$l"]'

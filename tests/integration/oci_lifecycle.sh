@@ -257,7 +257,7 @@ oci_check "a detached terminal without --console-socket is refused, nothing left
 
 # A foreground run forwards signals to the container's init.
 oci_bundle "$WORK/fwd" '.process.args = ["sh", "-c", "trap \"echo got-usr1; exit 5\" USR1; while true; do sleep 0.05; done"]'
-(cd "$WORK/fwd" && "$OCIRUN" --root "$OCI_ROOT" run fwd >"$WORK/fwd.out" 2>&1) &
+(cd "$WORK/fwd" && exec "$OCIRUN" --root "$OCI_ROOT" run fwd >"$WORK/fwd.out" 2>&1) &
 fwd=$!
 for _ in $(seq 100); do [ "$(ocirun state fwd 2>/dev/null | jq -r .status)" = running ] && break; sleep 0.02; done
 sleep 0.2

@@ -11,8 +11,9 @@ init="$build/bin/init" host="$build/tests/boot-selftest" vx="$build/bin/vsockexe
 for b in "$init" "$host" "$vx"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 1; }
 
-# Not under /tmp or /run: init mounts fresh tmpfs there, which would hide the sockets.
-d=$(mktemp -d "$build/tests/init-reap.XXXXXX")
+# Not under /tmp, /run, /dev or /var: init mounts fresh filesystems there, which would hide the
+# sockets. The checkout itself may live under /tmp (CI clones anywhere), so use the root.
+d=$(mktemp -d /lcow-init-reap.XXXXXX)
 hostpid=
 cleanup() {
   [ -z "$hostpid" ] || kill "$hostpid" 2>/dev/null || true
@@ -20,6 +21,10 @@ cleanup() {
   rm -rf "$d"
 }
 trap cleanup EXIT
+# The programs init runs must stay visible after its mounts too: take copies.
+mkdir "$d/bin"
+cp "$init" "$vx" "$d/bin/"
+init="$d/bin/init" vx="$d/bin/vsockexec"
 fail() { echo "FAIL: $*"; echo "--- init output"; cat "$d/init.out" 2>/dev/null || true
          echo "--- host log"; cat "$d/host.log" 2>/dev/null || true; exit 1; }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -117,6 +118,8 @@ static void proc_free(struct ct_proc *p)
     for (int i = 0; i < 3; i++)
         if (p->hold[i] >= 0)
             close(p->hold[i]);
+    if (p->stdin_shut >= 0)
+        close(p->stdin_shut);
     free(p);
 }
 
@@ -125,8 +128,12 @@ static struct ct_proc *proc_new(struct ct_container *c, pid_t pid, bool is_init)
     struct ct_proc *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
-    *p = (struct ct_proc){
-        .c = c, .pid = pid, .is_init = is_init, .master = -1, .hold = {-1, -1, -1}};
+    *p = (struct ct_proc){.c = c,
+                          .pid = pid,
+                          .is_init = is_init,
+                          .master = -1,
+                          .hold = {-1, -1, -1},
+                          .stdin_shut = -1};
     return p;
 }
 
@@ -201,6 +208,10 @@ static bool publishable(const struct ct_proc *p)
 
 void ct_try_publish(struct gcs *g, struct ct_proc *p)
 {
+    if (publishable(p) && p->stdin_shut >= 0) {
+        (void)shutdown(p->stdin_shut, SHUT_RD); /* unblocks the stdin copier */
+        p->stdin_shut = lcow_close_nointr(p->stdin_shut);
+    }
     if (!publishable(p) || !p->waiters)
         return;
     for (struct ct_waiter *w = p->waiters, *n; w; w = n) {
@@ -604,6 +615,14 @@ void gcs_container_wait(struct gcs *g, struct gcs_req *r,
     }
     if (q->timeout_in_ms == 0) {
         gcs_reply_error(g, r, GCS_HCS_E_CONNECTION_TIMEOUT, NULL);
+        goto free;
+    }
+    unsigned n = 0;
+    for (struct ct_waiter *x = p->waiters; x; x = x->next)
+        n++;
+    if (n >= CT_WAITERS_MAX) {
+        lcow_error_make(&e, EAGAIN, "too many waiters on process %u", q->process_id);
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
         goto free;
     }
     struct ct_waiter *w = calloc(1, sizeof(*w));

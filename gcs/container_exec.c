@@ -149,6 +149,8 @@ static bool outputs_done(const struct relay *r)
     return r->s[1].done && r->s[2].done;
 }
 
+static int start_stdin(struct ct_proc *p, struct stream *s);
+
 static void pipe_relay(struct relay *r)
 {
     char *buf = malloc(RELAY_BUF);
@@ -199,10 +201,86 @@ static void pipe_relay(struct relay *r)
         }
     }
     free(buf);
-    /* stdin: the process side closes with us; the host's socket is done too. */
-    stream_close(&r->s[0]);
+    if (!r->s[0].done) {
+        /* Outputs ended first: stdin goes on by itself until the exit is ready (§1.6). */
+        pthread_mutex_lock(&ct_lock);
+        int rc = start_stdin(r->p, &r->s[0]);
+        pthread_mutex_unlock(&ct_lock);
+        if (rc < 0)
+            stream_close(&r->s[0]);
+    }
     stream_close(&r->s[1]);
     stream_close(&r->s[2]);
+}
+
+/* stdin on its own thread with blocking splices: it runs in parallel with the output relay,
+ * and it ends on the host's half-close, on the process closing its stdin, or on the
+ * shutdown(SHUT_RD) done once the exit is ready. Touches no shared state. */
+struct stdin_job {
+    int sock, pipe;
+};
+
+static void *stdin_main(void *arg)
+{
+    struct stdin_job *j = arg;
+    bool copy = false;
+    char *buf = NULL;
+    for (;;) {
+        ssize_t n;
+        if (!copy) {
+            n = splice(j->sock, NULL, j->pipe, NULL, SPLICE_CHUNK, SPLICE_F_MOVE);
+            if (n < 0 && errno == EINVAL) {
+                copy = true;
+                continue;
+            }
+        } else {
+            if (!buf && !(buf = malloc(RELAY_BUF)))
+                break;
+            n = read(j->sock, buf, RELAY_BUF);
+            if (n > 0 && lcow_write_all(j->pipe, buf, (size_t)n) < 0)
+                n = -1;
+        }
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
+    }
+    free(buf);
+    close(j->pipe); /* the process reads EOF */
+    close(j->sock);
+    free(j);
+    return NULL;
+}
+
+/* Hands stdin to its own thread; the relay keeps only the outputs. */
+static int start_stdin(struct ct_proc *p, struct stream *s)
+{
+    struct stdin_job *j = malloc(sizeof(*j));
+    int shut = fcntl(s->src, F_DUPFD_CLOEXEC, 3);
+    if (!j || shut < 0) {
+        free(j);
+        if (shut >= 0)
+            close(shut);
+        return -ENOMEM;
+    }
+    *j = (struct stdin_job){.sock = s->src, .pipe = s->dst};
+    /* The poll relay made them non-blocking; this thread blocks in splice. */
+    (void)fcntl(j->sock, F_SETFL, fcntl(j->sock, F_GETFL) & ~O_NONBLOCK);
+    (void)fcntl(j->pipe, F_SETFL, fcntl(j->pipe, F_GETFL) & ~O_NONBLOCK);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, stdin_main, j);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        free(j);
+        close(shut);
+        return -rc;
+    }
+    p->stdin_shut = shut;
+    s->src = s->dst = -1;
+    s->done = true;
+    return 0;
 }
 
 static void *relay_main(void *arg)
@@ -257,6 +335,14 @@ int ct_relay_start(struct gcs *g, struct ct_proc *p, struct gcs_stdio *s, int in
         }
     }
     *s = (struct gcs_stdio)GCS_STDIO_INIT;
+    if (master < 0 && !r->s[0].done && r->s[1].done && r->s[2].done) {
+        /* Only stdin: no output relay to run it in. */
+        pthread_mutex_lock(&ct_lock);
+        int rc = start_stdin(p, &r->s[0]);
+        pthread_mutex_unlock(&ct_lock);
+        if (rc < 0)
+            stream_close(&r->s[0]);
+    }
     if (master < 0 && r->s[0].done && r->s[1].done && r->s[2].done) {
         /* No stream at all: nothing to drain, no thread. */
         if (r->tee >= 0)
@@ -633,7 +719,8 @@ static int spawn_exec(struct ct_container *c, struct exec_plan *x, struct ct_pro
         r = -ENOMEM;
         goto out;
     }
-    *p = (struct ct_proc){.c = c, .pid = pid, .tty = x->tty, .master = -1, .hold = {-1, -1, -1}};
+    *p = (struct ct_proc){
+        .c = c, .pid = pid, .tty = x->tty, .master = -1, .hold = {-1, -1, -1}, .stdin_shut = -1};
     pthread_mutex_lock(&ct_lock);
     p->next = c->execs;
     c->execs = p;

@@ -17,7 +17,8 @@ struct oci_spec;
 struct oci_cgroup;
 struct oci_cgroup_layout;
 
-#define CT_MAX 1024 /* containers (style.md C10) */
+#define CT_MAX         1024 /* containers (style.md C10) */
+#define CT_WAITERS_MAX 256  /* outstanding WaitForProcess per process */
 
 enum ct_status { CT_CREATING, CT_CREATED, CT_RUNNING, CT_TERMINATED };
 enum ct_kind { CT_STANDALONE, CT_SANDBOX, CT_WORKLOAD };
@@ -39,8 +40,10 @@ struct ct_proc {
     bool cleanup_done; /* init: what is left in the cgroup was killed */
     bool answered;     /* a waiter received the exit code */
     bool tty;
-    int master;  /* pty master while its relay runs (resize), else -1 */
-    int hold[3]; /* init before its Execute: gcs's ends of the stdio pipes (or master in [1]) */
+    int master;     /* pty master while its relay runs (resize), else -1 */
+    int hold[3];    /* init before its Execute: gcs's ends of the stdio pipes (or master in [1]) */
+    int stdin_shut; /* a dup of the stdin socket: shut down (SHUT_RD) once the exit is ready,
+                     * so the stdin copier stops (§1.6); -1 when none */
     struct ct_waiter *waiters;
 };
 

@@ -800,7 +800,8 @@ int ct_unprepare(struct gcs *g, struct ct_container *c, struct lcow_error **err)
             if (asprintf(&p, "%s/%s", c->root, etc_files[f]) >= 0)
                 (void)unlink(p);
         }
-        if (c->kind == CT_SANDBOX) {
+        {
+            /* logs/ is gcs's (tee logs); the host reads them before it deletes. */
             cleanup_free char *logs = NULL;
             if (asprintf(&logs, "%s/logs", c->root) >= 0)
                 remove_tree(logs);

@@ -974,6 +974,101 @@ static void test_bad_input(void **state)
     delete_and_check(f, "gone", "pods/gone");
 }
 
+/* Several concurrent waiters on one init all get the code; the exit survives a reconnect:
+ * the host's waiter of the dropped connection is forgotten, the new connection's wait gets the
+ * code, and then (only then) the one notification arrives (§1.5, §2.9). */
+static void test_waiters_reconnect(void **state)
+{
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    uint32_t init = run_sleeper(f, "multi");
+    struct gcs_wait_for_process_request q = {
+        .base = {.container_id = (char *)"multi", .activity_id = (char *)GCS_ZERO_GUID},
+        .process_id = init,
+        .timeout_in_ms = INF};
+    cleanup_free char *p = NULL;
+    assert_int_equal(gcs_encode_wait_for_process_request(&q, &p, NULL), 0);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, p, &ids[i], &err), 0);
+    assert_int_equal(signal_proc(f, "multi", init, SIGKILL), 0);
+    for (int i = 0; i < 3; i++) {
+        struct host_message m = {0};
+        assert_int_equal(host_bridge_recv(f->b, ids[i], T_MS, &m, &err), 0);
+        struct gcs_wait_for_process_response r = {0};
+        assert_int_equal(gcs_decode_wait_for_process_response(m.payload, m.len, &r, NULL), 0);
+        assert_int_equal(r.base.result, 0);
+        assert_int_equal(r.exit_code, 137);
+        gcs_wait_for_process_response_done(&r);
+        host_message_done(&m);
+    }
+    expect_notification(f, "multi", GCS_NOTIFY_FORCED_EXIT);
+    no_notification(f);
+    delete_and_check(f, "multi", "pods/multi");
+
+    /* Exit while the host is away. */
+    init = run_sleeper(f, "away");
+    uint64_t id;
+    assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, p, &id, &err), 0);
+    host_bridge_drop(f->b);
+    kill((pid_t)init, SIGKILL); /* as if it died on its own: UnexpectedExit */
+    assert_int_equal(host_bridge_accept(f->b, T_MS, &err), 0);
+    assert_int_equal(host_bridge_negotiate(f->b, T_MS, &err), 0);
+    no_notification(f); /* nobody received the code yet */
+    assert_int_equal(wait_exit(f, "away", init), 137);
+    expect_notification(f, "away", GCS_NOTIFY_UNEXPECTED_EXIT);
+    delete_and_check(f, "away", "pods/away");
+}
+
+/* §5.9 under -cgroup-root: /pods with MemTotal - reserve, /gcs holding gcs. */
+static void test_startup_cgroups(void **state)
+{
+    struct fixture *f = *state;
+    char p[512];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/gcs/cgroup.procs", f->cgroot);
+    cleanup_free char *procs = NULL;
+    assert_int_equal(lcow_read_file(p, 1 << 16, &procs, NULL, NULL), 0);
+    char me[32];
+    snprintf(me, sizeof(me), "%d\n", (int)f->gcs);
+    assert_non_null(strstr(procs, me));
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/pods/memory.limit_in_bytes", f->cgroot);
+    cleanup_free char *lim = NULL, *mi = NULL;
+    assert_int_equal(lcow_read_file(p, 64, &lim, NULL, NULL), 0);
+    assert_int_equal(lcow_read_file("/proc/meminfo", 1 << 16, &mi, NULL, NULL), 0);
+    unsigned long long kb = 0;
+    assert_int_equal(sscanf(strstr(mi, "MemTotal:"), "MemTotal: %llu kB", &kb), 1);
+    unsigned long long want = kb * 1024 - 75ull * 1024 * 1024;
+    want &= ~4095ull; /* the kernel rounds the limit down to pages */
+    assert_int_equal(strtoull(lim, NULL, 10), want);
+}
+
+/* tee-log-path: init stdout also lands under <sandbox root>/logs; a path out of logs/ is
+ * refused. */
+static void test_tee_log(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const args[] = {"echo", "teed", NULL};
+    struct json_object *spec = base_spec(f, args, false);
+    annotate(spec, "io.microsoft.container.lcow.tee-log-path", "app/out.log");
+    assert_int_equal(create(f, "tee", spec), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "tee", NULL, false, true, false, &p), 0);
+    char buf[64];
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_string_equal(buf, "teed\n");
+    assert_int_equal(wait_exit(f, "tee", p.pid), 0);
+    expect_notification(f, "tee", GCS_NOTIFY_UNEXPECTED_EXIT);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/c/tee/logs/app/out.log", f->dir);
+    cleanup_free char *log = NULL;
+    assert_int_equal(lcow_read_file(path, 1024, &log, NULL, NULL), 0);
+    assert_string_equal(log, "teed\n");
+    delete_and_check(f, "tee", "pods/tee");
+    spec = base_spec(f, args, false);
+    annotate(spec, "io.microsoft.container.lcow.tee-log-path", "../../escape");
+    assert_int_equal(create(f, "tee2", spec), GCS_E_FAIL);
+}
+
 int main(void)
 {
     const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
@@ -1000,6 +1095,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_cycles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiters_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_startup_cgroups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tee_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,3 +17,10 @@ CHECK_SCRIPTS += tests/integration/bridge_cli.sh
 $(eval $(call add_unit_test,test_gcs_reaper,tests/unit/test_gcs_reaper.c,gcs_bridge common,-lpthread))
 # The same through a QEMU UVM (vhost-user-vsock), next to gcs on this machine.
 BENCH_SCRIPTS += tests/bench/bridge_uvm.sh
+
+# plan9: the 9P2000.L server for MappedDirectory shares (host/p9_*.c, prefix host_p9_) and the
+# lcow-9p-server program runlcow starts (or links: build/lib/libhost_p9.a).
+HOST_P9_SRCS := host/p9_proto.c host/p9_ops.c host/p9_server.c
+$(eval $(call add_lib,host_p9,$(HOST_P9_SRCS)))
+$(eval $(call add_prog,lcow-9p-server,host/p9_main.c,host_p9 vsock common,-lpthread))
+$(eval $(call add_unit_test,test_p9_server,tests/unit/test_p9_server.c,host_p9 vsock common,-lpthread))

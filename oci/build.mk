@@ -18,13 +18,19 @@ BENCH_SCRIPTS += tests/bench/cgroup_seccomp_run.sh
 $(eval $(call add_fuzz,fuzz_oci_cgroup_seccomp,tests/fuzz/fuzz_oci_cgroup_seccomp.c,oci_cgroup oci_seccomp oci_spec_res common,$(LIBS_SECCOMP) $(LIBS_JSON)))
 # --- end oci-cg ---
 
+# --- ocirun2: exec (the setns path), the rest of runc's CLI, containerd as a client ---
+$(eval $(call add_lib,oci_exec,oci/exec.c))
+OCIRUN2_SRCS := oci/ocirun_cli.c oci/ocirun_exec.c oci/ocirun_ps.c oci/ocirun_update.c \
+	oci/ocirun_events.c oci/ocirun_features.c
+# --- end ocirun2 ---
+
 # --- oci-core: spec model, executor, state dir, ocirun ---
 OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c oci/prepare.c \
 	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/idmap.c
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 # Static like init and crun's fast path: no dynamic loading per container start.
-$(eval $(call add_prog,ocirun,oci/ocirun.c,$(OCI_LIBS),$(STATIC) $(LIBS_SECCOMP) $(LIBS_JSON)))
+$(eval $(call add_prog,ocirun,oci/ocirun.c $(OCIRUN2_SRCS),oci_exec $(OCI_LIBS),$(STATIC) $(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_oci_spec,tests/unit/test_oci_spec.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_test_prog,oci_recvtty,tests/integration/oci_recvtty.c,,))
 $(eval $(call add_test_prog,oci_api_test,tests/integration/oci_api_test.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON) $(LIBS_CMOCKA) -lpthread))

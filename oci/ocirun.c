@@ -25,6 +25,7 @@
 #include "oci/cgroup.h"
 #include "oci/executor.h"
 #include "oci/internal.h"
+#include "oci/ocirun_ext.h"
 #include "oci/state.h"
 
 #define OCIRUN_VERSION "0.1.0"
@@ -847,6 +848,11 @@ int main(int argc, char **argv)
     if (idx >= argc || arg_root == NULL)
         return usage();
     const char *cmd = argv[idx];
+    /* Part 2's verbs and every command's -h (oci/ocirun_ext.h). */
+    struct ocirun_globals g = {arg_root, arg_log, arg_log_json, arg_debug};
+    int code = 0;
+    if (ocirun_ext_dispatch(&g, cmd, argc - idx - 1, argv + idx + 1, &code))
+        return code;
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(commands); i++) {
         if (strcmp(commands[i].name, cmd) != 0)
             continue;

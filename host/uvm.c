@@ -1,0 +1,599 @@
+/* See uvm.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "common/syscalls.h"
+#include "gcs/protocol.h"
+#include "host/bridge_client.h"
+#include "host/qmp.h"
+#include "host/spawn.h"
+#include "host/uvm.h"
+#include "vsock/transport.h"
+
+#define ENTROPY_PORT  1u
+#define LOG_PORT      109u
+#define ENTROPY_BYTES 512
+#define GUEST_CID     3u
+#define ARGV_MAX      64
+
+/* ---- accelerator ------------------------------------------------------------------------- */
+
+const char *host_uvm_pick_accel(void)
+{
+    cleanup_close int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0 || ioctl(kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+        return "tcg";
+    int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+    if (vm < 0)
+        return "tcg";
+    close(vm);
+    /* A nested /dev/kvm that hides SSE3 (CPUID.1:ECX bit 0) was seen to hang the guest at
+     * once (test-environment.md): treat such a host as having no KVM. */
+    size_t n = 256;
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+    if (!c)
+        return "tcg";
+    c->nent = (uint32_t)n;
+    bool ok = false;
+    if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c) == 0)
+        for (uint32_t i = 0; i < c->nent; i++)
+            if (c->entries[i].function == 1)
+                ok = (c->entries[i].ecx & 1u) != 0;
+    free(c);
+    return ok ? "kvm" : "tcg";
+}
+
+/* ---- command line ------------------------------------------------------------------------ */
+
+/* hcsshim's tokens (§1.2) for a console on COM1, minus initcall_blacklist=virtio_vsock_init
+ * and pci=off (virtio-pci needs the bus); the GCS gets -disable-time-sync (no Hyper-V PTP). */
+static char *kernel_cmdline(const struct host_uvm_config *c)
+{
+    char *s = NULL;
+    if (asprintf(&s,
+                 "8250_core.nr_uarts=1 8250_core.skip_txen_test=1 console=ttyS0,115200 "
+                 "panic=-1 quiet%s%s nr_cpus=%u brd.rd_nr=0 pmtmr=0 -- -e %u /bin/vsockexec "
+                 "-e %u /bin/gcs -v4 -log-format json -loglevel %s -disable-time-sync",
+                 c->kernel_args && *c->kernel_args ? " " : "", c->kernel_args ? c->kernel_args : "",
+                 c->cpus, ENTROPY_PORT, LOG_PORT, c->gcs_log_level ? c->gcs_log_level : "info") < 0)
+        return NULL;
+    return s;
+}
+
+struct argv_buf {
+    const char *v[ARGV_MAX + 1];
+    char *owned[16];
+    size_t n, n_owned;
+};
+
+static void add(struct argv_buf *a, const char *s)
+{
+    if (a->n < ARGV_MAX)
+        a->v[a->n++] = s;
+}
+
+static void addf(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct argv_buf *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) >= 0 && a->n_owned < LCOW_ARRAY_SIZE(a->owned)) {
+        a->owned[a->n_owned++] = s;
+        add(a, s);
+    } else {
+        free(s);
+        add(a, "");
+    }
+    va_end(ap);
+}
+
+static void argv_done(struct argv_buf *a)
+{
+    for (size_t i = 0; i < a->n_owned; i++)
+        free(a->owned[i]);
+}
+
+static void qemu_argv(const struct host_uvm_config *c, const struct host_uvm *u, const char *accel,
+                      const char *cmdline, struct argv_buf *a)
+{
+    add(a, c->qemu);
+    add(a, "-accel");
+    add(a, accel);
+    if (strcmp(accel, "kvm") == 0) {
+        add(a, "-cpu");
+        add(a, "host");
+    }
+    add(a, "-M");
+    add(a, "pc,memory-backend=mem");
+    add(a, "-m");
+    addf(a, "%u", c->memory_mb);
+    add(a, "-smp");
+    addf(a, "%u", c->cpus);
+    /* Shared memory: a vhost-user back end maps guest RAM (a private copy fails silently). */
+    add(a, "-object");
+    addf(a, "memory-backend-memfd,id=mem,size=%uM,share=on", c->memory_mb);
+    add(a, "-device");
+    if (u->kernel_vsock)
+        addf(a, "vhost-vsock-pci,guest-cid=%u", GUEST_CID);
+    else
+        add(a, "vhost-user-vsock-pci,chardev=vu");
+    if (!u->kernel_vsock) {
+        add(a, "-chardev");
+        addf(a, "socket,id=vu,path=%s/vu.sock", u->dir);
+    }
+    add(a, "-device");
+    add(a, "virtio-scsi-pci,id=scsi0");
+    add(a, "-display");
+    add(a, "none");
+    add(a, "-nodefaults");
+    add(a, "-no-user-config");
+    add(a, "-no-reboot");
+    add(a, "-chardev");
+    add(a, "stdio,id=con,signal=off");
+    add(a, "-serial");
+    add(a, "chardev:con");
+    add(a, "-qmp");
+    addf(a, "unix:%s/qmp.sock,server=on,wait=off", u->dir);
+    add(a, "-kernel");
+    add(a, c->kernel);
+    add(a, "-initrd");
+    add(a, c->initrd);
+    add(a, "-append");
+    add(a, cmdline);
+    a->v[a->n] = NULL;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static int open_log(const char *dir, const char *name, struct lcow_error **err)
+{
+    cleanup_free char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return lcow_error_make(err, ENOMEM, "log path");
+    int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return lcow_error_errno(err, "open `%s`", p);
+    return fd;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static bool alive(pid_t pid)
+{
+    return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+/* The last lines of a log file, for error messages. */
+static char *log_tail(const char *dir, const char *name)
+{
+    cleanup_free char *p = NULL, *buf = NULL;
+    size_t len = 0;
+    if (asprintf(&p, "%s/%s", dir, name) < 0 || lcow_read_file(p, 1 << 20, &buf, &len, NULL) < 0)
+        return strdup("");
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        buf[--len] = '\0';
+    size_t start = len > 400 ? len - 400 : 0;
+    return strdup(buf + start);
+}
+
+static int start_backend(const struct host_uvm_config *c, struct host_uvm *u,
+                         struct lcow_error **err)
+{
+    cleanup_close int logfd = open_log(u->dir, "vhost.log", err);
+    if (logfd < 0)
+        return logfd;
+    cleanup_free char *sock = NULL, *uds = NULL, *cid = NULL;
+    if (asprintf(&sock, "%s/vu.sock", u->dir) < 0 || asprintf(&uds, "%s/v", u->dir) < 0 ||
+        asprintf(&cid, "%u", GUEST_CID) < 0)
+        return lcow_error_make(err, ENOMEM, "back end arguments");
+    const char *argv[] = {c->backend, "--socket", sock, "--uds", uds, "--guest-cid", cid, NULL};
+    u->backend_pid = host_spawn(argv, -1, logfd, logfd, 1, err);
+    if (u->backend_pid < 0) {
+        u->backend_pid = 0;
+        return lcow_error_wrap(err, "start the vsock back end");
+    }
+    /* QEMU fails at once when the back end's socket is not there yet. */
+    struct stat st;
+    for (int i = 0; i < 500; i++) {
+        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+            return 0;
+        if (!alive(u->backend_pid)) {
+            u->backend_pid = 0;
+            cleanup_free char *tail = log_tail(u->dir, "vhost.log");
+            return lcow_error_make(err, EIO, "vhost-user-vsock exited at start: %s", tail);
+        }
+        sleep_ms(10);
+    }
+    return lcow_error_make(err, ETIMEDOUT, "vhost-user-vsock did not create `%s`", sock);
+}
+
+static int listeners(struct host_uvm *u, struct lcow_error **err)
+{
+    struct vsock_addr a;
+    int r = vsock_addr_parse(u->vsock_base, &a, err);
+    if (r < 0)
+        return r;
+    u->entropy_listen = vsock_listen(&a, ENTROPY_PORT, 1, err);
+    if (u->entropy_listen < 0)
+        return lcow_error_wrap(err, "listen for entropy (port %u)", ENTROPY_PORT);
+    u->log_listen = vsock_listen(&a, LOG_PORT, 1, err);
+    if (u->log_listen < 0)
+        return lcow_error_wrap(err, "listen for the GCS log (port %u)", LOG_PORT);
+    return host_bridge_listen(u->vsock_base, &u->bridge, err);
+}
+
+static void serve_entropy(struct host_uvm *u)
+{
+    int fd = vsock_accept(u->entropy_listen, NULL);
+    if (fd < 0)
+        return;
+    uint8_t buf[ENTROPY_BYTES];
+    size_t got = 0;
+    while (got < sizeof(buf)) {
+        ssize_t n = getrandom(buf + got, sizeof(buf) - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    (void)lcow_write_all(fd, buf, got);
+    close(fd);
+    /* hcsshim closes the listener after the first accept. */
+    u->entropy_listen = lcow_close_nointr(u->entropy_listen);
+    u->t.entropy = lcow_now_ns();
+}
+
+static void accept_log(struct host_uvm *u)
+{
+    int fd = vsock_accept(u->log_listen, NULL);
+    if (fd < 0)
+        return;
+    u->log_listen = lcow_close_nointr(u->log_listen);
+    u->log_fd = fd;
+    u->t.log = lcow_now_ns();
+}
+
+/* Returns false at EOF. */
+static bool copy_once(int from, int to)
+{
+    char buf[16384];
+    ssize_t n = read(from, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0)
+        return false;
+    (void)lcow_write_all(to, buf, (size_t)n);
+    return true;
+}
+
+static void read_console(struct host_uvm *u)
+{
+    char buf[8192];
+    ssize_t n = read(u->console_fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        u->console_fd = lcow_close_nointr(u->console_fd);
+        return;
+    }
+    if (!u->t.console)
+        u->t.console = lcow_now_ns();
+    (void)lcow_write_all(u->console_out, buf, (size_t)n);
+    for (ssize_t i = 0; i < n && !u->t.init; i++) {
+        if (buf[i] == '\n' || u->line_len == sizeof(u->line) - 1) {
+            u->line[u->line_len] = '\0';
+            if (strstr(u->line, "Run /init"))
+                u->t.init = lcow_now_ns();
+            u->line_len = 0;
+        } else {
+            u->line[u->line_len++] = buf[i];
+        }
+    }
+}
+
+static void reap_qemu(struct host_uvm *u)
+{
+    int st = 0;
+    if (u->qemu_pid > 0 && waitpid(u->qemu_pid, &st, WNOHANG) == u->qemu_pid) {
+        u->qemu_exited = true;
+        u->qemu_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        u->qemu_pid = 0;
+        if (u->qemu_pidfd >= 0)
+            u->qemu_pidfd = lcow_close_nointr(u->qemu_pidfd);
+    }
+}
+
+size_t host_uvm_pollfds(struct host_uvm *u, struct pollfd *pfd, size_t cap)
+{
+    const int fds[] = {u->console_fd, u->log_fd, u->log_listen, u->entropy_listen, u->qemu_pidfd};
+    size_t n = 0;
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(fds) && n < cap; i++)
+        if (fds[i] >= 0)
+            pfd[n++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    return n;
+}
+
+void host_uvm_service(struct host_uvm *u, const struct pollfd *pfd, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!pfd[i].revents)
+            continue;
+        int fd = pfd[i].fd;
+        if (fd == u->console_fd)
+            read_console(u);
+        else if (fd == u->log_fd && !copy_once(u->log_fd, u->log_out))
+            u->log_fd = lcow_close_nointr(u->log_fd);
+        else if (fd == u->log_listen)
+            accept_log(u);
+        else if (fd == u->entropy_listen)
+            serve_entropy(u);
+    }
+    reap_qemu(u);
+}
+
+/* ---- start ------------------------------------------------------------------------------- */
+
+static int check_file(const char *what, const char *path, struct lcow_error **err)
+{
+    if (!path || !*path)
+        return lcow_error_make(err, EINVAL, "no %s given", what);
+    if (access(path, R_OK) < 0)
+        return lcow_error_errno(err, "%s `%s`", what, path);
+    return 0;
+}
+
+static struct host_uvm *uvm_new(const char *dir)
+{
+    struct host_uvm *u = calloc(1, sizeof(*u));
+    if (!u)
+        return NULL;
+    u->dir = strdup(dir);
+    u->qemu_pidfd = u->console_fd = u->console_out = -1;
+    u->entropy_listen = u->log_listen = u->log_fd = u->log_out = -1;
+    return u;
+}
+
+static int spawn_qemu(const struct host_uvm_config *c, struct host_uvm *u, struct lcow_error **err)
+{
+    const char *accel =
+        c->accel && strcmp(c->accel, "auto") != 0 ? c->accel : host_uvm_pick_accel();
+    cleanup_free char *cmdline = kernel_cmdline(c);
+    if (!cmdline)
+        return lcow_error_make(err, ENOMEM, "kernel command line");
+    struct argv_buf a = {0};
+    qemu_argv(c, u, accel, cmdline, &a);
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        argv_done(&a);
+        return lcow_error_errno(err, "pipe");
+    }
+    cleanup_close int qlog = open_log(u->dir, "qemu.log", err);
+    if (qlog < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        argv_done(&a);
+        return qlog;
+    }
+    u->t.start = lcow_now_ns();
+    u->qemu_pid = host_spawn(a.v, -1, pipefd[1], qlog, 1, err);
+    argv_done(&a);
+    close(pipefd[1]);
+    u->console_fd = pipefd[0];
+    if (u->qemu_pid < 0) {
+        u->qemu_pid = 0;
+        return lcow_error_wrap(err, "start QEMU (`%s`)", c->qemu);
+    }
+    (void)lcow_fd_set_nonblock(u->console_fd, true);
+    u->qemu_pidfd = sys_pidfd_open(u->qemu_pid, 0);
+    if (u->qemu_pidfd >= 0)
+        (void)lcow_fd_set_cloexec(u->qemu_pidfd, true);
+    return 0;
+}
+
+static int qemu_gone_error(struct host_uvm *u, const char *when, struct lcow_error **err)
+{
+    cleanup_free char *tail = log_tail(u->dir, "qemu.log");
+    return lcow_error_make(err, EIO, "QEMU exited (status %d) %s%s%s", u->qemu_status, when,
+                           *tail ? ": " : "", tail);
+}
+
+/* Serves entropy, log and console until the GCS connects and negotiates. */
+static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct lcow_error **err)
+{
+    uint64_t deadline = u->t.start + (uint64_t)c->timeout_ms * 1000000ull;
+    for (;;) {
+        struct pollfd pfd[8];
+        size_t n = host_uvm_pollfds(u, pfd, LCOW_ARRAY_SIZE(pfd));
+        if (poll(pfd, n, 20) > 0)
+            host_uvm_service(u, pfd, n);
+        if (u->qemu_exited)
+            return qemu_gone_error(u, "before the GCS connected", err);
+        struct lcow_error *e = NULL;
+        if (host_bridge_accept(u->bridge, 0, &e) == 0)
+            break;
+        lcow_error_release(&e);
+        if (lcow_now_ns() >= deadline)
+            return lcow_error_make(err, ETIMEDOUT,
+                                   "the GCS did not connect within %d s (console: %s/console.log)",
+                                   c->timeout_ms / 1000, u->dir);
+    }
+    u->t.bridge = lcow_now_ns();
+    uint64_t now = lcow_now_ns();
+    int left = deadline > now ? (int)((deadline - now) / 1000000ull) + 1 : 1;
+    int r = host_bridge_negotiate(u->bridge, left, err);
+    if (r < 0)
+        return lcow_error_wrap(err, "negotiate with the GCS");
+    u->t.negotiated = lcow_now_ns();
+    return 0;
+}
+
+int host_uvm_start(const struct host_uvm_config *c, struct host_uvm **ret, struct lcow_error **err)
+{
+    int r = check_file("kernel", c->kernel, err);
+    if (r >= 0)
+        r = check_file("initrd", c->initrd, err);
+    if (r < 0)
+        return r;
+    struct host_uvm *u = uvm_new(c->dir);
+    if (!u || !u->dir) {
+        free(u);
+        return lcow_error_make(err, ENOMEM, "UVM");
+    }
+    if (strcmp(c->vsock ? c->vsock : "auto", "user") == 0) {
+        u->kernel_vsock = false;
+    } else {
+        int fd = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
+        u->kernel_vsock = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+        if (!u->kernel_vsock && c->vsock && strcmp(c->vsock, "vhost") == 0) {
+            r = lcow_error_errno(err, "open /dev/vhost-vsock");
+            goto fail;
+        }
+    }
+    if ((u->kernel_vsock && asprintf(&u->vsock_base, "vsock:%u", VSOCK_CID_HOST) < 0) ||
+        (!u->kernel_vsock && asprintf(&u->vsock_base, "unix:%s/v", u->dir) < 0)) {
+        r = lcow_error_make(err, ENOMEM, "address");
+        goto fail;
+    }
+    r = u->console_out = open_log(u->dir, "console.log", err);
+    if (r >= 0)
+        r = u->log_out = open_log(u->dir, "gcs.log", err);
+    if (r >= 0 && !u->kernel_vsock)
+        r = start_backend(c, u, err);
+    if (r >= 0)
+        r = listeners(u, err); /* before QEMU starts, as hcsshim does */
+    if (r >= 0)
+        r = spawn_qemu(c, u, err);
+    if (r >= 0) {
+        cleanup_free char *qmp = NULL;
+        if (asprintf(&qmp, "%s/qmp.sock", u->dir) < 0)
+            r = lcow_error_make(err, ENOMEM, "QMP path");
+        else
+            r = host_qmp_connect(qmp, 10000, &u->qmp, err);
+        if (r < 0) {
+            reap_qemu(u);
+            if (u->qemu_exited) {
+                lcow_error_release(err);
+                r = qemu_gone_error(u, "at start", err);
+            }
+        }
+    }
+    if (r >= 0)
+        r = wait_gcs(c, u, err);
+    if (r < 0)
+        goto fail;
+    *ret = u;
+    return 0;
+fail:
+    host_uvm_free(u);
+    return r;
+}
+
+/* ---- stop -------------------------------------------------------------------------------- */
+
+static void wait_qemu(struct host_uvm *u, int timeout_ms)
+{
+    uint64_t deadline = lcow_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    while (u->qemu_pid > 0 && lcow_now_ns() < deadline) {
+        struct pollfd pfd[8];
+        size_t n = host_uvm_pollfds(u, pfd, LCOW_ARRAY_SIZE(pfd));
+        if (poll(pfd, n, 20) > 0)
+            host_uvm_service(u, pfd, n);
+        reap_qemu(u);
+    }
+}
+
+static void unlink_in(const struct host_uvm *u, const char *name)
+{
+    cleanup_free char *p = NULL;
+    if (asprintf(&p, "%s/%s", u->dir, name) >= 0)
+        (void)unlink(p);
+}
+
+void host_uvm_stop(struct host_uvm *u, int timeout_ms)
+{
+    if (!u)
+        return;
+    if (u->qemu_pid > 0 && u->bridge && host_bridge_fd(u->bridge) >= 0) {
+        /* The GCS exits on ShutdownForced of the UVM id and init powers the VM off. */
+        struct host_message m = {0};
+        struct lcow_error *e = NULL;
+        if (host_bridge_simple(u->bridge, GCS_MSG_SHUTDOWN_FORCED, NULL, 5000, &m, &e) >= 0)
+            host_message_done(&m);
+        lcow_error_release(&e);
+        wait_qemu(u, timeout_ms);
+    }
+    if (u->qemu_pid > 0 && u->qmp) {
+        struct lcow_error *e = NULL;
+        (void)host_qmp_call(u->qmp, "quit", NULL, 2000, NULL, &e);
+        lcow_error_release(&e);
+        wait_qemu(u, 2000);
+    }
+    if (u->qemu_pid > 0) {
+        kill(u->qemu_pid, SIGKILL);
+        (void)host_wait_timeout(u->qemu_pid, 5000);
+        u->qemu_pid = 0;
+        u->qemu_exited = true;
+        u->qemu_status = 128 + SIGKILL;
+    }
+    /* The back end exits when QEMU closes its socket; it is stopped if it does not. */
+    if (u->backend_pid > 0) {
+        uint64_t deadline = lcow_now_ns() + 2000000000ull;
+        while (alive(u->backend_pid) && lcow_now_ns() < deadline)
+            sleep_ms(10);
+        kill(u->backend_pid, SIGTERM);
+        (void)host_wait_timeout(u->backend_pid, 2000);
+        u->backend_pid = 0;
+    }
+    /* What the GCS wrote last (its exit) is still in the socket. */
+    while (u->log_fd >= 0 && copy_once(u->log_fd, u->log_out))
+        ;
+    for (int i = 0; i < 64 && u->console_fd >= 0; i++) {
+        struct pollfd p = {.fd = u->console_fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            break;
+        read_console(u);
+    }
+    host_qmp_free(u->qmp);
+    u->qmp = NULL;
+    host_bridge_free(u->bridge);
+    u->bridge = NULL;
+    int *fds[] = {&u->qemu_pidfd, &u->console_fd, &u->console_out, &u->entropy_listen,
+                  &u->log_listen, &u->log_fd,     &u->log_out};
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(fds); i++)
+        if (*fds[i] >= 0)
+            *fds[i] = lcow_close_nointr(*fds[i]);
+    static const char *const socks[] = {"vu.sock", "qmp.sock", "v_1", "v_109", "v_1073741824"};
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(socks); i++)
+        unlink_in(u, socks[i]);
+}
+
+void host_uvm_free(struct host_uvm *u)
+{
+    if (!u)
+        return;
+    host_uvm_stop(u, 5000);
+    free(u->vsock_base);
+    free(u->dir);
+    free(u);
+}

@@ -472,19 +472,112 @@ static int apply_rlimitcore(struct json_object *spec, const char *v, struct lcow
     return 0;
 }
 
-/* privileged workloads: every device allowed in the device cgroup. */
-static int apply_privileged(struct json_object *spec)
+/* ---- devices (§5.7) --------------------------------------------------------------------- */
+
+static const char *dev_root(struct gcs *g)
 {
-    struct json_object *res = child_object(child_object(spec, "linux"), "resources");
-    struct json_object *devs = res ? child_array(res, "devices") : NULL;
+    return g && g->opt.dev_root ? g->opt.dev_root : "/dev";
+}
+
+/* Writes type/major/minor of the UVM node at host_path into the spec's device entry d. */
+static int fill_device(struct json_object *d, const char *host_path, struct lcow_error **err)
+{
+    struct stat st;
+    if (stat(host_path, &st) < 0)
+        return lcow_error_errno(err, "device `%s`", host_path);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        return lcow_error_make(err, EINVAL, "`%s` is not a device node", host_path);
+    set_string(d, "type", S_ISBLK(st.st_mode) ? "b" : "c");
+    json_object_object_add(d, "major", json_object_new_int64(major(st.st_rdev)));
+    json_object_object_add(d, "minor", json_object_new_int64(minor(st.st_rdev)));
+    return 0;
+}
+
+/* Non-privileged workloads: the host wrote its own numbers; each linux.devices[].path is
+ * looked up again in the UVM's /dev. */
+static int resolve_devices(struct gcs *g, struct json_object *spec, struct lcow_error **err)
+{
+    struct json_object *devs = lcow_json_field(lcow_json_field(spec, "linux"), "devices");
+    for (size_t i = 0;
+         devs && json_object_is_type(devs, json_type_array) && i < json_object_array_length(devs);
+         i++) {
+        struct json_object *d = json_object_array_get_idx(devs, i);
+        const char *path = NULL, *rest = NULL;
+        if (lcow_json_get_string(d, "linux.devices[]", "path", &path, err) < 0)
+            return -EINVAL;
+        if (!path || !has_prefix(path, "/dev/", &rest))
+            continue;
+        cleanup_free char *host = NULL;
+        int r = ct_join_inside(dev_root(g), rest, &host, err);
+        if (r == 0)
+            r = fill_device(d, host, err);
+        if (r < 0)
+            return lcow_error_wrap(err, "linux.devices[%zu]", i);
+    }
+    return 0;
+}
+
+struct dev_walk {
+    struct json_object *devs;
+    size_t root_len;
+    int err;
+};
+static struct dev_walk *walk_ctx; /* nftw has no user pointer; guarded by walk_lock */
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int add_host_device(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)flag;
+    (void)f;
+    const char *rel = path + walk_ctx->root_len;
+    /* pts, shm and mqueue are the container's own. */
+    if (strncmp(rel, "/pts", 4) == 0 || strncmp(rel, "/shm", 4) == 0 ||
+        strncmp(rel, "/mqueue", 7) == 0 || strcmp(rel, "/console") == 0 ||
+        strcmp(rel, "/ptmx") == 0)
+        return 0;
+    if (!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode))
+        return 0;
     struct json_object *d = json_object_new_object();
-    if (!devs || !d) {
+    char dst[PATH_MAX];
+    snprintf(dst, sizeof(dst), "/dev%s", rel);
+    if (!d || set_string(d, "path", dst) < 0 || fill_device(d, path, NULL) < 0) {
         json_object_put(d);
+        return 0;
+    }
+    json_object_object_add(d, "fileMode", json_object_new_int64(st->st_mode & 07777));
+    json_object_object_add(d, "uid", json_object_new_int64(st->st_uid));
+    json_object_object_add(d, "gid", json_object_new_int64(st->st_gid));
+    json_object_array_add(walk_ctx->devs, d);
+    return 0;
+}
+
+/* Privileged workloads: every device node of the UVM, and all devices allowed. */
+static int apply_privileged(struct gcs *g, struct json_object *spec, struct lcow_error **err)
+{
+    struct json_object *lx = child_object(spec, "linux");
+    struct json_object *devs = lx ? child_array(lx, "devices") : NULL;
+    struct json_object *res = lx ? child_object(lx, "resources") : NULL;
+    struct json_object *rules = res ? child_array(res, "devices") : NULL;
+    struct json_object *allow = json_object_new_object();
+    if (!devs || !rules || !allow) {
+        json_object_put(allow);
         return -ENOMEM;
     }
-    json_object_object_add(d, "allow", json_object_new_boolean(1));
-    set_string(d, "access", "rwm");
-    json_object_array_add(devs, d);
+    json_object_object_del(lx, "devices"); /* the UVM's list replaces the host's */
+    devs = child_array(lx, "devices");
+    struct dev_walk w = {.devs = devs, .root_len = strlen(dev_root(g))};
+    pthread_mutex_lock(&walk_lock);
+    walk_ctx = &w;
+    int r = nftw(dev_root(g), add_host_device, 16, FTW_PHYS | FTW_MOUNT);
+    walk_ctx = NULL;
+    pthread_mutex_unlock(&walk_lock);
+    if (r < 0) {
+        json_object_put(allow);
+        return lcow_error_errno(err, "list `%s`", dev_root(g));
+    }
+    json_object_object_add(allow, "allow", json_object_new_boolean(1));
+    set_string(allow, "access", "rwm");
+    json_object_array_add(rules, allow);
     return 0;
 }
 
@@ -742,8 +835,9 @@ int ct_prepare_spec(struct gcs *g, struct ct_container *c, struct json_object *s
             r = add_etc_mounts(spec, c->root, err);
         if (r == 0 && (v = annotation(spec, A_SHM)))
             r = apply_shm(spec, v, err);
-        if (r == 0 && annotation_is_true(spec, A_PRIVILEGED))
-            r = apply_privileged(spec);
+        if (r == 0)
+            r = annotation_is_true(spec, A_PRIVILEGED) ? apply_privileged(g, spec, err)
+                                                       : resolve_devices(g, spec, err);
     }
     if (r == 0 && c->kind != CT_STANDALONE && (v = annotation(spec, A_RLIMITCORE)))
         r = apply_rlimitcore(spec, v, err);

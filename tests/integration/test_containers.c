@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +40,8 @@ struct fixture {
     char addr[128];
     char log[128];
     char rootfs[128];
-    char cgroot[64]; /* -cgroup-root */
+    char cgroot[64];  /* -cgroup-root */
+    char devroot[96]; /* -dev-root: a fake /dev with a few nodes */
     pid_t gcs;
     struct host_bridge *b;
 };
@@ -94,7 +96,8 @@ static pid_t start_gcs(struct fixture *f)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         execl(gcs_bin, gcs_bin, "-v4", "-log-format=json", "-loglevel", "debug", "-logfile", f->log,
-              "-bridge", f->addr, "-cgroup-root", f->cgroot, "-disable-time-sync", (char *)NULL);
+              "-bridge", f->addr, "-cgroup-root", f->cgroot, "-dev-root", f->devroot,
+              "-disable-time-sync", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -198,6 +201,13 @@ static int setup(void **state)
     snprintf(c, sizeof(c), "%s/c", f->dir);
     mkdir(c, 0755);
     make_rootfs(f->rootfs);
+    snprintf(f->devroot, sizeof(f->devroot), "%s/dev", f->dir);
+    mkdir(f->devroot, 0755);
+    char node[160];
+    snprintf(node, sizeof(node), "%s/fakezero", f->devroot);
+    mknod(node, S_IFCHR | 0666, makedev(1, 5));
+    snprintf(node, sizeof(node), "%s/fakenull", f->devroot);
+    mknod(node, S_IFCHR | 0666, makedev(1, 3));
     cleanup_error struct lcow_error *err = NULL;
     if (host_bridge_listen(f->addr, &f->b, &err) < 0)
         goto fail;
@@ -1069,6 +1079,60 @@ static void test_tee_log(void **state)
     assert_int_equal(create(f, "tee2", spec), GCS_E_FAIL);
 }
 
+/* Devices: a workload's linux.devices get the UVM's numbers; a privileged one gets every UVM
+ * node (here the fake -dev-root). */
+static void test_devices(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *spec = base_spec(f, SLEEP, false);
+    annotate(spec, "io.kubernetes.cri.container-type", "sandbox");
+    annotate(spec, "io.microsoft.cri.skip-pod-networking", "true");
+    assert_int_equal(create(f, "dpod", spec), 0);
+    static const char *const rd[] = {"sh", "-c", "head -c 3 /dev/fakezero >/dev/null && echo ok",
+                                     NULL};
+    for (int priv = 0; priv < 2; priv++) {
+        const char *cid = priv ? "dpriv" : "dplain";
+        struct json_object *w = base_spec(f, rd, false);
+        annotate(w, "io.kubernetes.cri.container-type", "container");
+        annotate(w, "io.kubernetes.cri.sandbox-id", "dpod");
+        if (priv) {
+            annotate(w, "io.microsoft.virtualmachine.lcow.privileged", "true");
+        } else {
+            /* The host's numbers are wrong on purpose: gcs looks the node up again. */
+            struct json_object *devs = json_object_new_array(), *d = json_object_new_object();
+            json_object_object_add(d, "path", json_object_new_string("/dev/fakezero"));
+            json_object_object_add(d, "type", json_object_new_string("c"));
+            json_object_object_add(d, "major", json_object_new_int(99));
+            json_object_object_add(d, "minor", json_object_new_int(99));
+            json_object_array_add(devs, d);
+            json_object_object_add(lcow_json_field(w, "linux"), "devices", devs);
+        }
+        assert_int_equal(create(f, cid, w), 0);
+        struct host_process p;
+        assert_int_equal(execute(f, cid, NULL, false, true, false, &p), 0);
+        char buf[64];
+        read_all(p.fd[1], buf, sizeof(buf));
+        assert_string_equal(buf, "ok\n");
+        assert_int_equal(wait_exit(f, cid, p.pid), 0);
+        expect_notification(f, cid, GCS_NOTIFY_UNEXPECTED_EXIT);
+        char rel[64];
+        snprintf(rel, sizeof(rel), "pods/dpod/%s", cid);
+        delete_and_check(f, cid, rel);
+    }
+    /* A device the UVM does not have. */
+    struct json_object *w = base_spec(f, rd, false);
+    annotate(w, "io.kubernetes.cri.container-type", "container");
+    annotate(w, "io.kubernetes.cri.sandbox-id", "dpod");
+    struct json_object *devs = json_object_new_array(), *d = json_object_new_object();
+    json_object_object_add(d, "path", json_object_new_string("/dev/missing"));
+    json_object_object_add(d, "type", json_object_new_string("c"));
+    json_object_array_add(devs, d);
+    json_object_object_add(lcow_json_field(w, "linux"), "devices", devs);
+    assert_int_equal(create(f, "dmiss", w), GCS_E_FAIL);
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "dpod"), 0);
+    delete_and_check(f, "dpod", "pods/dpod");
+}
+
 int main(void)
 {
     const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
@@ -1098,6 +1162,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_waiters_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_startup_cgroups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tee_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,12 @@ $(eval $(call add_unit_test,test_containers,tests/integration/test_containers.c,
 $(eval $(call add_test_prog,containers_bench,tests/bench/containers_bench.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON) -lpthread))
 BENCH_SCRIPTS += $(BUILD)/tests/containers_bench
 
+# plan9: MappedDirectory Add/Remove (gcs/plan9.c over mount/plan9.c): dial the host's 9p
+# server on Port with gcs's transport base, mount 9p trans=fd; unmount and remove.
+$(eval $(call add_lib,gcs_plan9,gcs/plan9.c))
+GCS_HANDLER_LIBS += gcs_plan9 mount_plan9 mount
+$(eval $(call add_unit_test,test_p9_mapped_dir,tests/unit/test_p9_mapped_dir.c,gcs_plan9 mount_plan9 mount gcs_protocol vsock common,$(LIBS_JSON) -lpthread))
+
 # bridge: the gcs program (bridge loop, dispatch, external processes, reaper, stdio, the
 # ModifySettings table). KEEP THIS BLOCK LAST: the gcs link line below reads
 # GCS_HANDLER_LIBS / GCS_HANDLER_LDFLAGS, to which a block above adds the libraries of the

@@ -7,6 +7,7 @@
 #include "gcs/bridge.h"
 #include "gcs/modify.h"
 #include "gcs/network.h"
+#include "gcs/plan9.h"
 #include "gcs/protocol.h"
 #include "gcs/storage.h"
 
@@ -14,7 +15,7 @@
 static const struct gcs_modify_entry modify_table[] = {
     {"MappedVirtualDisk", GCS_MODIFY_UVM, gcs_storage_mapped_virtual_disk},
     {"SCSIDevice", GCS_MODIFY_UVM, gcs_storage_scsi_device},
-    {"MappedDirectory", GCS_MODIFY_UVM, NULL},
+    {"MappedDirectory", GCS_MODIFY_UVM, gcs_plan9_mapped_directory},
     {"VPMemDevice", GCS_MODIFY_UVM, gcs_storage_vpmem_device},
     {"CombinedLayers", GCS_MODIFY_UVM, gcs_storage_combined_layers},
     {"Network", GCS_MODIFY_UVM, gcs_network_modify},

@@ -23,3 +23,7 @@ CHECK_SCRIPTS += tests/uvm/storage_uvm.sh
 # Bench: overlay stacks from ModifySettings vs bare mount(2) (make bench).
 $(eval $(call add_test_prog,storage_bench,tests/bench/storage_bench.c,$(STORAGE_LIBS),$(LIBS_JSON) -lpthread))
 BENCH_SCRIPTS += tests/bench/storage_bench.sh
+
+# plan9: 9p trans=fd mounts for MappedDirectory (mount/plan9.c; separate library so the
+# storage block above stays as it is). Link order: mount_plan9 mount common.
+$(eval $(call add_lib,mount_plan9,mount/plan9.c))

@@ -1,0 +1,198 @@
+/* MappedDirectory Add/Remove (gcs-protocol.md §5.5) and the registry of Plan9 mounts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "gcs/bridge.h"
+#include "gcs/plan9.h"
+#include "gcs/protocol.h"
+#include "mount/mount.h"
+#include "mount/plan9.h"
+#include "vsock/transport.h"
+
+struct p9_entry {
+    char *path;
+    bool pending; /* an Add or Remove is running on it */
+    struct p9_entry *next;
+};
+
+struct gcs_plan9 {
+    pthread_mutex_t lock;
+    struct p9_entry *head;
+};
+
+struct gcs_plan9 *gcs_plan9_new(void)
+{
+    struct gcs_plan9 *p = calloc(1, sizeof(*p));
+    if (p)
+        pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+struct gcs_plan9 *gcs_plan9_free(struct gcs_plan9 *p)
+{
+    if (!p)
+        return NULL;
+    while (p->head) {
+        struct p9_entry *e = p->head;
+        p->head = e->next;
+        free(e->path);
+        free(e);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    return NULL;
+}
+
+static struct p9_entry *find_locked(struct gcs_plan9 *p, const char *path)
+{
+    for (struct p9_entry *e = p->head; e; e = e->next)
+        if (strcmp(e->path, path) == 0)
+            return e;
+    return NULL;
+}
+
+/* Makes the path visible as pending, so a concurrent Add of it fails instead of stacking. */
+static int reserve(struct gcs_plan9 *p, const char *path, struct p9_entry **ret,
+                   struct lcow_error **err)
+{
+    struct p9_entry *e = calloc(1, sizeof(*e));
+    if (!e || !(e->path = strdup(path))) {
+        free(e);
+        return lcow_error_make(err, ENOMEM, "MappedDirectory `%s`", path);
+    }
+    e->pending = true;
+    pthread_mutex_lock(&p->lock);
+    bool busy = find_locked(p, path) != NULL;
+    if (!busy) {
+        e->next = p->head;
+        p->head = e;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (busy) {
+        free(e->path);
+        free(e);
+        return lcow_error_make(err, EBUSY, "MappedDirectory `%s` is already added", path);
+    }
+    *ret = e;
+    return 0;
+}
+
+static void drop(struct gcs_plan9 *p, struct p9_entry *e)
+{
+    pthread_mutex_lock(&p->lock);
+    for (struct p9_entry **pp = &p->head; *pp; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    free(e->path);
+    free(e);
+}
+
+static void set_pending(struct gcs_plan9 *p, struct p9_entry *e, bool pending)
+{
+    pthread_mutex_lock(&p->lock);
+    e->pending = pending;
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int add(struct gcs_plan9 *p, const struct vsock_addr *base,
+               const struct gcs_mapped_directory *d, struct lcow_error **err)
+{
+    if (d->port <= 0)
+        return lcow_error_make(err, EINVAL, "MappedDirectory: Port %d is not a port", d->port);
+    struct mount_plan9_config cfg = {
+        .target = d->mount_path, .fd = 0, .read_only = d->read_only, .share_name = d->share_name};
+    char opts[512];
+    int r = mount_plan9_options(&cfg, opts, sizeof(opts), err); /* the name, before any work */
+    if (r < 0)
+        return r;
+    if (mount_is_mount_point_at(AT_FDCWD, d->mount_path) == 1)
+        return lcow_error_make(err, EBUSY, "MappedDirectory: `%s` is already a mount point",
+                               d->mount_path);
+    struct p9_entry *e = NULL;
+    if ((r = reserve(p, d->mount_path, &e, err)) < 0)
+        return r;
+    cleanup_close int fd = vsock_dial(base, (uint32_t)d->port, err);
+    if (fd < 0) {
+        drop(p, e);
+        return lcow_error_wrap(err, "MappedDirectory `%s`: dial the host's 9p server",
+                               d->mount_path);
+    }
+    cfg.fd = fd;
+    if ((r = mount_plan9_add(&cfg, err)) < 0) {
+        drop(p, e);
+        return r;
+    }
+    set_pending(p, e, false);
+    return 0;
+}
+
+static int remove_share(struct gcs_plan9 *p, const struct gcs_mapped_directory *d,
+                        struct lcow_error **err)
+{
+    pthread_mutex_lock(&p->lock);
+    struct p9_entry *e = find_locked(p, d->mount_path);
+    int r = 0;
+    if (!e)
+        r = lcow_error_make(err, ENOENT, "MappedDirectory Remove: `%s` was not added",
+                            d->mount_path);
+    else if (e->pending)
+        r = lcow_error_make(err, EBUSY, "MappedDirectory Remove: `%s` is being added or removed",
+                            d->mount_path);
+    else
+        e->pending = true;
+    pthread_mutex_unlock(&p->lock);
+    if (r < 0)
+        return r;
+    if ((r = mount_plan9_remove(d->mount_path, err)) < 0) {
+        set_pending(p, e, false); /* still mounted: a later Remove may succeed */
+        return r;
+    }
+    drop(p, e);
+    return 0;
+}
+
+int gcs_plan9_apply(struct gcs_plan9 *p, const struct vsock_addr *base,
+                    const struct gcs_modify_request *req, struct lcow_error **err)
+{
+    const struct gcs_mapped_directory *d = &req->settings.mapped_directory;
+    if (!d->mount_path || !*d->mount_path)
+        return lcow_error_make(err, EINVAL, "MappedDirectory: MountPath is empty");
+    int r = mount_validate_run_path(d->mount_path, "MountPath", false, err);
+    if (r < 0)
+        return r;
+    switch (req->request_type) {
+    case GCS_REQUEST_ADD:
+        return add(p, base, d, err);
+    case GCS_REQUEST_REMOVE:
+        return remove_share(p, d, err);
+    default:
+        return lcow_error_make(err, ENOTSUP, "MappedDirectory: RequestType `%s` is not supported",
+                               req->request_type_name ? req->request_type_name : "");
+    }
+}
+
+static struct gcs_plan9 *registry;
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+static void registry_init(void)
+{
+    registry = gcs_plan9_new();
+}
+
+int gcs_plan9_mapped_directory(struct gcs *g, const struct gcs_modify_request *req,
+                               struct lcow_error **err)
+{
+    pthread_once(&registry_once, registry_init);
+    if (!registry)
+        return lcow_error_make(err, ENOMEM, "plan9 registry");
+    return gcs_plan9_apply(registry, &g->stdio_addr, req, err);
+}

@@ -1,0 +1,29 @@
+/* MappedDirectory (Plan9 shares, gcs-protocol.md §5.5): the ModifySettings row and a registry
+ * of what is mounted, over mount/plan9.h. Add dials the host on the request's Port with gcs's
+ * transport base (the one stdio uses: vsock CID 2, or unix:PATH → PATH_<Port>), mounts 9p with
+ * trans=fd and closes its descriptor; Remove unmounts and removes the directory. */
+#ifndef LCOW_GCS_PLAN9_H
+#define LCOW_GCS_PLAN9_H
+
+#include "common/error.h"
+
+struct gcs;
+struct gcs_modify_request;
+struct gcs_plan9;
+struct vsock_addr;
+
+struct gcs_plan9 *gcs_plan9_new(void);
+struct gcs_plan9 *gcs_plan9_free(struct gcs_plan9 *p);
+
+/* Applies a MappedDirectory request (Add, or "" = Add, and Remove; anything else -ENOTSUP).
+ * MountPath must be under /run (mount_validate_run_path), Port 1..UINT32_MAX, ShareName a
+ * plain token. An Add of a path already added (or being added), or of a mount point, is
+ * -EBUSY; a Remove of a path never added is -ENOENT. Nothing is left behind on failure. */
+int gcs_plan9_apply(struct gcs_plan9 *p, const struct vsock_addr *base,
+                    const struct gcs_modify_request *req, struct lcow_error **err);
+
+/* The gcs/modify.c row: gcs_plan9_apply on the process-wide registry and gcs's stdio base. */
+int gcs_plan9_mapped_directory(struct gcs *g, const struct gcs_modify_request *req,
+                               struct lcow_error **err);
+
+#endif

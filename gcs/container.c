@@ -27,6 +27,7 @@
 #include "gcs/storage.h"
 #include "oci/cgroup.h"
 #include "oci/executor.h"
+#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 #ifndef RAMFS_MAGIC
@@ -148,6 +149,10 @@ static void container_free(struct ct_container *c)
         proc_free(p);
     }
     oci_cgroup_free(c->cg);
+    if (c->seccomp) {
+        oci_seccomp_program_done(c->seccomp);
+        free(c->seccomp);
+    }
     oci_spec_free(c->spec);
     json_object_put(c->rlimits);
     pthread_mutex_destroy(&c->oc_lock);

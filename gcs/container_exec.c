@@ -33,6 +33,7 @@
 #include "gcs/reaper.h"
 #include "oci/cgroup.h"
 #include "oci/executor.h"
+#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 #define RELAY_BUF       16384
@@ -438,6 +439,7 @@ struct exec_plan {
     int err_fd;  /* (step, errno) on failure; CLOEXEC so exec closes it */
     int pid_fd;  /* the middle child writes the final pid here */
     const struct oci_process *proc;
+    const struct oci_seccomp_program *seccomp; /* NULL: none */
     gid_t *groups;
     size_t n_groups;
     char **paths; /* candidate executables (args[0] searched in PATH), NULL-terminated */
@@ -456,6 +458,7 @@ enum exec_step {
     X_UID,
     X_CAPS,
     X_NNP,
+    X_SECCOMP,
     X_EXEC
 };
 
@@ -521,6 +524,14 @@ static __attribute__((noreturn)) void exec_final(const struct exec_plan *x)
     apply_caps(x);
     if (x->proc->caps.present)
         (void)prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    /* Without no_new_privs the filter goes in while CAP_SYS_ADMIN is still held (runc). */
+    if (x->seccomp && !x->proc->no_new_privileges) {
+        int fd = oci_seccomp_load(x->seccomp);
+        if (fd < 0) {
+            errno = -fd;
+            exec_fail(x, X_SECCOMP);
+        }
+    }
     if (syscall(SYS_setgroups, x->n_groups, x->groups) < 0)
         exec_fail(x, X_GROUPS);
     if (syscall(SYS_setresgid, x->proc->user.gid, x->proc->user.gid, x->proc->user.gid) < 0)
@@ -532,6 +543,13 @@ static __attribute__((noreturn)) void exec_final(const struct exec_plan *x)
         umask(x->proc->user.umask);
     if (x->proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         exec_fail(x, X_NNP);
+    if (x->seccomp && x->proc->no_new_privileges) {
+        int fd = oci_seccomp_load(x->seccomp);
+        if (fd < 0) {
+            errno = -fd;
+            exec_fail(x, X_SECCOMP);
+        }
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -618,6 +636,28 @@ static char **exec_candidates(const struct oci_process *p)
     return v;
 }
 
+/* The container's seccomp filter, compiled once (caller holds c->oc_lock). */
+static int container_seccomp(struct ct_container *c, const struct oci_seccomp_program **ret,
+                             struct lcow_error **err)
+{
+    *ret = NULL;
+    if (!c->spec->linux_ || !c->spec->linux_->seccomp)
+        return 0;
+    if (!c->seccomp) {
+        struct oci_seccomp_program *p = calloc(1, sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        int r = oci_seccomp_compile(c->spec->linux_->seccomp, 0, p, err);
+        if (r < 0) {
+            free(p);
+            return r;
+        }
+        c->seccomp = p;
+    }
+    *ret = c->seccomp;
+    return 0;
+}
+
 /* OciProcess with rlimits and user inherited from the container (§4.4). */
 static int exec_process(struct ct_container *c, const struct gcs_process_parameters *pp,
                         struct oci_process **ret, struct lcow_error **err)
@@ -673,6 +713,7 @@ static int exec_error(const int msg[2], struct lcow_error **err)
                                         "setuid",
                                         "set capabilities",
                                         "no_new_privs",
+                                        "load the seccomp filter",
                                         "exec"};
     int step = msg[0] > 0 && msg[0] <= X_EXEC ? msg[0] : X_EXEC;
     errno = msg[1];
@@ -822,7 +863,8 @@ static int run_exec(struct gcs *g, struct ct_container *c,
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/root", (int)c->init->pid);
     pthread_mutex_lock(&c->oc_lock);
-    x.pidfd = c->oc ? dup(oci_container_pidfd(c->oc)) : -1;
+    x.pidfd = c->oc ? fcntl(oci_container_pidfd(c->oc), F_DUPFD_CLOEXEC, 3) : -1;
+    r = container_seccomp(c, &x.seccomp, err);
     pthread_mutex_unlock(&c->oc_lock);
     x.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     x.ns_flags = ns_flags_of(c->init->pid);
@@ -830,7 +872,9 @@ static int run_exec(struct gcs *g, struct ct_container *c,
     x.tty = proc->terminal;
     x.groups = proc->user.additional_gids;
     x.n_groups = proc->user.n_additional_gids;
-    if (x.pidfd < 0 || x.root_fd < 0)
+    if (r < 0)
+        ; /* the seccomp error */
+    else if (x.pidfd < 0 || x.root_fd < 0)
         r = lcow_error_make(err, GCS_ERR_SYSTEM_STOPPED, "container `%s` is not running", c->id);
     else if (!x.paths)
         r = -ENOMEM;

@@ -1133,6 +1133,37 @@ static void test_devices(void **state)
     delete_and_check(f, "dpod", "pods/dpod");
 }
 
+/* The container's seccomp profile applies to exec'd processes too (runc exec). */
+static void test_exec_seccomp(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *spec = base_spec(f, SLEEP, false);
+    struct json_object *sc = json_object_new_object(), *rules = json_object_new_array();
+    struct json_object *rule = json_object_new_object();
+    json_object_object_add(sc, "defaultAction", json_object_new_string("SCMP_ACT_ALLOW"));
+    json_object_object_add(rule, "names", strv((const char *const[]){"mkdir", "mkdirat", NULL}));
+    json_object_object_add(rule, "action", json_object_new_string("SCMP_ACT_ERRNO"));
+    json_object_object_add(rule, "errnoRet", json_object_new_int(1));
+    json_object_array_add(rules, rule);
+    json_object_object_add(sc, "syscalls", rules);
+    json_object_object_add(lcow_json_field(spec, "linux"), "seccomp", sc);
+    assert_int_equal(create(f, "sc", spec), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "sc", NULL, false, false, false, &p), 0);
+    uint32_t init = p.pid;
+    static const char *const mk[] = {"sh", "-c", "mkdir /tmp/d 2>&1; echo rc=$?", NULL};
+    assert_int_equal(execute(f, "sc", oci_process(mk, false), false, true, false, &p), 0);
+    char buf[256];
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Operation not permitted"));
+    assert_non_null(strstr(buf, "rc=1"));
+    assert_int_equal(wait_exit(f, "sc", p.pid), 0);
+    assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "sc"), 0);
+    assert_int_equal(wait_exit(f, "sc", init), 137);
+    expect_notification(f, "sc", GCS_NOTIFY_FORCED_EXIT);
+    delete_and_check(f, "sc", "pods/sc");
+}
+
 int main(void)
 {
     const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
@@ -1163,6 +1194,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_startup_cgroups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tee_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_seccomp, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,14 +22,17 @@ struct p9_entry {
 
 struct gcs_plan9 {
     pthread_mutex_t lock;
+    unsigned fs_wait_ms;
     struct p9_entry *head;
 };
 
-struct gcs_plan9 *gcs_plan9_new(void)
+struct gcs_plan9 *gcs_plan9_new(unsigned fs_wait_ms)
 {
     struct gcs_plan9 *p = calloc(1, sizeof(*p));
-    if (p)
+    if (p) {
         pthread_mutex_init(&p->lock, NULL);
+        p->fs_wait_ms = fs_wait_ms;
+    }
     return p;
 }
 
@@ -109,7 +112,12 @@ static int add(struct gcs_plan9 *p, const struct vsock_addr *base,
     if (d->port <= 0)
         return lcow_error_make(err, EINVAL, "MappedDirectory: Port %d is not a port", d->port);
     struct mount_plan9_config cfg = {
-        .target = d->mount_path, .fd = 0, .read_only = d->read_only, .share_name = d->share_name};
+        .target = d->mount_path,
+        .fd = 0,
+        .read_only = d->read_only,
+        .share_name = d->share_name,
+        .fs_wait_ms = p->fs_wait_ms,
+    };
     char opts[512];
     int r = mount_plan9_options(&cfg, opts, sizeof(opts), err); /* the name, before any work */
     if (r < 0)
@@ -185,7 +193,7 @@ static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
 static void registry_init(void)
 {
-    registry = gcs_plan9_new();
+    registry = gcs_plan9_new(GCS_PLAN9_FS_WAIT_MS);
 }
 
 int gcs_plan9_mapped_directory(struct gcs *g, const struct gcs_modify_request *req,

@@ -4,10 +4,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/cleanup.h"
+#include "common/io.h"
 #include "mount/mount.h"
 #include "mount/plan9.h"
+
+#define FS_POLL_MS 50u
 
 static bool share_name_ok(const char *s)
 {
@@ -38,6 +42,32 @@ int mount_plan9_options(const struct mount_plan9_config *cfg, char *buf, size_t 
     return 0;
 }
 
+static bool fs_known(void)
+{
+    cleanup_free char *fs = NULL;
+    if (lcow_read_file("/proc/filesystems", 1 << 16, &fs, NULL, NULL) < 0)
+        return true; /* cannot tell: do not wait */
+    return strstr(fs, "\t9p\n") != NULL;
+}
+
+/* mount(2), retried on ENODEV while the 9p module is still being loaded. errno on failure. */
+static int mount_9p(const struct mount_plan9_config *cfg, const char *opts)
+{
+    unsigned long flags = cfg->read_only ? MS_RDONLY : 0;
+    for (unsigned waited = 0;; waited += FS_POLL_MS) {
+        if (mount(cfg->target, cfg->target, "9p", flags, opts) == 0)
+            return 0;
+        int e = errno;
+        if (e != ENODEV || waited >= cfg->fs_wait_ms || fs_known()) {
+            errno = e;
+            return -1;
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = FS_POLL_MS * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+}
+
 int mount_plan9_add(const struct mount_plan9_config *cfg, struct lcow_error **err)
 {
     char opts[512];
@@ -52,7 +82,7 @@ int mount_plan9_add(const struct mount_plan9_config *cfg, struct lcow_error **er
     cleanup_free char *created = NULL;
     if ((r = mount_mkdir_p(cfg->target, 0700, &created, err)) < 0)
         return r;
-    if (mount(cfg->target, cfg->target, "9p", cfg->read_only ? MS_RDONLY : 0, opts) < 0) {
+    if (mount_9p(cfg, opts) < 0) {
         r = lcow_error_errno(err, "mount 9p at `%s` (%s)", cfg->target, opts);
         if (created)
             (void)mount_remove_tree(created, NULL);

@@ -20,6 +20,7 @@ struct mount_plan9_config {
     int fd;                 /* connected socket to the host's 9P server */
     bool read_only;         /* MS_RDONLY + ",noload" as the Go GCS passes it */
     const char *share_name; /* ShareName → aname (omitted when NULL or "") */
+    unsigned fs_wait_ms;    /* bounded wait for the 9p module (init loads it late); 0: none */
 };
 
 /* "trans=fd,rfdno=N,wfdno=N,msize=65536[,noload][,aname=NAME]" into buf. A share name that
@@ -29,8 +30,10 @@ int mount_plan9_options(const struct mount_plan9_config *cfg, char *buf, size_t 
                         struct lcow_error **err);
 
 /* §5.5 Add: SO_RCVBUF/SO_SNDBUF = 64 KiB on cfg->fd, mkdir -p target (0700), mount 9p with the
- * options above. cfg->fd stays owned by the caller (once mounted, the kernel holds its own
- * reference). On failure the directories it made are removed. */
+ * options above. While the kernel does not know 9p yet (ENODEV: init loads the 9p module
+ * after starting gcs), the mount is retried for up to cfg->fs_wait_ms. cfg->fd stays owned by the
+ * caller (once mounted, the kernel holds its own reference). On failure the directories it made are
+ * removed. */
 int mount_plan9_add(const struct mount_plan9_config *cfg, struct lcow_error **err);
 
 /* §5.5 Remove: unmount and remove the mount point (a missing path is success). */

@@ -95,7 +95,7 @@ static void test_options(void **state)
 
 static void test_refusals(void **state)
 {
-    struct gcs_plan9 *p = gcs_plan9_new();
+    struct gcs_plan9 *p = gcs_plan9_new(0);
     struct vsock_addr a;
     base_addr(&a);
     struct gcs_modify_request r;
@@ -134,7 +134,7 @@ static void test_refusals(void **state)
 /* No server listening: the dial fails, no directory is made, and the path is free again. */
 static void test_dial_failure(void **state)
 {
-    struct gcs_plan9 *p = gcs_plan9_new();
+    struct gcs_plan9 *p = gcs_plan9_new(0);
     struct vsock_addr a;
     base_addr(&a);
     struct gcs_modify_request r;
@@ -156,7 +156,7 @@ static void test_dial_failure(void **state)
  * directories made for it are removed again. */
 static void test_mount_failure_cleans_up(void **state)
 {
-    struct gcs_plan9 *p = gcs_plan9_new();
+    struct gcs_plan9 *p = gcs_plan9_new(0);
     struct vsock_addr a;
     base_addr(&a);
     /* With 9p in the kernel, the mount would wait for an Rversion nobody sends. */

@@ -972,7 +972,20 @@ static void test_bad_input(void **state)
     assert_int_equal(create(f, "tpod", base_spec(f, SLEEP, false)),
                      GCS_HCS_E_SYSTEM_ALREADY_EXISTS);
     /* The never-started sandbox: delete kills its waiting init and removes its mounts. */
+    static const char *const q = "{\"ContainerId\":\"tpod\",\"Query\":"
+                                 "\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\"]}\"}";
+    cleanup_free char *resp = NULL;
+    assert_int_equal(call(f, GCS_MSG_GET_PROPERTIES, q, &resp), 0);
+    struct gcs_get_properties_response pr = {0};
+    assert_int_equal(gcs_decode_get_properties_response(resp, strlen(resp), &pr, NULL), 0);
+    assert_int_equal(pr.properties.n_process_ids, 1);
+    pid_t waiting = (pid_t)pr.properties.process_ids[0];
+    gcs_get_properties_response_done(&pr);
+    assert_int_equal(kill(waiting, 0), 0);
     delete_and_check(f, "tpod", "pods/tpod");
+    for (int i = 0; i < 100 && kill(waiting, 0) == 0; i++)
+        usleep(10 * 1000); /* reaped by gcs's reaper */
+    assert_int_equal(kill(waiting, 0), -1);
     no_notification(f);
     /* Signal to a gone pid of a live container. */
     uint32_t init = run_sleeper(f, "gone");

@@ -7,7 +7,7 @@
 # temp dir unmounted, the test's cgroup parent removed, the temp dir deleted.
 #   CTRD_DIR     the temp dir          CTRD_SOCK   containerd's socket
 #   CTRD_CG      cgroup parent for every container (pass --cgroup "/$CTRD_CG/ID" to ctr run)
-#   CTRD_IMAGE   the image reference   ctrd         ctr against our containerd, namespace "t"
+#   CTRD_IMAGE   the image reference   ctrd, CTR    ctr against our containerd, namespace "t"
 set -u
 
 BUILD=${BUILD:-build}
@@ -21,7 +21,8 @@ CTRD_IMAGE=localhost/lcow-busybox:test
 CTRD_PID=
 FAILS=0
 
-ctrd() { ctr --address "$CTRD_SOCK" --namespace t "$@"; }
+CTR=(ctr --address "$CTRD_SOCK" --namespace t) # for `timeout "${CTR[@]}" ...`
+ctrd() { "${CTR[@]}" "$@"; }
 
 ctrd_skip_unless_ready() {
   [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }

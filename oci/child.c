@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "common/io.h"
 #include "common/syscalls.h"
 #include "oci/internal.h"
 
@@ -793,11 +794,67 @@ static void reset_signals(void)
             (void)sigaction(s, &sa, NULL);
 }
 
+/* ---- fds of other containers ---- */
+
+#define KEEP_MAX (16 + OCI_NS_KIND_MAX + OCI_MAX_MOUNTS)
+
+static void keep_add(int *keep, size_t *n, int fd)
+{
+    if (fd < 0 || *n == KEEP_MAX)
+        return;
+    size_t i = *n;
+    while (i > 0 && keep[i - 1] > fd) { /* insertion sort: the list is short */
+        keep[i] = keep[i - 1];
+        i--;
+    }
+    keep[i] = fd;
+    (*n)++;
+}
+
+static void close_between(int lo, int hi)
+{
+    if (lo > hi)
+        return;
+    if (sys_close_range((unsigned)lo, (unsigned)hi, 0) == 0)
+        return;
+    for (int fd = lo; fd <= hi && fd < lo + 65536; fd++)
+        (void)close(fd); /* no close_range: only this bounded gap */
+}
+
+/* A threaded caller (gcs) may be creating other containers at this moment: we inherited their
+ * sockets and pipes too. Holding another init's sync socket would stall that container's
+ * start() until we exec, so everything the plan does not name is closed first thing. */
+static void close_foreign_fds(const struct oci_plan *p)
+{
+    int keep[KEEP_MAX];
+    size_t n = 0;
+    for (int fd = 0; fd < 3 + p->preserve_fds && fd < 3 + 1024; fd++)
+        keep_add(keep, &n, fd);
+    keep_add(keep, &n, p->sync_fd);
+    keep_add(keep, &n, p->console_fd);
+    keep_add(keep, &n, p->fifo_fd);
+    for (int i = 0; i < 3; i++)
+        keep_add(keep, &n, p->stdio[i]);
+    for (int k = 0; k < OCI_NS_KIND_MAX; k++)
+        keep_add(keep, &n, p->join_fds[k]);
+    for (size_t i = 0; i < p->n_mounts; i++)
+        if (p->mounts[i].kind == PLAN_MOUNT_TREE)
+            keep_add(keep, &n, p->mounts[i].tree_fd);
+    int next = 0;
+    for (size_t i = 0; i < n; i++) {
+        close_between(next, keep[i] - 1);
+        next = keep[i] + 1;
+    }
+    if (sys_close_range((unsigned)next, ~0U, 0) < 0)
+        (void)lcow_close_fds_from(next);
+}
+
 __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
 {
     char exe[PATH_MAX];
     sigset_t all;
     reset_signals();
+    close_foreign_fds(p);
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (p->child_joins_cgroup)
         join_cgroup(p); /* first, as the host's root, before any namespace changes */

@@ -250,6 +250,77 @@ static void test_user_switch_in_threaded_caller(void **state)
     assert_int_equal(oci_container_destroy(c, &err), 0);
 }
 
+/* gcs creates containers from several worker threads at once. Each cycle must finish on its
+ * own even while other threads hold created-but-unstarted containers: a child that kept
+ * another container's sync socket would stall that container's start until it execs. */
+#define CYCLES 6
+
+struct cycle_arg {
+    int index;
+    int failures;
+};
+
+static void *cycle_thread(void *data)
+{
+    struct cycle_arg *a = data;
+    for (int i = 0; i < CYCLES; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "cc%d-%d", a->index, i);
+        struct oci_spec *spec = make_spec(id, "[\"true\"]", false, "/");
+        struct oci_create_opts o = {.id = id, .bundle = "/", .spec = spec, .stdio = {-1, -1, -1}};
+        struct oci_container *c = NULL;
+        struct lcow_error *err = NULL;
+        int st = 0;
+        if (oci_container_create(&o, &c, &err) < 0 || oci_container_start(c, &err) < 0 ||
+            waitpid(oci_container_pid(c), &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            a->failures++;
+        if (c) {
+            oci_container_exited(c, st);
+            (void)oci_container_destroy(c, NULL);
+        }
+        lcow_error_release(&err);
+        oci_spec_free(spec);
+    }
+    return NULL;
+}
+
+static void test_concurrent_creates(void **state)
+{
+    enum { THREADS = 3, HELD = 4 };
+    struct oci_spec *held_spec[HELD];
+    struct oci_container *held[HELD];
+    pthread_t t[THREADS];
+    struct cycle_arg args[THREADS];
+    alarm(120); /* a stall fails the test instead of hanging make check */
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (struct cycle_arg){.index = i};
+        assert_int_equal(pthread_create(&t[i], NULL, cycle_thread, &args[i]), 0);
+    }
+    /* Meanwhile, containers created here stay unstarted until the cycles are done. */
+    for (int i = 0; i < HELD; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "held%d", i);
+        held_spec[i] = make_spec(id, "[\"true\"]", false, "/");
+        struct oci_create_opts o = {
+            .id = id, .bundle = "/", .spec = held_spec[i], .stdio = {-1, -1, -1}};
+        cleanup_error struct lcow_error *err = NULL;
+        if (oci_container_create(&o, &held[i], &err) < 0)
+            fail_msg("create %s: %s", id, lcow_error_message(err));
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+    }
+    for (int i = 0; i < HELD; i++) {
+        cleanup_error struct lcow_error *err = NULL;
+        assert_int_equal(oci_container_start(held[i], &err), 0);
+        oci_container_exited(held[i], reap(oci_container_pid(held[i])));
+        assert_int_equal(oci_container_destroy(held[i], &err), 0);
+        oci_spec_free(held_spec[i]);
+    }
+    alarm(0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -271,6 +342,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pty_master_returned),
         cmocka_unit_test(test_failures_leave_nothing),
         cmocka_unit_test(test_user_switch_in_threaded_caller),
+        cmocka_unit_test(test_concurrent_creates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

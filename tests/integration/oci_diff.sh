@@ -57,6 +57,12 @@ oci_bundle "$WORK/seccomp" ".linux.seccomp = {defaultAction: \"SCMP_ACT_ALLOW\",
   | .process.args = $(sh_args 'mkdir /tmp/d; echo mkdir=$?; cd /tmp; echo cd=$?; grep Seccomp: /proc/self/status')"
 oci_both seccomp "$WORK/seccomp"
 
+# 6b. the same filter without no_new_privs: it is loaded while CAP_SYS_ADMIN is still held.
+oci_bundle "$WORK/seccomp-nnp0" ".process.noNewPrivileges = false | .linux.seccomp = {defaultAction: \"SCMP_ACT_ALLOW\",
+    syscalls: [{names: [\"mkdir\", \"mkdirat\"], action: \"SCMP_ACT_ERRNO\", errnoRet: 1}]}
+  | .process.args = $(sh_args 'mkdir /tmp/d; echo mkdir=$?; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status')"
+oci_both seccomp-nnp0 "$WORK/seccomp-nnp0"
+
 # 7. devices, masked and read-only paths, read-only root, hostname and domainname, sysctl.
 oci_bundle "$WORK/paths" ".linux.devices = [{type: \"c\", path: \"/dev/fuse\", major: 10, minor: 229,
       fileMode: 384, uid: 1, gid: 2}, {type: \"b\", path: \"/dev/loopx\", major: 7, minor: 200}]

@@ -47,6 +47,8 @@ GCS_HANDLER_LIBS += gcs_container oci oci_cgroup oci_seccomp oci_spec_res gcs_ne
 GCS_HANDLER_LDFLAGS += $(LIBS_SECCOMP)
 # Containers through the bridge over unix: (root; busybox rootfs and cgroups made at run time).
 $(eval $(call add_unit_test,test_containers,tests/integration/test_containers.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+# A container inside the real UVM (QEMU TCG, initramfs root: --no-pivot, §5.9 start-up).
+CHECK_SCRIPTS += tests/integration/test_containers_uvm.sh
 # make bench: per-container bridge overhead vs ocirun run, exec, stdio vs raw sockets, RSS.
 $(eval $(call add_test_prog,containers_bench,tests/bench/containers_bench.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON) -lpthread))
 BENCH_SCRIPTS += $(BUILD)/tests/containers_bench

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A container inside the real UVM: QEMU (TCG) with the production boot chain (as
+# tests/uvm/boot_host.sh), gcs as the UVM's agent (its §5.9 start-up for real: /pods and /gcs
+# in the guest's cgroup2 root), an initramfs root (so the executor must use --no-pivot), and
+# the host driving Create / ExecuteProcess(init) / Wait / DeleteContainerState over the bridge
+# with lcow-bridge. QEMU and helpers die on every exit path.
+set -euo pipefail
+top=${LCOW_TOP:-$(pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
+for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
+         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge"; do
+  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
+done
+
+d=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$d"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  tr -d '\r' < "$d/console.log" > "$d/console.txt" 2>/dev/null || true
+  for f in console.txt host.log vhost.log out; do
+    [ -f "$d/$f" ] && { echo "--- $f"; tail -n 40 "$d/$f"; }
+  done
+  exit 1
+}
+bridge() { timeout 130 "$build/bin/lcow-bridge" --listen "unix:$d/h" --timeout 120 "$@"; }
+
+"$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > "$d/vhost.log" 2>&1 &
+pids+=($!)
+"$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
+  --timeout 200 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$d/vu.sock" ] && [ -S "$d/h_109" ] && break; sleep 0.05; done
+[ -S "$d/vu.sock" ] || fail "vhost-user-vsock did not listen"
+
+"$qemu" -accel tcg -M pc,memory-backend=mem -m 512 \
+  -object memory-backend-memfd,id=mem,size=512M,share=on \
+  -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
+  -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
+  -kernel "$build/vmlinux" -initrd "$build/initrd.img" \
+  -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel debug' &
+qpid=$!
+pids+=($qpid)
+
+# The rootfs: a directory of the initramfs with busybox (the host would mount layers here).
+r=/run/gcs/c/ct/rootfs
+# /run is noexec: a tmpfs mount stands in for the overlay the host would combine there.
+bridge exec -- /bin/sh -c "set -e; mkdir -p $r; mount -t tmpfs tmpfs $r
+  mkdir -p $r/bin $r/proc $r/etc $r/dev; cp /bin/busybox $r/bin/
+  for a in sh echo cat; do ln -s busybox $r/bin/\$a; done
+  : > $r/etc/hostname; : > $r/etc/hosts; : > $r/etc/resolv.conf
+  cat /proc/self/cgroup" > "$d/out" 2>&1 || fail "preparing the rootfs"
+grep -q '/gcs' "$d/out" || fail "external processes do not run in /gcs"
+
+create=$(python3 - "$r" <<'EOF'
+import json, sys
+spec = {"ociVersion": "1.0.2",
+        "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "env": ["PATH=/bin"],
+                    "args": ["sh", "-c", "echo hello from a container; cat /proc/self/cgroup; exit 5"]},
+        "root": {"path": sys.argv[1]},
+        "hostname": "ctr",
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+        "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "ipc", "uts")]}}
+cfg = {"SchemaVersion": {"Major": 2, "Minor": 1}, "OciBundlePath": "/run/gcs/c/ct",
+       "OciSpecification": spec}
+print(json.dumps({"ContainerId": "ct", "ActivityId": "00000000-0000-0000-0000-000000000000",
+                  "ContainerConfig": json.dumps(cfg)}))
+EOF
+)
+bridge raw 0x10100101 "$create" > "$d/out" 2>&1 || fail "Create: $(cat "$d/out")"
+rc=0
+bridge exec --cid ct -- unused > "$d/out" 2>&1 || rc=$?
+cat "$d/out"
+[ "$rc" = 5 ] || fail "container exit status $rc, want 5"
+grep -qx 'hello from a container' "$d/out" || fail "no output from the container"
+grep -q '/pods/ct' "$d/out" || fail "the container is not in /pods/ct"
+bridge raw 0x10100d01 '{"ContainerId":"ct","ActivityId":"00000000-0000-0000-0000-000000000000"}' \
+  > "$d/out" 2>&1 || fail "DeleteContainerState: $(cat "$d/out")"
+rc=0
+bridge raw 0x10100d01 '{"ContainerId":"ct","ActivityId":"00000000-0000-0000-0000-000000000000"}' \
+  > "$d/out" 2>&1 || rc=$?
+grep -q -- '-1070137074' "$d/out" || fail "a second delete: $(cat "$d/out")"
+
+bridge shutdown --forced > "$d/out" 2>&1 || fail "shutdown: $(cat "$d/out")"
+for _ in $(seq 300); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$qpid" 2>/dev/null && fail "the VM did not power off"
+grep -q 'container ct created' "$d/host.log" || fail "no create in gcs's log"
+echo PASS

@@ -174,13 +174,14 @@ int gcs_plan9_apply(struct gcs_plan9 *p, const struct vsock_addr *base,
     const struct gcs_mapped_directory *d = &req->settings.mapped_directory;
     if (!d->mount_path || !*d->mount_path)
         return lcow_error_make(err, EINVAL, "MappedDirectory: MountPath is empty");
-    int r = mount_validate_run_path(d->mount_path, "MountPath", false, err);
-    if (r < 0)
-        return r;
     switch (req->request_type) {
-    case GCS_REQUEST_ADD:
-        return add(p, base, d, err);
+    case GCS_REQUEST_ADD: {
+        int r = mount_validate_run_path(d->mount_path, "MountPath", false, err);
+        return r < 0 ? r : add(p, base, d, err);
+    }
     case GCS_REQUEST_REMOVE:
+        /* Only a path this registry added (and validated then) is removed. It is not looked
+         * at again first: once the host's server is gone, stat of the mount point is EIO. */
         return remove_share(p, d, err);
     default:
         return lcow_error_make(err, ENOTSUP, "MappedDirectory: RequestType `%s` is not supported",

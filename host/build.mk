@@ -24,6 +24,9 @@ HOST_P9_SRCS := host/p9_proto.c host/p9_ops.c host/p9_server.c
 $(eval $(call add_lib,host_p9,$(HOST_P9_SRCS)))
 $(eval $(call add_prog,lcow-9p-server,host/p9_main.c,host_p9 vsock common,-lpthread))
 $(eval $(call add_unit_test,test_p9_server,tests/unit/test_p9_server.c,host_p9 vsock common,-lpthread))
+# UVM tier: shares through gcs MappedDirectory in QEMU (vhost-user-vsock, lcow-bridge).
+CHECK_SCRIPTS += tests/uvm/plan9_uvm.sh
+CHECK_DEPS += $(BUILD)/bin/lcow-9p-server
 
 # runlcow (issue 10): the UVM (QEMU + QMP + vsock back end), layers, state, the CLI.
 HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spawn.c \

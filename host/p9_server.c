@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/io.h"
+#include "common/log.h"
 #include "host/p9_internal.h"
 #include "vsock/transport.h"
 
@@ -257,8 +258,13 @@ static void serve(struct p9_conn *c)
 {
     for (;;) {
         size_t len = 0;
-        if (read_frame(c, &len) < 0)
+        int fr = read_frame(c, &len);
+        if (fr < 0) {
+            lcow_debug("9p: connection ends: %s", strerror(-fr));
             return;
+        }
+        lcow_debug("9p: %s (tag %u, %zu bytes)", host_p9_type_name(c->rx[4]) ?: "?",
+                   host_p9_le16(c->rx + 5), len);
         struct host_p9_msg m;
         int r = host_p9_decode(c->rx, len, &m);
         struct host_p9_out o;
@@ -285,6 +291,9 @@ static void serve(struct p9_conn *c)
             if (m.type == HOST_P9_TVERSION && !c->versioned)
                 c->msize = before;
         }
+        if (o.len >= HOST_P9_HDR + 4 && o.p[4] == HOST_P9_RLERROR)
+            lcow_debug("9p: %s (tag %u): error %u", host_p9_type_name(c->rx[4]) ?: "?",
+                       host_p9_le16(c->rx + 5), host_p9_le32(o.p + HOST_P9_HDR));
         if (send_all(c->fd, o.p, o.len) < 0)
             return;
     }

@@ -22,7 +22,7 @@ CHECK_SCRIPTS += tests/integration/init_reap.sh tests/integration/initrd_build.s
 # them from a plain sub-build.
 INITRD_EARLY_MODULES := virtio_pci virtio_mmio vsock vmw_vsock_virtio_transport vsock_loopback
 INITRD_LATE_MODULES := virtio_scsi sd_mod crc32c_intel crc32c_generic ext4 virtio_pmem nd_pmem \
-	overlay virtio_net 9pnet_virtio 9p dm_mod xfs
+	overlay virtio_net 9pnet_virtio 9pnet_fd 9p dm_mod xfs
 INITRD_COMPRESS ?= zstd
 KERNEL_DEB ?=
 ifeq ($(SANITIZER),)

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Plan9 shares end to end (gcs-protocol.md §5.5): QEMU (TCG) + vhost-user-vsock + the real
+# initrd/gcs, our lcow-9p-server listening where vhost-user-vsock forwards guest port 564, and
+# MappedDirectory Add/Remove sent over the bridge by lcow-bridge. One boot, many cases:
+# read a host file, write through a read-write share, a read-only share refusing writes,
+# symlinks pointing out of the share, a 256 MiB file both ways (checksums), Remove unmounting,
+# the server no longer serving a removed share. QEMU and every helper die on every exit path.
+set -euo pipefail
+top=${LCOW_TOP:-$(pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
+for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
+         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server"; do
+  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
+done
+BIG_MB=${PLAN9_BIG_MB:-256}
+
+d=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$d"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in console.txt host.log vhost.log p9.log out; do
+    [ -f "$d/$f" ] && { echo "--- $f"; tail -n 30 "$d/$f"; }
+  done
+  exit 1
+}
+
+mkdir -p "$d/rw" "$d/ro" "$d/outside"
+echo "hello from the host" > "$d/rw/hello.txt"
+echo "read only data" > "$d/ro/file"
+echo "host secret" > "$d/outside/secret"
+ln -s ../outside/secret "$d/rw/escape-rel"
+ln -s "$d/outside/secret" "$d/rw/escape-abs"
+head -c "${BIG_MB}M" /dev/urandom > "$d/rw/big"
+big_sum=$(sha256sum < "$d/rw/big" | cut -d' ' -f1)
+
+"$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > "$d/vhost.log" 2>&1 &
+pids+=($!)
+"$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
+  --timeout 600 &
+pids+=($!)
+"$build/bin/lcow-9p-server" --listen "unix:$d/h:564" --share "1=$d/rw" --share "2=$d/ro:ro" \
+  --control "$d/ctl" ${PLAN9_SERVER_ARGS:-} > "$d/p9.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  [ -S "$d/vu.sock" ] && [ -S "$d/h_109" ] && [ -S "$d/h_564" ] && [ -S "$d/ctl" ] && break
+  sleep 0.05
+done
+[ -S "$d/h_564" ] || fail "lcow-9p-server did not listen"
+
+"$qemu" -accel tcg -M pc,memory-backend=mem -m 512 \
+  -object memory-backend-memfd,id=mem,size=512M,share=on \
+  -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
+  -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
+  -kernel "$build/vmlinux" -initrd "$build/initrd.img" \
+  -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel info' &
+qpid=$!
+pids+=($qpid)
+
+bridge() { timeout 300 "$build/bin/lcow-bridge" --listen "unix:$d/h" --timeout 290 "$@"; }
+# guest SCRIPT: runs /bin/sh -c SCRIPT in the UVM; output in $d/out.
+guest() { bridge exec -- /bin/sh -c "$1" > "$d/out" 2>&1; }
+modify() { # modify Add|Remove PATH SHARE true|false
+  bridge raw 0x10100a01 "{\"ContainerId\":\"00000000-0000-0000-0000-000000000000\",\"ActivityId\":\"00000000-0000-0000-0000-000000000000\",\"Request\":{\"RequestType\":\"$1\",\"ResourceType\":\"MappedDirectory\",\"Settings\":{\"MountPath\":\"$2\",\"Port\":564,\"ShareName\":\"$3\",\"ReadOnly\":$4}}}" > "$d/out" 2>&1
+}
+ctl() { "$build/bin/lcow-9p-server" ctl "$d/ctl" "$@"; }
+connections() { ctl status | awk '{print $2}'; }
+wait_connections() {
+  for _ in $(seq 100); do [ "$(connections)" = "$1" ] && return 0; sleep 0.1; done
+  return 1
+}
+m1=/run/gcs/c/p9/mounts/m1
+m2=/run/gcs/c/p9/mounts/m2
+
+# Add: the first request also waits for gcs to dial in and for init's late 9p module.
+t0=$(date +%s.%N)
+modify Add "$m1" 1 false || fail "MappedDirectory Add (rw): $(cat "$d/out")"
+modify Add "$m2" 2 true || fail "MappedDirectory Add (ro): $(cat "$d/out")"
+wait_connections 2 || fail "the server does not see 2 connections: $(ctl status)"
+echo "PASS: two MappedDirectory Adds ($(echo "$(date +%s.%N) - $t0" | bc)s from QEMU start)"
+
+guest "grep ' $m1 9p ' /proc/mounts; grep ' $m2 9p ' /proc/mounts; stat -c %a $m1" ||
+  fail "mounts: $(cat "$d/out")"
+grep -q "$m1 9p rw.*trans=fd" "$d/out" || fail "m1 is not a rw 9p trans=fd mount: $(cat "$d/out")"
+grep -q "$m2 9p ro" "$d/out" || fail "m2 is not a ro 9p mount: $(cat "$d/out")"
+echo "PASS: mounted as 9p trans=fd (rw and ro)"
+
+guest "cat $m1/hello.txt" || fail "read: $(cat "$d/out")"
+[ "$(cat "$d/out")" = "hello from the host" ] || fail "read a host file: $(cat "$d/out")"
+echo "PASS: read a host file"
+
+guest "echo guest-wrote > $m1/from-guest && mkdir $m1/gdir && mv $m1/from-guest $m1/gdir/moved &&
+  ln -s gdir/moved $m1/glink && ls $m1" || fail "write: $(cat "$d/out")"
+[ "$(cat "$d/rw/gdir/moved" 2>/dev/null)" = guest-wrote ] || fail "the host does not see the write"
+[ "$(readlink "$d/rw/glink")" = gdir/moved ] || fail "the guest's symlink is not on the host"
+guest "rm $m1/glink $m1/gdir/moved && rmdir $m1/gdir" || fail "remove: $(cat "$d/out")"
+[ ! -e "$d/rw/gdir" ] || fail "rm/rmdir in the guest did not reach the host"
+echo "PASS: write, mkdir, rename, symlink, unlink through a read-write share"
+
+if guest "echo x > $m2/new"; then fail "a write to the read-only share worked"; fi
+grep -qi "read-only" "$d/out" || fail "read-only refusal: $(cat "$d/out")"
+if guest "rm $m2/file"; then fail "rm on the read-only share worked"; fi
+guest "cat $m2/file" || fail "read on the read-only share: $(cat "$d/out")"
+[ "$(cat "$d/out")" = "read only data" ] || fail "read-only share content: $(cat "$d/out")"
+[ ! -e "$d/ro/new" ] && [ -e "$d/ro/file" ] || fail "the read-only share changed on the host"
+echo "PASS: read-only share refuses writes, still reads"
+
+if guest "cat $m1/escape-rel; cat $m1/escape-abs"; then fail "a symlink out of the share was readable"; fi
+if grep -q "host secret" "$d/out"; then fail "a file outside the share leaked: $(cat "$d/out")"; fi
+guest "readlink $m1/escape-rel" || fail "readlink: $(cat "$d/out")"
+[ "$(cat "$d/out")" = "../outside/secret" ] || fail "readlink: $(cat "$d/out")"
+echo "PASS: symlinks pointing out of the share do not reach host files"
+
+t0=$(date +%s.%N)
+guest "sha256sum $m1/big" || fail "sha256sum in the guest: $(cat "$d/out")"
+grep -q "^$big_sum " "$d/out" || fail "${BIG_MB} MiB read: checksum $(cat "$d/out"), want $big_sum"
+t1=$(date +%s.%N)
+guest "cat $m1/big > $m1/big.copy" || fail "copy in the guest: $(cat "$d/out")"
+t2=$(date +%s.%N)
+[ "$(sha256sum < "$d/rw/big.copy" | cut -d' ' -f1)" = "$big_sum" ] ||
+  fail "${BIG_MB} MiB written by the guest differs on the host"
+rm -f "$d/rw/big.copy"
+echo "PASS: ${BIG_MB} MiB integrity: guest read+sha256 $(echo "$t1 - $t0" | bc)s, guest copy (read+write) $(echo "$t2 - $t1" | bc)s"
+
+# Remove: unmounted and gone in the guest; the guest's connection closes.
+modify Remove "$m1" 1 false || fail "MappedDirectory Remove: $(cat "$d/out")"
+guest "grep -c ' $m1 ' /proc/mounts; ls -d $m1" && fail "m1 still there: $(cat "$d/out")"
+grep -qx 0 "$d/out" || fail "m1 still mounted: $(cat "$d/out")"
+wait_connections 1 || fail "the guest's connection for share 1 stayed open: $(ctl status)"
+if modify Remove "$m1" 1 false; then fail "a second Remove worked"; fi
+echo "PASS: Remove unmounts and removes the directory; the connection closes"
+
+# The host stops serving: share 1 can no longer be mounted, share 2's connection is cut.
+ctl remove 1 > /dev/null || fail "ctl remove 1"
+if modify Add "$m1" 1 false; then fail "Add of a share the server no longer serves worked"; fi
+guest "ls -d $m1" && fail "a failed Add left $m1 behind"
+ctl remove 2 > /dev/null || fail "ctl remove 2"
+wait_connections 0 || fail "share 2's connection survived its removal: $(ctl status)"
+if guest "cat $m2/file"; then fail "share 2 still served after its removal"; fi
+modify Remove "$m2" 2 true || fail "Remove of a share whose server went away: $(cat "$d/out")"
+echo "PASS: a share removed on the host is no longer served"
+
+bridge shutdown --forced > "$d/out" 2>&1 || fail "shutdown: $(cat "$d/out")"
+for _ in $(seq 300); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$qpid" 2>/dev/null && fail "the VM did not power off"
+echo PASS

@@ -855,6 +855,10 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
     sigset_t all;
     reset_signals();
     close_foreign_fds(p);
+    /* execCPUAffinity.initial: where the runtime side of the container runs. */
+    if (p->has_affinity_initial &&
+        sched_setaffinity(0, sizeof(p->affinity_initial), &p->affinity_initial) < 0)
+        FAIL(p, "sched_setaffinity", "execCPUAffinity.initial");
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (p->child_joins_cgroup)
         join_cgroup(p); /* first, as the host's root, before any namespace changes */
@@ -907,6 +911,9 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
         if (r < 0)
             child_fail(p, -r, "load seccomp filter", NULL);
     }
+    if (p->has_affinity_final &&
+        sched_setaffinity(0, sizeof(p->affinity_final), &p->affinity_final) < 0)
+        FAIL(p, "sched_setaffinity", "execCPUAffinity.final");
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     execve(exe, p->argv, p->envp);

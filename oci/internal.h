@@ -6,6 +6,7 @@
 #ifndef LCOW_OCI_INTERNAL_H
 #define LCOW_OCI_INTERNAL_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,6 +162,8 @@ struct oci_plan {
     unsigned long personality;
     bool has_ioprio;
     int ioprio; /* IOPRIO_PRIO_VALUE(class, data) */
+    bool has_affinity_initial, has_affinity_final;
+    cpu_set_t affinity_initial, affinity_final; /* execCPUAffinity */
     bool has_sched;
     uint32_t sched_attr[14]; /* struct sched_attr, filled by prepare */
     const struct oci_seccomp_program *seccomp;

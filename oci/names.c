@@ -200,3 +200,33 @@ int oci_ns_clone_flag(enum oci_ns_kind kind)
 {
     return (unsigned)kind < OCI_NS_KIND_MAX ? namespaces[kind].flag : 0;
 }
+
+int oci_cpu_list_parse(const char *s, void *ret_cpu_set)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (s == NULL || *s == '\0')
+        return -EINVAL;
+    for (const char *p = s; *p;) {
+        char *end = NULL;
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
+        if (*end == '-') {
+            if (end[1] < '0' || end[1] > '9')
+                return -EINVAL;
+            hi = strtoul(end + 1, &end, 10);
+        }
+        if (lo > hi || hi >= CPU_SETSIZE)
+            return -EINVAL;
+        for (unsigned long c = lo; c <= hi; c++)
+            CPU_SET(c, &set);
+        if (*end == ',' && end[1] != '\0')
+            end++;
+        else if (*end != '\0')
+            return -EINVAL;
+        p = end;
+    }
+    memcpy(ret_cpu_set, &set, sizeof(set));
+    return 0;
+}

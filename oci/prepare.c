@@ -494,8 +494,16 @@ static int plan_process(const struct oci_create_opts *opts, const char *rootfs,
         return lcow_error_make(err, EOPNOTSUPP,
                                "process.apparmorProfile: AppArmor is not "
                                "supported");
-    if (proc->selinux_label && *proc->selinux_label)
-        return lcow_error_make(err, EOPNOTSUPP, "process.selinuxLabel: SELinux is not supported");
+    /* selinuxLabel (and linux.mountLabel) are ignored, as runc ignores them on a host
+     * without SELinux: there is no policy to label with. */
+    plan->has_affinity_initial =
+        proc->cpu_affinity_initial &&
+        oci_cpu_list_parse(proc->cpu_affinity_initial, &plan->affinity_initial) == 0;
+    plan->has_affinity_final =
+        proc->cpu_affinity_final &&
+        oci_cpu_list_parse(proc->cpu_affinity_final, &plan->affinity_final) == 0;
+    if (opts->spec->linux_->has_intel_rdt)
+        return lcow_error_make(err, EOPNOTSUPP, "linux.intelRdt: Intel RDT is not supported");
     return 0;
 }
 

@@ -413,10 +413,17 @@ static int parse_process_misc(const struct json_object *o, const char *path,
         proc->has_console_size = true;
     }
     if (aff != NULL) {
+        cpu_set_t set;
         path_join(p, path, "execCPUAffinity");
         if ((r = get_strdup(aff, p, "initial", &proc->cpu_affinity_initial, err)) < 0 ||
             (r = get_strdup(aff, p, "final", &proc->cpu_affinity_final, err)) < 0)
             return r;
+        if (proc->cpu_affinity_initial && oci_cpu_list_parse(proc->cpu_affinity_initial, &set) < 0)
+            return lcow_error_make(err, EINVAL, "%s.initial: bad CPU list `%s`", p,
+                                   proc->cpu_affinity_initial);
+        if (proc->cpu_affinity_final && oci_cpu_list_parse(proc->cpu_affinity_final, &set) < 0)
+            return lcow_error_make(err, EINVAL, "%s.final: bad CPU list `%s`", p,
+                                   proc->cpu_affinity_final);
     }
     if (lcow_json_field(o, "oomScoreAdj") != NULL) {
         int32_t v = 0;
@@ -800,6 +807,9 @@ static int parse_linux(const struct json_object *o, struct oci_spec *spec, struc
         return r;
     lx->resources_json = res ? json_object_get(res) : NULL;
     lx->seccomp_json = sec ? json_object_get(sec) : NULL;
+    struct json_object *rdt = lcow_json_field(lo, "intelRdt");
+    lx->has_intel_rdt = rdt != NULL;
+    lx->intel_rdt_json = rdt ? json_object_get(rdt) : NULL;
     if (res != NULL) {
         if ((lx->resources = calloc(1, sizeof(*lx->resources))) == NULL)
             return oom(err, "linux.resources");
@@ -937,6 +947,8 @@ static void linux_free(struct oci_linux *lx)
         json_object_put(lx->resources_json);
     if (lx->seccomp_json)
         json_object_put(lx->seccomp_json);
+    if (lx->intel_rdt_json)
+        json_object_put(lx->intel_rdt_json);
     kv_free(lx->sysctl, lx->n_sysctl);
     strv_free(lx->masked_paths);
     strv_free(lx->readonly_paths);

@@ -155,6 +155,8 @@ struct oci_linux {
     char *mount_label;
     bool has_personality;
     unsigned long personality; /* PER_LINUX or PER_LINUX32 */
+    bool has_intel_rdt;        /* linux.intelRdt was given (not supported: refused at create) */
+    struct json_object *intel_rdt_json; /* kept for the writer */
 };
 
 struct oci_spec {
@@ -208,5 +210,8 @@ const char *oci_signal_name(int sig);
 const char *oci_ns_name(enum oci_ns_kind kind); /* runtime-spec name: "network", "mount", ... */
 int oci_ns_clone_flag(enum oci_ns_kind kind);   /* CLONE_NEW* */
 const char *oci_ns_proc_name(enum oci_ns_kind kind); /* /proc/PID/ns/ name: "net", "mnt", ... */
+/* A cpuset list ("0-3,7") into a cpu_set_t (passed as void * to keep <sched.h> out);
+ * 0 or -EINVAL. CPUs at or above CPU_SETSIZE are refused. */
+int oci_cpu_list_parse(const char *s, void *ret_cpu_set);
 
 #endif

@@ -340,6 +340,8 @@ static void write_linux_misc(struct json_object *l, const struct oci_linux *lx)
         add(l, "resources", json_object_get(lx->resources_json));
     if (lx->seccomp_json)
         add(l, "seccomp", json_object_get(lx->seccomp_json));
+    if (lx->intel_rdt_json)
+        add(l, "intelRdt", json_object_get(lx->intel_rdt_json));
 }
 
 static struct json_object *linux_json(const struct oci_linux *lx)

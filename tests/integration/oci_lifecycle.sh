@@ -165,11 +165,15 @@ fi
 oci_bundle "$WORK/attrs" '.linux.personality = {domain: "LINUX32"}
   | .process.ioPriority = {class: "IOPRIO_CLASS_IDLE", priority: 0}
   | .process.scheduler = {policy: "SCHED_BATCH", nice: 7}
-  | .process.args = ["sh", "-c", "uname -m; ionice -p $$; cut -d\" \" -f19,41 /proc/self/stat"]'
+  | .process.execCPUAffinity = {initial: "0", final: "0"}
+  | .process.args = ["sh", "-c", "uname -m; ionice -p $$; cut -d\" \" -f19,41 /proc/self/stat; grep Cpus_allowed_list /proc/self/status"]'
 (cd "$WORK/attrs" && ocirun run attrs) >"$WORK/attrs.out" 2>&1
 oci_check "personality LINUX32" grep -qx "i686" "$WORK/attrs.out"
 oci_check "ioPriority idle" grep -q "idle" "$WORK/attrs.out"
 oci_check "scheduler SCHED_BATCH, nice 7" grep -qx "7 3" "$WORK/attrs.out"
+oci_check "execCPUAffinity.final" grep -qE "^Cpus_allowed_list:.0$" "$WORK/attrs.out"
+oci_bundle "$WORK/rdt" '.linux.intelRdt = {closID: "x"}'
+oci_check "intelRdt is refused, nothing left" bad_case rdt 'Intel RDT is not supported'
 # Joining a user namespace by path: the new namespaces must then be owned by it (unshare after
 # setns), and the ids inside are the joined namespace's.
 oci_bundle "$WORK/usera" '.process.args = ["sleep", "100"] | .linux.namespaces += [{type: "user"}]

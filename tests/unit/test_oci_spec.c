@@ -244,6 +244,8 @@ static void test_bad_values_name_path(void **state)
         {"\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}",
          "linux.seccomp.defaultAction"},
         {"\"hostname\":5", "hostname"},
+        {"\"process\":{\"args\":[\"x\"],\"execCPUAffinity\":{\"final\":\"2-1\"}}",
+         "process.execCPUAffinity.final"},
     };
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(cases); i++) {
         char doc[2048];
@@ -278,6 +280,21 @@ static void test_document_level_errors(void **state)
         assert_null(spec);
         assert_non_null(err);
     }
+}
+
+static void test_cpu_list(void **state)
+{
+    cpu_set_t set;
+    assert_int_equal(oci_cpu_list_parse("0-2,5", &set), 0);
+    assert_int_equal(CPU_COUNT(&set), 4);
+    assert_true(CPU_ISSET(5, &set));
+    assert_false(CPU_ISSET(3, &set));
+    assert_int_equal(oci_cpu_list_parse("7", &set), 0);
+    assert_int_equal(CPU_COUNT(&set), 1);
+    static const char *const bad[] = {"", "a", "1-", "3-1", "1,,2", "1,", "-1", "99999", "1 2"};
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(bad); i++)
+        if (oci_cpu_list_parse(bad[i], &set) != -EINVAL)
+            fail_msg("accepted `%s`", bad[i]);
 }
 
 static void test_mount_options(void **state)
@@ -556,10 +573,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_config),          cmocka_unit_test(test_minimal_and_go_rules),
         cmocka_unit_test(test_bad_values_name_path), cmocka_unit_test(test_document_level_errors),
-        cmocka_unit_test(test_mount_options),        cmocka_unit_test(test_name_tables),
-        cmocka_unit_test(test_resolve_in_root),      cmocka_unit_test(test_user_lookup),
-        cmocka_unit_test(test_state_helpers),        cmocka_unit_test(test_write_round_trip),
-        cmocka_unit_test(test_fuzz_corpus_replay),
+        cmocka_unit_test(test_mount_options),        cmocka_unit_test(test_cpu_list),
+        cmocka_unit_test(test_name_tables),          cmocka_unit_test(test_resolve_in_root),
+        cmocka_unit_test(test_user_lookup),          cmocka_unit_test(test_state_helpers),
+        cmocka_unit_test(test_write_round_trip),     cmocka_unit_test(test_fuzz_corpus_replay),
     };
     return cmocka_run_group_tests(tests, make_tree, remove_tree);
 }

@@ -1,6 +1,7 @@
 /* The container table and status machine (§4.1, §4.3, §4.5-4.7, §4.11, §5.8): Create through
  * the embedded executor, waits with deadlines, signals, resize, shutdown, delete, the
  * ContainerConstraints update, and the exit path ending in exactly one notification. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -119,8 +120,10 @@ static void proc_free(struct ct_proc *p)
     for (int i = 0; i < 3; i++)
         if (p->hold[i] >= 0)
             close(p->hold[i]);
-    if (p->stdin_shut >= 0)
+    if (p->stdin_shut >= 0) {
+        (void)shutdown(p->stdin_shut, SHUT_RD); /* the stdin copier must not outlive us */
         close(p->stdin_shut);
+    }
     free(p);
 }
 
@@ -138,7 +141,7 @@ static struct ct_proc *proc_new(struct ct_container *c, pid_t pid, bool is_init)
     return p;
 }
 
-static void container_free(struct ct_container *c)
+void ct_container_free(struct ct_container *c)
 {
     if (!c)
         return;
@@ -178,6 +181,8 @@ static void unlink_container(struct ct_container *victim)
         }
     }
 }
+
+static void reply_pid_not_found(struct gcs *g, struct gcs_req *r, uint32_t pid);
 
 /* ---- exits, publication, notification ----------------------------------------------------- */
 
@@ -511,6 +516,17 @@ static void undo_create(struct gcs *g, struct ct_container *c)
         lcow_warn("create %s: undo: %s", c->id, lcow_error_message(e));
 }
 
+/* runc's id rule: ^[\w+-\.]+$ (and not "." or ".."). */
+static bool id_valid(const char *id)
+{
+    if (!id[0] || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 1024)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_+-.", *p))
+            return false;
+    return true;
+}
+
 void gcs_container_create(struct gcs *g, struct gcs_req *r, struct gcs_create_request *q)
 {
     cleanup_error struct lcow_error *e = NULL;
@@ -519,7 +535,7 @@ void gcs_container_create(struct gcs *g, struct gcs_req *r, struct gcs_create_re
     if (!c || !(c->id = strdup(id)) || !(c->activity_id = strdup(gcs_req_activity_id(r))) ||
         !(c->bundle = strdup(q->config.oci_bundle_path)) ||
         !(c->scratch_dir = strdup(q->config.scratch_dir_path))) {
-        container_free(c);
+        ct_container_free(c);
         lcow_error_make(&e, ENOMEM, "create container `%s`", id);
         gcs_reply_error(g, r, GCS_E_FAIL, e);
         return;
@@ -534,13 +550,13 @@ void gcs_container_create(struct gcs *g, struct gcs_req *r, struct gcs_create_re
         lcow_error_make(&e, -rc, "start the container helper thread");
     else if (ct_find(id))
         rc = lcow_error_make(&e, GCS_ERR_SYSTEM_EXISTS, "container `%s` already exists", id);
-    else if (!id[0] || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+    else if (!id_valid(id))
         rc = lcow_error_make(&e, GCS_ERR_INVALIDARG, "invalid id format `%s`", id);
     else if (n >= CT_MAX)
         rc = lcow_error_make(&e, EAGAIN, "too many containers (%zu)", n);
     if (rc < 0) {
         pthread_mutex_unlock(&ct_lock);
-        container_free(c);
+        ct_container_free(c);
         gcs_reply_error(g, r, 0, e);
         return;
     }
@@ -555,8 +571,8 @@ void gcs_container_create(struct gcs *g, struct gcs_req *r, struct gcs_create_re
         unlink_container(c);
         pthread_mutex_unlock(&ct_lock);
         undo_create(g, c);
-        container_free(c);
-        gcs_reply_error(g, r, e && e->code == GCS_ERR_INVALID_JSON ? 0 : GCS_E_FAIL, e);
+        ct_container_free(c);
+        gcs_reply_error(g, r, e && e->code >= GCS_ERR_BASE ? 0 : GCS_E_FAIL, e);
         if (e && e->code >= GCS_ERR_BASE)
             lcow_debug("create %s failed: %s", id, lcow_error_message(e));
         return;
@@ -826,8 +842,26 @@ void gcs_container_delete_job(struct gcs *g, struct gcs_req *r)
         goto out;
     }
     rc = delete_container(g, c, &e);
-    /* The init is reaped by the reaper; its exit finds no entry any more. */
-    container_free(c);
+    /* The init is reaped by the reaper; its exit finds no entry any more. Waits still
+     * outstanding learn the process is gone (the host reads 0x80070490 as "exited"). */
+    pthread_mutex_lock(&ct_lock);
+    struct ct_proc *lists[2] = {c->init, c->execs};
+    for (int l = 0; l < 2; l++) {
+        for (struct ct_proc *p = lists[l]; p; p = l ? p->next : NULL) {
+            for (struct ct_waiter *w = p->waiters, *n; w; w = n) {
+                n = w->next;
+                reply_pid_not_found(g, w->req, (uint32_t)p->pid);
+                gcs_req_free(w->req);
+                free(w);
+            }
+            p->waiters = NULL;
+        }
+    }
+    c->deleted = true;
+    bool free_now = c->relays == 0; /* else the last relay thread frees it */
+    pthread_mutex_unlock(&ct_lock);
+    if (free_now)
+        ct_container_free(c);
     if (rc < 0)
         gcs_reply_error(g, r, GCS_E_FAIL, e);
     else

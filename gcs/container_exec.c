@@ -292,15 +292,16 @@ static void *relay_main(void *arg)
     else
         pipe_relay(r);
     pthread_mutex_lock(&ct_lock);
-    /* The proc may be gone only if its container was deleted; it then was unlinked and freed
-     * after busy dropped, and busy is held by this relay. */
+    /* c (and p) stay allocated while this relay counts in c->relays, even once deleted. */
     struct ct_container *c = r->p->c;
     r->p->relays_done = true;
     r->p->master = -1;
-    ct_try_publish(r->g, r->p); /* may free an exec's p */
-    c->busy--;
-    ct_kick();
+    if (!c->deleted)
+        ct_try_publish(r->g, r->p); /* may free an exec's p */
+    bool free_c = --c->relays == 0 && c->deleted;
     pthread_mutex_unlock(&ct_lock);
+    if (free_c)
+        ct_container_free(c);
     if (r->master >= 0)
         close(r->master);
     if (r->tee >= 0)
@@ -356,7 +357,7 @@ int ct_relay_start(struct gcs *g, struct ct_proc *p, struct gcs_stdio *s, int in
         return 0;
     }
     pthread_mutex_lock(&ct_lock);
-    p->c->busy++;
+    p->c->relays++;
     if (master >= 0)
         p->master = master;
     pthread_mutex_unlock(&ct_lock);

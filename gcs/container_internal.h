@@ -78,7 +78,9 @@ struct ct_container {
     struct ct_proc *execs;
     const char *exit_type; /* GCS_NOTIFY_*: set by the last SIGTERM/SIGKILL to init */
     bool notified;
-    unsigned busy; /* workers using c without the lock (exec, properties, delete waits) */
+    unsigned busy;   /* workers using c without the lock (exec, properties, delete waits) */
+    unsigned relays; /* relay threads still pointing at c: the last one frees a deleted c */
+    bool deleted;    /* unlinked by DeleteContainerState, kept only for its relays */
 };
 
 /* The one lock and the table (container.c). */
@@ -95,6 +97,8 @@ int ct_get_busy(const char *id, struct ct_container **ret, struct lcow_error **e
 void ct_put_busy(struct ct_container *c);
 /* The cgroup layout detected once. */
 const struct oci_cgroup_layout *ct_layout(struct lcow_error **err);
+/* Frees a container (no lock needed: it is unlinked and nobody else points at it). */
+void ct_container_free(struct ct_container *c);
 /* Publishes a process's exit when it is ready (caller holds ct_lock). */
 void ct_try_publish(struct gcs *g, struct ct_proc *p);
 /* Registers p for its exit and for the table (caller holds ct_lock for the table part). */

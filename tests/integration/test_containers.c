@@ -1177,6 +1177,40 @@ static void test_exec_seccomp(void **state)
     delete_and_check(f, "sc", "pods/sc");
 }
 
+/* Delete of a running container whose host still holds its stdout open and waits on it:
+ * the delete does not hang on the relay, the waiter learns the process is gone, nothing is
+ * left, and no notification follows. */
+static void test_delete_running(void **state)
+{
+    struct fixture *f = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(create(f, "busy", base_spec(f, SLEEP, false)), 0);
+    struct host_process p;
+    assert_int_equal(execute(f, "busy", NULL, true, true, false, &p), 0);
+    struct gcs_wait_for_process_request q = {
+        .base = {.container_id = (char *)"busy", .activity_id = (char *)GCS_ZERO_GUID},
+        .process_id = p.pid,
+        .timeout_in_ms = INF};
+    cleanup_free char *payload = NULL;
+    assert_int_equal(gcs_encode_wait_for_process_request(&q, &payload, NULL), 0);
+    uint64_t id;
+    assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, payload, &id, &err), 0);
+    delete_and_check(f, "busy", "pods/busy");
+    struct host_message m = {0};
+    assert_int_equal(host_bridge_recv(f->b, id, T_MS, &m, &err), 0);
+    int32_t hr = 0;
+    assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+    assert_int_equal(hr, GCS_E_NOT_FOUND);
+    host_message_done(&m);
+    char buf[16];
+    read_all(p.fd[1], buf, sizeof(buf)); /* EOF: the process is gone */
+    close(p.fd[0]);
+    for (int i = 0; i < 100 && kill((pid_t)p.pid, 0) == 0; i++)
+        usleep(10 * 1000); /* reaped by gcs's reaper */
+    assert_int_equal(kill((pid_t)p.pid, 0), -1);
+    no_notification(f);
+}
+
 int main(void)
 {
     const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
@@ -1208,6 +1242,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tee_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_seccomp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_running, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

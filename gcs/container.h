@@ -22,6 +22,7 @@
 
 struct gcs;
 struct gcs_req;
+struct gcs_modify_request;
 
 /* Worker: Create (takes nothing; replies). q is the decoded request. */
 void gcs_container_create(struct gcs *g, struct gcs_req *r, struct gcs_create_request *q);
@@ -53,6 +54,10 @@ size_t gcs_container_describe(char *buf, size_t cap);
  * the memory-threshold warning, time sync (skipped quietly without a Hyper-V PTP clock), and
  * /var/run/gcsrunc. Errors are logged; only a missing v1 memory.use_hierarchy is fatal. */
 int gcs_startup(struct gcs *g, struct lcow_error **err);
+/* The PodCgroupMemoryLimit row of gcs/modify.c: Update recomputes the /pods limit (memory
+ * hot-add); any other RequestType is -ENOTSUP (E_FAIL). */
+int gcs_pod_memory_limit_modify(struct gcs *g, const struct gcs_modify_request *req,
+                                struct lcow_error **err);
 /* The -cgroup-root relative cgroup directory for a container path ("/pods/<sb>/<cid>"). */
 char *gcs_cgroup_join(struct gcs *g, const char *path);
 

@@ -5,6 +5,7 @@
 
 #include "common/cleanup.h"
 #include "gcs/bridge.h"
+#include "gcs/container.h"
 #include "gcs/modify.h"
 #include "gcs/network.h"
 #include "gcs/plan9.h"
@@ -23,7 +24,7 @@ static const struct gcs_modify_entry modify_table[] = {
     {"ContainerConstraints", GCS_MODIFY_UVM | GCS_MODIFY_CONTAINER, NULL},
     {"SecurityPolicy", GCS_MODIFY_UVM, NULL},
     {"SecurityPolicyFragment", GCS_MODIFY_UVM, NULL},
-    {"PodCgroupMemoryLimit", GCS_MODIFY_UVM, NULL},
+    {"PodCgroupMemoryLimit", GCS_MODIFY_UVM, gcs_pod_memory_limit_modify},
 };
 
 const struct gcs_modify_entry *gcs_modify_table(unsigned *ret_count)

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "gcs/bridge.h"
 #include "gcs/container.h"
+#include "gcs/protocol.h"
 #include "oci/cgroup.h"
 #include "oci/spec_resources.h"
 
@@ -72,6 +73,22 @@ static bool in_root_cgroup(void)
     return true;
 }
 
+static bool pods_managed; /* /pods was set up by this gcs (PodCgroupMemoryLimit may update) */
+
+/* Writes the /pods memory limit: MemTotal - reserve (memory may have been hot-added). */
+static int apply_pods_limit(struct gcs *g, const struct oci_cgroup_layout *l,
+                            struct oci_cgroup *pcg, struct lcow_error **err)
+{
+    int64_t limit = pods_limit(mem_total(), g->opt.root_mem_reserve_bytes);
+    if (limit <= 0 || !oci_cgroup_layout_has(l, OCI_CG_MEMORY))
+        return 0;
+    struct oci_linux_resources res = {0};
+    res.has_memory = true;
+    res.memory.limit = (struct oci_opt_i64){.v = limit, .set = true};
+    return oci_cgroup_apply(pcg, &res, NULL, OCI_CGROUP_UPDATE | OCI_CGROUP_NO_DEFAULT_DEVICES,
+                            err);
+}
+
 static int setup_cgroups(struct gcs *g, struct lcow_error **err)
 {
     struct oci_cgroup_layout *l = NULL;
@@ -106,15 +123,10 @@ static int setup_cgroups(struct gcs *g, struct lcow_error **err)
     if (r < 0)
         goto out;
     int64_t limit = pods_limit(mem_total(), g->opt.root_mem_reserve_bytes);
-    if (limit > 0 && oci_cgroup_layout_has(l, OCI_CG_MEMORY)) {
-        struct oci_linux_resources res = {0};
-        res.has_memory = true;
-        res.memory.limit = (struct oci_opt_i64){.v = limit, .set = true};
-        cleanup_error struct lcow_error *e = NULL;
-        if (oci_cgroup_apply(pcg, &res, NULL, OCI_CGROUP_UPDATE | OCI_CGROUP_NO_DEFAULT_DEVICES,
-                             &e) < 0)
-            lcow_warn("/pods memory limit: %s", lcow_error_message(e));
-    }
+    cleanup_error struct lcow_error *e = NULL;
+    if (apply_pods_limit(g, l, pcg, &e) < 0)
+        lcow_warn("/pods memory limit: %s", lcow_error_message(e));
+    pods_managed = true;
     r = oci_cgroup_create(l, gcsp, NULL, 0, &gcg, err);
     if (r == 0)
         r = oci_cgroup_enter(gcg, getpid(), err);
@@ -204,4 +216,26 @@ int gcs_startup(struct gcs *g, struct lcow_error **err)
     if (in_root_cgroup() || explicit_root)
         (void)mkdir("/var/run/gcsrunc", 0700);
     return 0;
+}
+
+int gcs_pod_memory_limit_modify(struct gcs *g, const struct gcs_modify_request *req,
+                                struct lcow_error **err)
+{
+    if (req->request_type != GCS_REQUEST_UPDATE)
+        return lcow_error_make(err, ENOTSUP, "the RequestType `%s` is not supported",
+                               req->request_type_name[0] ? req->request_type_name : "Add");
+    if (!pods_managed)
+        return lcow_error_make(err, ENOENT, "gcs did not set up /pods");
+    struct oci_cgroup_layout *l = NULL;
+    int r = oci_cgroup_layout_detect(NULL, &l, err);
+    if (r < 0)
+        return r;
+    cleanup_free char *pods = gcs_cgroup_join(g, "/pods");
+    struct oci_cgroup *pcg = NULL;
+    r = pods ? oci_cgroup_open(l, pods, NULL, &pcg, err) : -ENOMEM;
+    if (r == 0)
+        r = apply_pods_limit(g, l, pcg, err);
+    oci_cgroup_free(pcg);
+    oci_cgroup_layout_free(l);
+    return r;
 }

@@ -1063,6 +1063,19 @@ static void test_startup_cgroups(void **state)
     unsigned long long want = kb * 1024 - 75ull * 1024 * 1024;
     want &= ~4095ull; /* the kernel rounds the limit down to pages */
     assert_int_equal(strtoull(lim, NULL, 10), want);
+    /* PodCgroupMemoryLimit: Update recomputes it (memory hot-add); other types are E_FAIL. */
+    assert_int_equal(lcow_write_file(p, "1073741824", 10, O_WRONLY, 0, NULL), 0);
+    static const char *const upd =
+        "{\"ContainerId\":\"" GCS_UVM_CONTAINER_ID "\",\"Request\":{\"ResourceType\":"
+        "\"PodCgroupMemoryLimit\",\"RequestType\":\"Update\"}}";
+    assert_int_equal(call(f, GCS_MSG_MODIFY_SETTINGS, upd, NULL), 0);
+    cleanup_free char *lim2 = NULL;
+    assert_int_equal(lcow_read_file(p, 64, &lim2, NULL, NULL), 0);
+    assert_int_equal(strtoull(lim2, NULL, 10), want);
+    static const char *const add =
+        "{\"ContainerId\":\"" GCS_UVM_CONTAINER_ID "\",\"Request\":{\"ResourceType\":"
+        "\"PodCgroupMemoryLimit\",\"RequestType\":\"Add\"}}";
+    assert_int_equal(call(f, GCS_MSG_MODIFY_SETTINGS, add, NULL), GCS_E_FAIL);
 }
 
 /* tee-log-path: init stdout also lands under <sandbox root>/logs; a path out of logs/ is

@@ -22,12 +22,12 @@ $(eval $(call add_fuzz,fuzz_oci_cgroup_seccomp,tests/fuzz/fuzz_oci_cgroup_seccom
 $(eval $(call add_lib,oci_exec,oci/exec.c))
 OCIRUN2_SRCS := oci/ocirun_cli.c oci/ocirun_exec.c oci/ocirun_ps.c oci/ocirun_update.c \
 	oci/ocirun_events.c oci/ocirun_features.c
-CHECK_SCRIPTS += tests/integration/containerd_ocirun.sh
+CHECK_SCRIPTS += tests/integration/containerd_ocirun.sh tests/integration/oci2_diff.sh
 # --- end ocirun2 ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---
 OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c oci/prepare.c \
-	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/idmap.c
+	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/idmap.c oci/copyup.c
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 # Static like init and crun's fast path: no dynamic loading per container start.

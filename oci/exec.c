@@ -293,34 +293,33 @@ static int recv_msg(int fd, struct sync_msg *m, int *ret_fd, struct lcow_error *
     return 1;
 }
 
-static int expect_msg(struct exec_ctx *x, int type, struct sync_msg *m, int *ret_fd,
-                      struct lcow_error **err)
-{
-    int r = recv_msg(x->sync[0], m, ret_fd, err);
-    if (r < 0)
-        return r;
-    if (r == 0)
-        return lcow_error_make(err, EPIPE, "exec: the new process exited during set-up");
-    if (m->type != type)
-        return lcow_error_make(err, EPROTO, "exec: unexpected sync message %d", m->type);
-    return 0;
-}
-
 static int handshake(struct exec_ctx *x, struct lcow_error **err)
 {
     struct sync_msg m;
+    bool have_pid = !x->plan.need_fork, created = false;
     int r;
     x->pid = x->child;
-    if (x->plan.need_fork) {
-        if ((r = expect_msg(x, SYNC_PID, &m, NULL, err)) < 0)
+    /* With a pid namespace the helper sends SYNC_PID and exits while the process it forked
+     * goes on to SYNC_CREATED: two writers on one socket, so either may come first. */
+    while (!have_pid || !created) {
+        if ((r = recv_msg(x->sync[0], &m, &x->pty_master, err)) < 0)
             return r;
-        x->pid = m.pid;
+        if (r == 0)
+            return lcow_error_make(err, EPIPE, "exec: the new process exited during set-up");
+        if (m.type == SYNC_PID && !have_pid) {
+            x->pid = m.pid;
+            have_pid = true;
+        } else if (m.type == SYNC_CREATED && !created) {
+            created = true;
+        } else {
+            return lcow_error_make(err, EPROTO, "exec: unexpected sync message %d", m.type);
+        }
+    }
+    if (x->plan.need_fork) {
         /* The helper exits at once (exit signal 0: only __WALL sees it). */
         (void)LCOW_RETRY_EINTR(waitpid(x->child, NULL, __WALL));
         x->child = 0;
     }
-    if ((r = expect_msg(x, SYNC_CREATED, &m, &x->pty_master, err)) < 0)
-        return r;
     m = (struct sync_msg){.type = SYNC_START};
     if (LCOW_RETRY_EINTR(send(x->sync[0], &m, sizeof(m), MSG_NOSIGNAL)) < 0)
         return lcow_error_errno(err, "exec: start the new process");

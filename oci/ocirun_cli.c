@@ -297,13 +297,12 @@ static int print_help(const char *cmd)
 static bool wants_help(const char *cmd, int argc, char **argv)
 {
     bool stops = strcmp(cmd, "exec") == 0 || strcmp(cmd, "ps") == 0;
-    int positional = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             return false;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return true;
-        if (argv[i][0] != '-' && ++positional > 1 && stops)
+        if (argv[i][0] != '-' && stops)
             return false;
     }
     return false;

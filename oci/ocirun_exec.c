@@ -155,8 +155,8 @@ static int process_from_cli(const struct ocirun_args *a, const struct oci_spec *
     if (a->set[X_NNP])
         json_object_object_add(p, "noNewPrivileges", json_object_new_boolean(true));
     if (a->n_list[X_CAP]) {
-        static const char *const sets[] = {"bounding", "effective", "permitted", "inheritable",
-                                           "ambient"};
+        /* runc 1.1: bounding, effective and permitted (not inheritable nor ambient). */
+        static const char *const sets[] = {"bounding", "effective", "permitted"};
         struct json_object *caps = NULL;
         if (!json_object_object_get_ex(p, "capabilities", &caps) || caps == NULL) {
             caps = json_object_new_object();
@@ -294,7 +294,7 @@ static int check_status(struct exec_run *x)
 static int prepare(struct exec_run *x, int argc, char **argv, struct lcow_error **err)
 {
     char cfg[4200];
-    if (ocirun_parse("exec", exec_opts, LCOW_ARRAY_SIZE(exec_opts), argc, argv, 2, &x->a))
+    if (ocirun_parse("exec", exec_opts, LCOW_ARRAY_SIZE(exec_opts), argc, argv, 1, &x->a))
         return EXEC_FAIL;
     if (x->a.n_pos < 1)
         return ocirun_fail(EXEC_FAIL, "exec: a container id is required");

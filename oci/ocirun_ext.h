@@ -52,8 +52,8 @@ struct ocirun_args {
 };
 
 /* Parses argv with runc's rules: options before and after the container id; with
- * `stop_after` > 0, everything after that many positionals is positional too (exec: 2, the
- * id and the command's name; ps: 1, its arguments follow the id). 0 or 1 (reported). */
+ * `stop_after` > 0, everything after that many positionals is positional too (exec and ps:
+ * 1, their command or ps arguments follow the id, as in runc). 0 or 1 (reported). */
 int ocirun_parse(const char *cmd, const struct ocirun_opt *opts, size_t n_opts, int argc,
                  char **argv, int stop_after, struct ocirun_args *ret);
 void ocirun_args_done(struct ocirun_args *a);

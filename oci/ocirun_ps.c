@@ -179,14 +179,15 @@ int ocirun_cmd_ps(int argc, char **argv)
     else if (a.n_pos < 1)
         code = ocirun_fail(1, "ps: a container id is required");
     else if ((code = ocirun_load(a.pos[0], &st, dir, sizeof(dir), 1)) == 0) {
-        if (strcmp(ocirun_status(dir, &st, NULL), "stopped") == 0)
-            code = ocirun_fail(1, "container `%s` is not running", st.id);
-        else if (json && a.n_pos > 1)
+        /* A stopped container is listed too (empty), as runc does until it is deleted. */
+        if (json && a.n_pos > 1)
             code = ocirun_fail(1, "ps: extra arguments are not allowed with --format json");
         else if (ocirun_cgroup_open(&st, &layout, &cg, &err) < 0 ||
                  oci_cgroup_pids(cg, &pids, &n, &err) < 0)
             code = ocirun_fail(1, "%s", lcow_error_message(err));
-        else if (json) {
+        else if (json && n == 0) {
+            puts("null"); /* Go's encoding of runc's empty (nil) pid slice */
+        } else if (json) {
             fputc('[', stdout);
             for (size_t i = 0; i < n; i++)
                 printf("%s%d", i ? "," : "", (int)pids[i]);

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,6 +92,124 @@ static int apply_pods_limit(struct gcs *g, const struct oci_cgroup_layout *l,
                             err);
 }
 
+/* The cgroup watcher (§5.9): the -gcs-mem-limit-bytes threshold on /gcs (v1: an eventfd on
+ * memory.usage_in_bytes via cgroup.event_control; v2: memory.current checked each round), OOM
+ * events on /pods (logged), and the /pods limit recomputed every 60 s for memory hot-add. */
+struct watch {
+    struct gcs *g;
+    struct oci_cgroup_layout *l;
+    struct oci_cgroup *pods, *gcs;
+    int threshold_fd; /* v1 eventfd, or -1 */
+    int oom_fd;       /* /pods OOM events, or -1 */
+    char *current;    /* v2 memory.current of /gcs, or NULL */
+};
+
+#define WATCH_PERIOD_MS 60000
+
+static int v1_threshold_fd(const char *memdir, uint64_t threshold)
+{
+    cleanup_free char *usage = NULL, *ctl = NULL;
+    if (asprintf(&usage, "%s/memory.usage_in_bytes", memdir) < 0 ||
+        asprintf(&ctl, "%s/cgroup.event_control", memdir) < 0)
+        return -ENOMEM;
+    cleanup_close int ufd = open(usage, O_RDONLY | O_CLOEXEC);
+    int efd = eventfd(0, EFD_CLOEXEC);
+    if (ufd < 0 || efd < 0) {
+        if (efd >= 0)
+            close(efd);
+        return -errno;
+    }
+    char line[96];
+    int n = snprintf(line, sizeof(line), "%d %d %llu", efd, ufd, (unsigned long long)threshold);
+    if (lcow_write_file(ctl, line, (size_t)n, O_WRONLY, 0, NULL) < 0) {
+        close(efd);
+        return -EIO;
+    }
+    return efd;
+}
+
+static uint64_t read_u64(const char *path)
+{
+    cleanup_free char *t = NULL;
+    return lcow_read_file(path, 64, &t, NULL, NULL) == 0 ? strtoull(t, NULL, 10) : 0;
+}
+
+static void *watch_main(void *arg)
+{
+    struct watch *w = arg;
+    uint64_t limit = w->g->opt.gcs_mem_limit_bytes;
+    bool above = false;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = w->threshold_fd, .events = POLLIN},
+                              {.fd = w->oom_fd, .events = POLLIN}};
+        int n = poll(p, 2, WATCH_PERIOD_MS);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (p[0].revents) {
+            uint64_t v;
+            (void)!read(w->threshold_fd, &v, sizeof(v));
+            lcow_warn("gcs memory usage crossed the threshold of %llu bytes",
+                      (unsigned long long)limit);
+        }
+        if (p[1].revents) {
+            oci_cgroup_oom_drain(w->oom_fd);
+            lcow_warn("OOM in /pods");
+        }
+        if (w->current && limit) {
+            bool now = read_u64(w->current) > limit;
+            if (now && !above)
+                lcow_warn("gcs memory usage exceeds the threshold of %llu bytes",
+                          (unsigned long long)limit);
+            above = now;
+        }
+        if (n == 0) {
+            cleanup_error struct lcow_error *e = NULL;
+            if (apply_pods_limit(w->g, w->l, w->pods, &e) < 0)
+                lcow_debug("/pods memory limit: %s", lcow_error_message(e));
+        }
+    }
+    return NULL;
+}
+
+static int start_watch(struct gcs *g, struct oci_cgroup_layout *l, struct oci_cgroup *pods,
+                       struct oci_cgroup *gcg)
+{
+    struct watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    *w = (struct watch){.g = g, .l = l, .pods = pods, .gcs = gcg, .threshold_fd = -1};
+    const char *memdir = oci_cgroup_dir(gcg, OCI_CG_MEMORY);
+    if (g->opt.gcs_mem_limit_bytes && memdir && l->v1_mount[OCI_CG_MEMORY]) {
+        w->threshold_fd = v1_threshold_fd(memdir, g->opt.gcs_mem_limit_bytes);
+        cleanup_free char *usage = NULL;
+        if (asprintf(&usage, "%s/memory.usage_in_bytes", memdir) >= 0 &&
+            read_u64(usage) > g->opt.gcs_mem_limit_bytes) /* already above: say so now */
+            lcow_warn("gcs memory usage exceeds the threshold of %llu bytes",
+                      (unsigned long long)g->opt.gcs_mem_limit_bytes);
+    } else if (g->opt.gcs_mem_limit_bytes && oci_cgroup_v2_dir(gcg)) {
+        if (asprintf(&w->current, "%s/memory.current", oci_cgroup_v2_dir(gcg)) < 0)
+            w->current = NULL;
+    }
+    w->oom_fd = oci_cgroup_oom_fd(pods, NULL);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_t t;
+    int r = pthread_create(&t, &attr, watch_main, w);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        if (w->threshold_fd >= 0)
+            close(w->threshold_fd);
+        if (w->oom_fd >= 0)
+            close(w->oom_fd);
+        free(w->current);
+        free(w);
+        return -r;
+    }
+    return 0;
+}
+
 static int setup_cgroups(struct gcs *g, struct lcow_error **err)
 {
     struct oci_cgroup_layout *l = NULL;
@@ -130,29 +251,17 @@ static int setup_cgroups(struct gcs *g, struct lcow_error **err)
     r = oci_cgroup_create(l, gcsp, NULL, 0, &gcg, err);
     if (r == 0)
         r = oci_cgroup_enter(gcg, getpid(), err);
-    if (r == 0)
+    if (r == 0) {
         lcow_info("cgroups: %s (limit %" PRId64 "), %s", pods, limit, gcsp);
+        if (start_watch(g, l, pcg, gcg) == 0)
+            l = NULL, pcg = gcg = NULL; /* the watcher keeps them */
+    }
 out:
     oci_cgroup_free(rcg);
     oci_cgroup_free(pcg);
     oci_cgroup_free(gcg);
     oci_cgroup_layout_free(l);
     return r;
-}
-
-/* The memory-threshold warning: gcs's own RSS against -gcs-mem-limit-bytes, checked once
- * here (the Go GCS arms a cgroup event; a large RSS at start is what it would report). */
-static void check_memory(struct gcs *g)
-{
-    cleanup_free char *text = NULL;
-    if (lcow_read_file("/proc/self/status", 1 << 16, &text, NULL, NULL) < 0)
-        return;
-    const char *p = strstr(text, "VmRSS:");
-    unsigned long long kb = 0;
-    if (p && sscanf(p, "VmRSS: %llu kB", &kb) == 1 && g->opt.gcs_mem_limit_bytes &&
-        kb * 1024 > g->opt.gcs_mem_limit_bytes)
-        lcow_warn("gcs memory usage %llu bytes exceeds the threshold %llu", kb * 1024,
-                  (unsigned long long)g->opt.gcs_mem_limit_bytes);
 }
 
 /* The Hyper-V PTP clock, if any: /dev/ptpN whose clock_name is "hyperv". */
@@ -211,7 +320,6 @@ int gcs_startup(struct gcs *g, struct lcow_error **err)
     } else {
         lcow_debug("cgroups: not in the root cgroup and no -cgroup-root: /pods and /gcs skipped");
     }
-    check_memory(g);
     time_sync(g);
     if (in_root_cgroup() || explicit_root)
         (void)mkdir("/var/run/gcsrunc", 0700);

@@ -97,7 +97,7 @@ static pid_t start_gcs(struct fixture *f)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         execl(gcs_bin, gcs_bin, "-v4", "-log-format=json", "-loglevel", "debug", "-logfile", f->log,
               "-bridge", f->addr, "-cgroup-root", f->cgroot, "-dev-root", f->devroot,
-              "-disable-time-sync", (char *)NULL);
+              "-gcs-mem-limit-bytes", "4096", "-disable-time-sync", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -1063,6 +1063,10 @@ static void test_startup_cgroups(void **state)
     unsigned long long want = kb * 1024 - 75ull * 1024 * 1024;
     want &= ~4095ull; /* the kernel rounds the limit down to pages */
     assert_int_equal(strtoull(lim, NULL, 10), want);
+    /* gcs is far above a 4 KiB threshold: the warning is in its log. */
+    cleanup_free char *log = NULL;
+    assert_int_equal(lcow_read_file(f->log, 16u << 20, &log, NULL, NULL), 0);
+    assert_non_null(strstr(log, "exceeds the threshold of 4096 bytes"));
     /* PodCgroupMemoryLimit: Update recomputes it (memory hot-add); other types are E_FAIL. */
     assert_int_equal(lcow_write_file(p, "1073741824", 10, O_WRONLY, 0, NULL), 0);
     static const char *const upd =

@@ -325,9 +325,25 @@ static void mount_fs(const struct oci_plan *p, int root_fd, const struct plan_mo
 {
     char buf[32];
     int fd = resolve(p, root_fd, m->target, S_IFDIR);
+    /* tmpcopyup: keep a handle on the directory the tmpfs is about to hide. */
+    int lower = m->tmpcopyup ? openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (m->tmpcopyup && lower < 0)
+        FAIL(p, "open for tmpcopyup", m->target);
     if (mount(m->source, fd_path(buf, fd), m->type, m->flags & ~MS_REMOUNT, m->data) < 0)
         FAIL(p, "mount", m->target);
     close(fd);
+    if (lower >= 0) {
+        int top = resolve(p, root_fd, m->target, 0);
+        int upper = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (upper < 0)
+            FAIL(p, "open tmpfs for tmpcopyup", m->target);
+        int r = oci_copy_tree(lower, upper, 0);
+        if (r < 0)
+            child_fail(p, -r, "tmpcopyup", m->target);
+        close(upper);
+        close(top);
+        close(lower);
+    }
 }
 
 /* runc's layout for cgroup v1: a tmpfs with one bind per hierarchy of the container's own

@@ -256,8 +256,9 @@ static int plan_one_mount(const struct oci_create_opts *opts, const struct oci_m
     if (r < 0)
         return r;
     keep(s, f.data);
-    if (f.extensions & OCI_MOUNT_EXT_TMPCOPYUP)
-        return lcow_error_make(err, EOPNOTSUPP, "mounts[%zu]: tmpcopyup is not supported", i);
+    if ((f.extensions & OCI_MOUNT_EXT_TMPCOPYUP) && (m->type == NULL || strcmp(m->type, "tmpfs")))
+        return lcow_error_make(err, EINVAL, "mounts[%zu]: tmpcopyup needs a tmpfs mount", i);
+    pm->tmpcopyup = (f.extensions & OCI_MOUNT_EXT_TMPCOPYUP) != 0;
     pm->target = m->destination;
     pm->flags = f.flags;
     pm->propagation = f.propagation;

@@ -96,6 +96,15 @@ oci_bundle "$WORK/bind" ".linux.rootfsPropagation = \"rslave\"
   | .process.args = $(sh_args 'cat /mnt/data/file; touch /mnt/data/x 2>&1; grep -E " /(mnt/data|run|) " /proc/self/mountinfo')"
 oci_both bind "$WORK/bind"
 
+# 10b. tmpcopyup: a tmpfs over an image directory starts with its contents (owners, modes,
+# symlinks kept), and writes stay in the tmpfs.
+mkdir -p "$WORK/rootfs/opt/cu/sub" && echo one >"$WORK/rootfs/opt/cu/a" && ln -sf a "$WORK/rootfs/opt/cu/l"
+chown 1000:10 "$WORK/rootfs/opt/cu/a" && chmod 640 "$WORK/rootfs/opt/cu/a" && chmod 1750 "$WORK/rootfs/opt/cu/sub"
+oci_bundle "$WORK/copyup" ".mounts += [{destination: \"/opt/cu\", type: \"tmpfs\", source: \"tmpfs\", options: [\"tmpcopyup\", \"mode=755\"]}]
+  | .process.args = $(sh_args 'ls -lna /opt/cu | cut -c1-34,47-; cat /opt/cu/l; echo two >/opt/cu/b && ls /opt/cu; grep " /opt/cu " /proc/self/mountinfo | cut -d" " -f5,9')"
+oci_both copyup "$WORK/copyup"
+oci_check "tmpcopyup left the image untouched" bash -c "[ ! -e '$WORK/rootfs/opt/cu/b' ]"
+
 # 11. recursive mount attributes and oomScoreAdj (raising it needs no CAP_SYS_RESOURCE).
 oci_bundle "$WORK/rattr" ".process.oomScoreAdj = 321
   | .mounts += [{destination: \"/mnt/r\", type: \"bind\", source: \"$WORK/bindsrc\", options: [\"rbind\", \"rro\", \"rnosuid\", \"rnodev\", \"rnoexec\"]}]

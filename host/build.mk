@@ -33,3 +33,7 @@ HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spaw
 	host/state.c host/ctl.c
 $(eval $(call add_lib,host_runlcow,$(HOST_RUNLCOW_SRCS)))
 $(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c,host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+# libFuzzer: frames through the decoder and handlers of one connection (make fuzz; make check's
+# smoke run), and the same harness replaying tests/fuzz/corpus/fuzz_p9/ as a plain test.
+$(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthread))
+$(eval $(call add_unit_test,test_p9_fuzz_replay,tests/fuzz/fuzz_p9.c tests/fuzz/fuzz_p9_replay.c,host_p9 vsock common,-lpthread))

@@ -63,6 +63,15 @@ struct p9_conn {
     struct p9_conn *next;
 };
 
+/* A connection object with no thread and no socket (fd -1), and its destructor (drops the
+ * share reference, closes fd when set). The fuzzer drives one directly. */
+struct p9_conn *p9_conn_new(struct host_p9_server *s);
+void p9_conn_free(struct p9_conn *c);
+
+/* Answers the frame of `len` bytes in c->rx into `out` (which then points into c->tx);
+ * Tversion resizes the buffers. 0, or -ENOMEM when the connection cannot go on. */
+int p9_conn_process(struct p9_conn *c, size_t len, struct host_p9_out *out);
+
 /* Answers one decoded request into `out` (an R-message or Rlerror). */
 void p9_handle(struct p9_conn *c, const struct host_p9_msg *m, struct host_p9_out *out);
 

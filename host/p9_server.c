@@ -254,6 +254,41 @@ static int read_frame(struct p9_conn *c, size_t *ret_len)
     return 0;
 }
 
+int p9_conn_process(struct p9_conn *c, size_t len, struct host_p9_out *o)
+{
+    struct host_p9_msg m;
+    int r = host_p9_decode(c->rx, len, &m);
+    if (r < 0) {
+        /* A bad request in a well-formed frame is answered, not fatal. */
+        host_p9_out_begin(o, c->tx, c->msize, HOST_P9_RLERROR, host_p9_le16(c->rx + 5));
+        host_p9_put32(o, (uint32_t)(r == -EOPNOTSUPP ? EOPNOTSUPP : EINVAL));
+        host_p9_out_end(o);
+        return 0;
+    }
+    if (m.type != HOST_P9_TVERSION) {
+        p9_handle(c, &m, o);
+        return 0;
+    }
+    /* Tversion: negotiate against the server's bound, then size the buffers to the result
+     * (the reply, a few bytes, is kept across the reallocation). */
+    uint32_t before = c->msize;
+    c->msize = c->srv->max_msize;
+    p9_handle(c, &m, o);
+    if (!c->versioned)
+        c->msize = before;
+    if (c->msize == before)
+        return 0;
+    uint8_t reply[64];
+    size_t rl = o->len < sizeof(reply) ? o->len : sizeof(reply);
+    memcpy(reply, c->tx, rl);
+    if (resize_buffers(c, c->msize) < 0)
+        return -ENOMEM;
+    memcpy(c->tx, reply, rl);
+    o->p = c->tx;
+    o->cap = c->msize;
+    return 0;
+}
+
 static void serve(struct p9_conn *c)
 {
     for (;;) {
@@ -265,32 +300,9 @@ static void serve(struct p9_conn *c)
         }
         lcow_debug("9p: %s (tag %u, %zu bytes)", host_p9_type_name(c->rx[4]) ?: "?",
                    host_p9_le16(c->rx + 5), len);
-        struct host_p9_msg m;
-        int r = host_p9_decode(c->rx, len, &m);
         struct host_p9_out o;
-        if (r < 0) {
-            /* A bad request in a well-formed frame is answered, not fatal. */
-            host_p9_out_begin(&o, c->tx, c->msize, HOST_P9_RLERROR, host_p9_le16(c->rx + 5));
-            host_p9_put32(&o, (uint32_t)(r == -EOPNOTSUPP ? EOPNOTSUPP : EINVAL));
-            host_p9_out_end(&o);
-        } else {
-            uint32_t before = c->msize;
-            if (m.type == HOST_P9_TVERSION)
-                c->msize = c->srv->max_msize;
-            p9_handle(c, &m, &o);
-            if (m.type == HOST_P9_TVERSION && c->msize != before) {
-                /* The reply is in tx: keep it while the buffers grow. */
-                uint8_t reply[64];
-                size_t rl = o.len < sizeof(reply) ? o.len : sizeof(reply);
-                memcpy(reply, c->tx, rl);
-                if (resize_buffers(c, c->msize) < 0)
-                    return;
-                memcpy(c->tx, reply, rl);
-                o.p = c->tx;
-            }
-            if (m.type == HOST_P9_TVERSION && !c->versioned)
-                c->msize = before;
-        }
+        if (p9_conn_process(c, len, &o) < 0)
+            return;
         if (o.len >= HOST_P9_HDR + 4 && o.p[4] == HOST_P9_RLERROR)
             lcow_debug("9p: %s (tag %u): error %u", host_p9_type_name(c->rx[4]) ?: "?",
                        host_p9_le16(c->rx + 5), host_p9_le32(o.p + HOST_P9_HDR));
@@ -313,21 +325,47 @@ static void *conn_thread(void *arg)
     return NULL;
 }
 
-int host_p9_server_serve_fd(struct host_p9_server *s, int fd, struct lcow_error **err)
+struct p9_conn *p9_conn_new(struct host_p9_server *s)
 {
-    cleanup_close int owned = fd;
-    conns_reap(s, NULL, false);
     struct p9_conn *c = calloc(1, sizeof(*c));
     if (!c)
-        return lcow_error_make(err, ENOMEM, "9p connection: out of memory");
+        return NULL;
     c->srv = s;
+    c->fd = -1;
     c->msize = P9_INITIAL_MSIZE;
     if (resize_buffers(c, c->msize) < 0) {
         free(c->rx);
         free(c->tx);
         free(c);
-        return lcow_error_make(err, ENOMEM, "9p connection: out of memory");
+        return NULL;
     }
+    return c;
+}
+
+void p9_conn_free(struct p9_conn *c)
+{
+    if (!c)
+        return;
+    p9_fids_clear(c);
+    free(c->rx);
+    free(c->tx);
+    if (c->share) {
+        pthread_mutex_lock(&c->srv->lock);
+        share_unref_locked(c->share);
+        pthread_mutex_unlock(&c->srv->lock);
+    }
+    if (c->fd >= 0)
+        lcow_close_nointr(c->fd);
+    free(c);
+}
+
+int host_p9_server_serve_fd(struct host_p9_server *s, int fd, struct lcow_error **err)
+{
+    cleanup_close int owned = fd;
+    conns_reap(s, NULL, false);
+    struct p9_conn *c = p9_conn_new(s);
+    if (!c)
+        return lcow_error_make(err, ENOMEM, "9p connection: out of memory");
     c->fd = take_fd(&owned);
     pthread_mutex_lock(&s->lock);
     int r = s->stopping ? ECANCELED : pthread_create(&c->thread, NULL, conn_thread, c);
@@ -337,10 +375,7 @@ int host_p9_server_serve_fd(struct host_p9_server *s, int fd, struct lcow_error 
     }
     pthread_mutex_unlock(&s->lock);
     if (r != 0) {
-        lcow_close_nointr(c->fd);
-        free(c->rx);
-        free(c->tx);
-        free(c);
+        p9_conn_free(c);
         return lcow_error_make(err, r, "9p connection thread: %s", strerror(r));
     }
     return 0;

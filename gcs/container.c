@@ -485,7 +485,8 @@ static int create_container(struct gcs *g, struct ct_container *c, struct gcs_cr
     int r = ct_prepare_spec(g, c, spec, err);
     if (r < 0)
         return r;
-    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
     cleanup_free char *cfg = NULL;
     if (asprintf(&cfg, "%s/config.json", c->bundle) < 0)
         return -ENOMEM;

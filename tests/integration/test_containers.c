@@ -1149,6 +1149,40 @@ static void test_devices(void **state)
         snprintf(rel, sizeof(rel), "pods/dpod/%s", cid);
         delete_and_check(f, cid, rel);
     }
+    /* blockdev://: the source is a symlink to a block device (as SCSI BlockDev mounts make);
+     * gcs allows that device in the cgroup and mounts it at the stripped destination. */
+    char node[256], link[256];
+    snprintf(node, sizeof(node), "%s/fakeblk", f->devroot);
+    snprintf(link, sizeof(link), "%s/blk-link", f->dir);
+    assert_int_equal(mknod(node, S_IFBLK | 0600, makedev(7, 200)), 0);
+    assert_int_equal(symlink(node, link), 0);
+    static const char *const tb[] = {"sh", "-c", "test -b /dev/xvdb && echo ok", NULL};
+    struct json_object *bw = base_spec(f, tb, false);
+    annotate(bw, "io.kubernetes.cri.container-type", "container");
+    annotate(bw, "io.kubernetes.cri.sandbox-id", "dpod");
+    struct json_object *bm = json_object_new_object();
+    json_object_object_add(bm, "destination", json_object_new_string("blockdev:///dev/xvdb"));
+    json_object_object_add(bm, "type", json_object_new_string("bind"));
+    json_object_object_add(bm, "source", json_object_new_string(link));
+    json_object_object_add(bm, "options", strv((const char *const[]){"bind", "ro", NULL}));
+    json_object_array_add(lcow_json_field(bw, "mounts"), bm);
+    assert_int_equal(create(f, "dblk", bw), 0);
+    char cfg[256];
+    snprintf(cfg, sizeof(cfg), "%s/c/dblk/config.json", f->dir);
+    cleanup_free char *cfgtext = NULL;
+    assert_int_equal(lcow_read_file(cfg, 1 << 20, &cfgtext, NULL, NULL), 0);
+    assert_non_null(strstr(cfgtext, "\"destination\":\"/dev/xvdb\""));
+    assert_non_null(strstr(cfgtext, "\"major\":7,\"minor\":200,\"access\":\"r\""));
+    {
+        struct host_process bp;
+        assert_int_equal(execute(f, "dblk", NULL, false, true, false, &bp), 0);
+        char out[64];
+        read_all(bp.fd[1], out, sizeof(out));
+        assert_string_equal(out, "ok\n");
+        assert_int_equal(wait_exit(f, "dblk", bp.pid), 0);
+        expect_notification(f, "dblk", GCS_NOTIFY_UNEXPECTED_EXIT);
+        delete_and_check(f, "dblk", "pods/dpod/dblk");
+    }
     /* A device the UVM does not have. */
     struct json_object *w = base_spec(f, rd, false);
     annotate(w, "io.kubernetes.cri.container-type", "container");

@@ -813,8 +813,8 @@ static int exec_stdio(const struct oci_process *p, const struct gcs_stdio *s, st
         if (r < 0)
             return r;
         io->child[0] = slave;
-        io->child[1] = dup(slave);
-        io->child[2] = dup(slave);
+        io->child[1] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
+        io->child[2] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
         return 0;
     }
     for (int i = 0; i < 3; i++) {

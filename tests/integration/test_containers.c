@@ -610,6 +610,26 @@ static void test_exec(void **state)
     assert_non_null(strstr(buf, "uid=1234"));
     assert_non_null(strstr(buf, "gid=2345"));
     assert_int_equal(wait_exit(f, "ex", p.pid), 0);
+    /* An exec with a terminal, resized; a pipe process cannot be resized (E_FAIL). */
+    static const char *const sz[] = {"sh", "-c", "read x; stty size", NULL};
+    assert_int_equal(execute(f, "ex", oci_process(sz, true), true, true, false, &p), 0);
+    struct gcs_resize_console_request rq = {
+        .base = {.container_id = (char *)"ex", .activity_id = (char *)GCS_ZERO_GUID},
+        .process_id = p.pid,
+        .height = 21,
+        .width = 77};
+    cleanup_free char *rp = NULL;
+    assert_int_equal(gcs_encode_resize_console_request(&rq, &rp, NULL), 0);
+    assert_int_equal(call(f, GCS_MSG_RESIZE_CONSOLE, rp, NULL), 0);
+    assert_int_equal(lcow_write_all(p.fd[0], "go\n", 3), 0);
+    read_all(p.fd[1], buf, sizeof(buf));
+    assert_non_null(strstr(buf, "21 77"));
+    close(p.fd[0]);
+    assert_int_equal(wait_exit(f, "ex", p.pid), 0);
+    rq.process_id = init;
+    cleanup_free char *rp2 = NULL;
+    assert_int_equal(gcs_encode_resize_console_request(&rq, &rp2, NULL), 0);
+    assert_int_equal(call(f, GCS_MSG_RESIZE_CONSOLE, rp2, NULL), GCS_E_FAIL);
     /* A wait with a timeout that fires (§4.5). */
     assert_int_equal(wait_code(f, "ex", init, 100, &code), GCS_HCS_E_CONNECTION_TIMEOUT);
     assert_int_equal(simple(f, GCS_MSG_SHUTDOWN_FORCED, "ex"), 0);

@@ -706,8 +706,15 @@ static int classify(struct ct_container *c, struct json_object *spec, struct lco
     return c->sandbox_id ? 0 : -ENOMEM;
 }
 
-static int netns_from_windows(struct ct_container *c, struct json_object *spec)
+static int netns_from_windows(struct ct_container *c, struct json_object *spec,
+                              struct lcow_error **err)
 {
+    /* GPU / VPCI assignment needs devices this gcs cannot find yet: refuse rather than run
+     * the container without them. */
+    struct json_object *devs = lcow_json_field(lcow_json_field(spec, "windows"), "Devices");
+    if (devs && json_object_is_type(devs, json_type_array) && json_object_array_length(devs) > 0)
+        return lcow_error_make(err, EOPNOTSUPP,
+                               "windows.devices (gpu, vpci) are not supported by this gcs");
     const char *ns = NULL;
     struct json_object *net = lcow_json_field(lcow_json_field(spec, "windows"), "Network");
     (void)lcow_json_get_string(net, "windows.network", "NetworkNamespace", &ns, NULL);
@@ -796,7 +803,7 @@ int ct_prepare_spec(struct gcs *g, struct ct_container *c, struct json_object *s
 {
     int r = classify(c, spec, err);
     if (r == 0)
-        r = netns_from_windows(c, spec);
+        r = netns_from_windows(c, spec, err);
     if (r == 0)
         r = set_paths(g, c, spec, err);
     if (r < 0)

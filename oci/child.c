@@ -676,6 +676,26 @@ static void setup_stdio(const struct oci_plan *p)
             FAIL(p, "dup2 stdio", NULL);
 }
 
+/* runc's reOpenDevNull: a stdio fd that is a /dev/null (containerd's null IO hands the
+ * runtime one read-only /dev/null for all three) becomes the container's /dev/null opened
+ * read-write, or the process could not write to its stdout. */
+static void reopen_dev_null(const struct oci_plan *p)
+{
+    struct stat null_st, st;
+    if (stat("/dev/null", &null_st) < 0 || !S_ISCHR(null_st.st_mode))
+        return;
+    for (int i = 0; i < 3; i++) {
+        if (fstat(i, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null_st.st_rdev)
+            continue;
+        int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            FAIL(p, "open", "/dev/null");
+        if (dup3(fd, i, 0) < 0)
+            FAIL(p, "dup2", "/dev/null");
+        close(fd);
+    }
+}
+
 /* ---- process attributes ---- */
 
 static void set_process_attrs(const struct oci_plan *p)
@@ -889,8 +909,10 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
     int master = -1;
     if (p->terminal)
         master = setup_terminal(p);
-    else
+    else {
         setup_stdio(p);
+        reopen_dev_null(p);
+    }
     set_process_attrs(p);
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         FAIL(p, "prctl", "PR_SET_NO_NEW_PRIVS");

@@ -26,8 +26,8 @@ CHECK_SCRIPTS += tests/integration/containerd_ocirun.sh tests/integration/oci2_d
 # --- end ocirun2 ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---
-OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/resolve.c oci/user.c oci/prepare.c \
-	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/idmap.c oci/copyup.c
+OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/rootfs.c oci/prepare.c \
+	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/mount_ext.c
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 # Static like init and crun's fast path: no dynamic loading per container start.

@@ -222,13 +222,13 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *plan);
  * clone and exec. Returns the fd or -errno. */
 int oci_resolve_in_root(int root_fd, const char *path, mode_t create, bool force_fallback);
 
-/* ---- copyup.c (child side, no allocation) ---- */
+/* ---- mount_ext.c: tmpcopyup (child side, no allocation) ---- */
 
 /* Copies the tree below directory fd from_dir into to_dir (owners, modes, symlinks, nodes).
  * depth starts at 0. 0 or -errno. */
 int oci_copy_tree(int from_dir, int to_dir, int depth);
 
-/* ---- idmap.c ---- */
+/* ---- mount_ext.c: idmapped mounts (parent side) ---- */
 
 /* A detached, idmapped copy of `source` (recursive for "ridmap"), with ro/nosuid/nodev/
  * noexec from ms_flags applied; the fd (CLOEXEC) is for move_mount() in the child. */

@@ -23,6 +23,7 @@ $(eval $(call add_lib,oci_exec,oci/exec.c))
 OCIRUN2_SRCS := oci/ocirun_cli.c oci/ocirun_exec.c oci/ocirun_ps.c oci/ocirun_update.c \
 	oci/ocirun_events.c oci/ocirun_features.c
 CHECK_SCRIPTS += tests/integration/containerd_ocirun.sh tests/integration/oci2_diff.sh
+BENCH_SCRIPTS += tests/bench/containerd_run.sh
 # --- end ocirun2 ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---

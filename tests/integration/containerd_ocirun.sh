@@ -37,6 +37,11 @@ scenario() {
     sh -c 'exit 42' >/dev/null 2>&1
   rc=$?
   ctrd_check "$rt: exit code 42 (got $rc)" [ "$rc" = 42 ]
+  # 2b. null IO: one read-only /dev/null for all three fds; writing must still work
+  timeout 60 "${CTR[@]}" "${run[@]}" --rm --null-io --cgroup "/$CTRD_CG/$rt-null" "$CTRD_IMAGE" \
+    "$rt-null" sh -c 'echo to-null && echo err >&2' >/dev/null 2>&1
+  rc=$?
+  ctrd_check "$rt: --null-io: stdout and stderr writable (rc=$rc)" [ "$rc" = 0 ]
   # 3. a tty container (the pty master goes to the shim's console socket)
   out=$(timeout 60 script -qfec "ctr --address $CTRD_SOCK --namespace t ${run[*]} --rm -t \
     --cgroup /$CTRD_CG/$rt-tty $CTRD_IMAGE $rt-tty sh -c 'tty; echo cols=\$(stty size)'" /dev/null |

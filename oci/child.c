@@ -252,7 +252,13 @@ static void setup_namespaces(const struct oci_plan *p)
     if (p->time_offsets)
         write_file(p, "/proc/self/timens_offsets", p->time_offsets);
     if (p->need_fork) {
-        /* pid and time namespaces apply to children only: the init is our child. */
+        /* pid and time namespaces apply to children only: the init is our child. It waits
+         * until we have reported its pid and exited (EOF on `order`), so that SYNC_PID always
+         * reaches the parent before anything the init itself sends on the shared socket. */
+        int order[2];
+        char c;
+        if (pipe2(order, O_CLOEXEC) < 0)
+            FAIL(p, "pipe", NULL);
         pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
         if (pid < 0)
             FAIL(p, "fork", "container init");
@@ -260,6 +266,10 @@ static void setup_namespaces(const struct oci_plan *p)
             sync_signal(p, SYNC_PID, pid, -1);
             _exit(0);
         }
+        close(order[1]);
+        while (read(order[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        close(order[0]);
     }
 }
 

@@ -37,3 +37,5 @@ $(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow
 # smoke run), and the same harness replaying tests/fuzz/corpus/fuzz_p9/ as a plain test.
 $(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthread))
 $(eval $(call add_unit_test,test_p9_fuzz_replay,tests/fuzz/fuzz_p9.c tests/fuzz/fuzz_p9_replay.c,host_p9 vsock common,-lpthread))
+# make bench: read/write/stat through a share, ours vs QEMU's virtio-9p in the same UVM.
+BENCH_SCRIPTS += tests/bench/plan9_bench.sh

@@ -50,17 +50,25 @@ static bool fs_known(void)
     return strstr(fs, "\t9p\n") != NULL;
 }
 
-/* mount(2), retried on ENODEV while the 9p module is still being loaded. errno on failure. */
+/* mount(2), retried on ENODEV while the 9p module is still being loaded (the first failure
+ * may race with its registration: one more try once /proc/filesystems lists 9p). errno on
+ * failure. */
 static int mount_9p(const struct mount_plan9_config *cfg, const char *opts)
 {
     unsigned long flags = cfg->read_only ? MS_RDONLY : 0;
+    bool known_tried = false;
     for (unsigned waited = 0;; waited += FS_POLL_MS) {
         if (mount(cfg->target, cfg->target, "9p", flags, opts) == 0)
             return 0;
         int e = errno;
-        if (e != ENODEV || waited >= cfg->fs_wait_ms || fs_known()) {
+        bool known = e == ENODEV && fs_known();
+        if (e != ENODEV || known_tried || (!known && waited >= cfg->fs_wait_ms)) {
             errno = e;
             return -1;
+        }
+        if (known) {
+            known_tried = true;
+            continue;
         }
         struct timespec ts = {.tv_sec = 0, .tv_nsec = FS_POLL_MS * 1000000L};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

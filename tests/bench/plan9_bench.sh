@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# make bench: one host directory shared into one QEMU (TCG) UVM two ways, measured side by side
+# in the same boot:
+#   ours:  lcow-9p-server (host/p9_*) over vhost-user-vsock, mounted by gcs's MappedDirectory
+#          Add (9p trans=fd, msize 65536: what hcsshim's guest does)
+#   qemu:  QEMU's own virtio-9p (-virtfs local,security_model=none), mounted with
+#          trans=virtio,version=9p2000.L,msize=65536 (same msize)
+# Sequential read (cat of a file to /dev/null), sequential write (dd from /dev/zero, then sync),
+# and stat rate (ls -l of a directory of small files, cache=none so every entry is a lookup +
+# getattr). Each figure is the median of PLAN9_BENCH_ROUNDS alternating rounds, timed inside
+# the guest (/proc/uptime, 10 ms). Reported as MB/s, stats/s and ours/qemu ratios.
+set -euo pipefail
+top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+qemu=$(command -v qemu-system-x86_64 || true)
+[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
+for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
+         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server"; do
+  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
+done
+MB=${PLAN9_BENCH_MB:-64}
+FILES=${PLAN9_BENCH_FILES:-500}
+ROUNDS=${PLAN9_BENCH_ROUNDS:-3}
+
+d=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$d"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in console.log host.log p9.log out; do [ -f "$d/$f" ] && { echo "--- $f"; tail -n 20 "$d/$f"; }; done
+  exit 1
+}
+
+mkdir -p "$d/share/many"
+head -c "${MB}M" /dev/urandom > "$d/share/big"
+for i in $(seq "$FILES"); do echo "$i" > "$d/share/many/f$i"; done
+
+"$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > /dev/null 2>&1 &
+pids+=($!)
+"$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
+  --timeout 1200 &
+pids+=($!)
+"$build/bin/lcow-9p-server" --listen "unix:$d/h:564" --share "1=$d/share" > "$d/p9.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$d/vu.sock" ] && [ -S "$d/h_564" ] && [ -S "$d/h_109" ] && break; sleep 0.05; done
+[ -S "$d/h_564" ] || fail "helpers did not start"
+
+"$qemu" -accel tcg -M pc,memory-backend=mem -m 512 \
+  -object memory-backend-memfd,id=mem,size=512M,share=on \
+  -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
+  -virtfs "local,path=$d/share,mount_tag=hostshare,security_model=none,id=fs0" \
+  -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
+  -kernel "$build/vmlinux" -initrd "$build/initrd.img" \
+  -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel info' &
+pids+=($!)
+
+bridge() { timeout 600 "$build/bin/lcow-bridge" --listen "unix:$d/h" --timeout 590 "$@"; }
+guest() { bridge exec -- /bin/sh -c "$1" > "$d/out" 2>&1 || fail "guest: $1: $(cat "$d/out")"; }
+ours=/run/gcs/c/bench/mounts/m0
+virt=/run/bench-virtio
+bridge raw 0x10100a01 "{\"ContainerId\":\"00000000-0000-0000-0000-000000000000\",\"ActivityId\":\"00000000-0000-0000-0000-000000000000\",\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":\"MappedDirectory\",\"Settings\":{\"MountPath\":\"$ours\",\"Port\":564,\"ShareName\":\"1\",\"ReadOnly\":false}}}" \
+  > "$d/out" 2>&1 || fail "MappedDirectory Add: $(cat "$d/out")"
+guest "mkdir -p $virt && mount -t 9p -o trans=virtio,version=9p2000.L,msize=65536 hostshare $virt"
+
+# One guest script per round: prints "read|write|stat ours|qemu START END" for both, alternating
+# which goes first.
+cat > "$d/share/bench.sh" <<EOF
+now() { cut -d' ' -f1 /proc/uptime; }
+one() { # one NAME DIR
+  t0=\$(now); cat \$2/big > /dev/null; t1=\$(now)
+  dd if=/dev/zero of=\$2/w bs=1M count=$MB 2>/dev/null; sync; t2=\$(now)
+  ls -l \$2/many > /dev/null; t3=\$(now)
+  rm -f \$2/w
+  echo "read \$1 \$t0 \$t1"
+  echo "write \$1 \$t1 \$t2"
+  echo "stat \$1 \$t2 \$t3"
+}
+if [ "\$1" = 0 ]; then one ours $ours; one qemu $virt; else one qemu $virt; one ours $ours; fi
+EOF
+: > "$d/results"
+for r in $(seq "$ROUNDS"); do
+  guest "sh $ours/bench.sh $((r % 2))"
+  cat "$d/out" >> "$d/results"
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+report() { # report KIND UNITS PER
+  local o q
+  o=$(awk -v k="$1" '$1==k && $2=="ours" {print $4 - $3}' "$d/results" | median)
+  q=$(awk -v k="$1" '$1==k && $2=="qemu" {print $4 - $3}' "$d/results" | median)
+  awk -v k="$1" -v u="$2" -v n="$3" -v o="$o" -v q="$q" 'BEGIN {
+    ro = (o > 0) ? n / o : 0; rq = (q > 0) ? n / q : 0
+    printf "plan9 %-5s ours %8.1f %s  qemu-virtio-9p %8.1f %s  ours/qemu %.2f  (%.2fs vs %.2fs)\n",
+      k, ro, u, rq, u, (rq > 0) ? ro / rq : 0, o, q }'
+}
+echo "plan9 bench: ${MB} MiB file, ${FILES} files, median of ${ROUNDS} rounds, QEMU TCG, msize 65536"
+report read MB/s "$MB"
+report write MB/s "$MB"
+report stat stats/s "$FILES"
+bridge shutdown --forced > /dev/null 2>&1 || true

@@ -39,3 +39,4 @@ $(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthre
 $(eval $(call add_unit_test,test_p9_fuzz_replay,tests/fuzz/fuzz_p9.c tests/fuzz/fuzz_p9_replay.c,host_p9 vsock common,-lpthread))
 # make bench: read/write/stat through a share, ours vs QEMU's virtio-9p in the same UVM.
 BENCH_SCRIPTS += tests/bench/plan9_bench.sh
+$(eval $(call add_test_prog,plan9_server_bench,tests/bench/plan9_server_bench.c,host_p9 vsock common,-lpthread))

@@ -7,7 +7,8 @@
 #          trans=virtio,version=9p2000.L,msize=65536 (same msize)
 # Sequential read (cat of a file to /dev/null), sequential write (dd from /dev/zero, then sync),
 # and stat rate (ls -l of a directory of small files, cache=none so every entry is a lookup +
-# getattr). Each figure is the median of PLAN9_BENCH_ROUNDS alternating rounds, timed inside
+# getattr). Then the server alone, without a VM: plan9_server_bench's client on a socketpair
+# against ours and against Debian's diod (-r/-w FD), so the transport's share is visible. Each figure is the median of PLAN9_BENCH_ROUNDS alternating rounds, timed inside
 # the guest (/proc/uptime, 10 ms). Reported as MB/s, stats/s and ours/qemu ratios.
 set -euo pipefail
 top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -16,7 +17,8 @@ case "$build" in /*) ;; *) build="$top/$build" ;; esac
 qemu=$(command -v qemu-system-x86_64 || true)
 [ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
 for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
-         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server"; do
+         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server" \
+         "$build/tests/plan9_server_bench"; do
   [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
 done
 MB=${PLAN9_BENCH_MB:-64}
@@ -104,3 +106,18 @@ report read MB/s "$MB"
 report write MB/s "$MB"
 report stat stats/s "$FILES"
 bridge shutdown --forced > /dev/null 2>&1 || true
+
+# The server alone (no VM): same client on a socketpair, ours vs Debian's diod, alternating.
+if command -v diod > /dev/null; then
+  : > "$d/server"
+  for r in $(seq 5); do
+    "$build/tests/plan9_server_bench" "$d/share" >> "$d/server" || fail "server bench (ours)"
+    "$build/tests/plan9_server_bench" "$d/share" diod >> "$d/server" || fail "server bench (diod)"
+  done
+  sm() { awk -v w="$1" -v f="$2" '$1==w {print $f}' "$d/server" | median; }
+  awk -v orr="$(sm ours 3)" -v dr="$(sm diod 3)" -v os="$(sm ours 6)" -v ds="$(sm diod 6)" 'BEGIN {
+    printf "plan9 server-only read  ours %6.0f MB/s     diod %6.0f MB/s     ours/diod %.2f\n", orr, dr, orr / dr
+    printf "plan9 server-only stat  ours %6.0f stats/s  diod %6.0f stats/s  ours/diod %.2f\n", os, ds, os / ds }'
+else
+  echo "plan9 server-only: diod not installed, skipped (apt-get install diod)"
+fi

@@ -28,7 +28,6 @@
 #include "gcs/storage.h"
 #include "oci/cgroup.h"
 #include "oci/executor.h"
-#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 #ifndef RAMFS_MAGIC
@@ -152,10 +151,6 @@ void ct_container_free(struct ct_container *c)
         proc_free(p);
     }
     oci_cgroup_free(c->cg);
-    if (c->seccomp) {
-        oci_seccomp_program_done(c->seccomp);
-        free(c->seccomp);
-    }
     oci_spec_free(c->spec);
     json_object_put(c->rlimits);
     pthread_mutex_destroy(&c->oc_lock);

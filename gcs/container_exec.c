@@ -6,22 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <grp.h>
-#include <linux/capability.h>
 
 #include "common/cleanup.h"
 #include "common/io.h"
@@ -32,8 +25,8 @@
 #include "gcs/container_internal.h"
 #include "gcs/reaper.h"
 #include "oci/cgroup.h"
+#include "oci/exec.h"
 #include "oci/executor.h"
-#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 #define RELAY_BUF       16384
@@ -429,236 +422,6 @@ static int start_init(struct gcs *g, struct ct_container *c,
 
 /* ---- exec (§4.4 case 3) -------------------------------------------------------------------- */
 
-/* Everything the exec'd child needs, prepared before the fork (C5). */
-struct exec_plan {
-    int pidfd;    /* the init's, for setns */
-    int ns_flags; /* CLONE_NEW* of the namespaces that differ from gcs's */
-    int root_fd;  /* /proc/<init>/root */
-    int fds[3];   /* stdio for the process */
-    bool tty;
-    int sync_fd; /* the child reads one byte: it is in its cgroup */
-    int err_fd;  /* (step, errno) on failure; CLOEXEC so exec closes it */
-    int pid_fd;  /* the middle child writes the final pid here */
-    const struct oci_process *proc;
-    const struct oci_seccomp_program *seccomp; /* NULL: none */
-    gid_t *groups;
-    size_t n_groups;
-    char **paths; /* candidate executables (args[0] searched in PATH), NULL-terminated */
-};
-
-enum exec_step {
-    X_SETNS = 1,
-    X_CLONE,
-    X_SYNC,
-    X_ROOT,
-    X_CWD,
-    X_STDIO,
-    X_RLIMIT,
-    X_GROUPS,
-    X_GID,
-    X_UID,
-    X_CAPS,
-    X_NNP,
-    X_SECCOMP,
-    X_EXEC
-};
-
-static __attribute__((noreturn)) void exec_fail(const struct exec_plan *x, int step)
-{
-    int msg[2] = {step, errno};
-    (void)!write(x->err_fd, msg, sizeof(msg));
-    _exit(127);
-}
-
-static void apply_caps(const struct exec_plan *x)
-{
-    const struct oci_caps *c = &x->proc->caps;
-    if (!c->present)
-        return;
-    for (int cap = 0; cap <= 63; cap++) {
-        if (!(c->bounding & (1ull << cap)) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
-            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-            exec_fail(x, X_CAPS);
-    }
-}
-
-static void set_caps_final(const struct exec_plan *x)
-{
-    const struct oci_caps *c = &x->proc->caps;
-    if (!c->present)
-        return;
-    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-    struct __user_cap_data_struct d[2] = {
-        {(uint32_t)c->effective, (uint32_t)c->permitted, (uint32_t)c->inheritable},
-        {(uint32_t)(c->effective >> 32), (uint32_t)(c->permitted >> 32),
-         (uint32_t)(c->inheritable >> 32)}};
-    if (syscall(SYS_capset, &h, d) < 0)
-        exec_fail(x, X_CAPS);
-    for (int cap = 0; cap <= 63; cap++)
-        if (c->ambient & (1ull << cap))
-            (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
-}
-
-/* The process inside the container: runs only syscalls on the plan. */
-static __attribute__((noreturn)) void exec_final(const struct exec_plan *x)
-{
-    char b;
-    if (read(x->sync_fd, &b, 1) != 1)
-        exec_fail(x, X_SYNC);
-    if (fchdir(x->root_fd) < 0 || chroot(".") < 0)
-        exec_fail(x, X_ROOT);
-    if (chdir(x->proc->cwd) < 0)
-        exec_fail(x, X_CWD);
-    if (x->tty) {
-        if (setsid() < 0 || ioctl(x->fds[0], TIOCSCTTY, 0) < 0)
-            exec_fail(x, X_STDIO);
-    }
-    for (int i = 0; i < 3; i++)
-        if (dup2(x->fds[i], i) < 0)
-            exec_fail(x, X_STDIO);
-    for (size_t i = 0; i < x->proc->n_rlimits; i++) {
-        struct rlimit rl = {.rlim_cur = x->proc->rlimits[i].soft,
-                            .rlim_max = x->proc->rlimits[i].hard};
-        if (setrlimit(x->proc->rlimits[i].resource, &rl) < 0)
-            exec_fail(x, X_RLIMIT);
-    }
-    apply_caps(x);
-    if (x->proc->caps.present)
-        (void)prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-    /* Without no_new_privs the filter goes in while CAP_SYS_ADMIN is still held (runc). */
-    if (x->seccomp && !x->proc->no_new_privileges) {
-        int fd = oci_seccomp_load(x->seccomp);
-        if (fd < 0) {
-            errno = -fd;
-            exec_fail(x, X_SECCOMP);
-        }
-    }
-    if (syscall(SYS_setgroups, x->n_groups, x->groups) < 0)
-        exec_fail(x, X_GROUPS);
-    if (syscall(SYS_setresgid, x->proc->user.gid, x->proc->user.gid, x->proc->user.gid) < 0)
-        exec_fail(x, X_GID);
-    if (syscall(SYS_setresuid, x->proc->user.uid, x->proc->user.uid, x->proc->user.uid) < 0)
-        exec_fail(x, X_UID);
-    set_caps_final(x);
-    if (x->proc->user.has_umask)
-        umask(x->proc->user.umask);
-    if (x->proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        exec_fail(x, X_NNP);
-    if (x->seccomp && x->proc->no_new_privileges) {
-        int fd = oci_seccomp_load(x->seccomp);
-        if (fd < 0) {
-            errno = -fd;
-            exec_fail(x, X_SECCOMP);
-        }
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    (void)sys_close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-    int e = ENOENT;
-    for (char **p = x->paths; *p; p++) {
-        execve(*p, x->proc->args, x->proc->env);
-        if (errno != ENOENT)
-            e = errno;
-    }
-    errno = e;
-    exec_fail(x, X_EXEC);
-}
-
-/* The middle child: joins the namespaces, then clones the final process as gcs's own child
- * (CLONE_PARENT), so gcs's reaper gets its exit; a pid namespace applies to children only. */
-static __attribute__((noreturn)) void exec_middle(const struct exec_plan *x)
-{
-    if (x->ns_flags && setns(x->pidfd, x->ns_flags) < 0)
-        exec_fail(x, X_SETNS);
-    long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
-    if (pid < 0)
-        exec_fail(x, X_CLONE);
-    if (pid == 0)
-        exec_final(x);
-    int v = (int)pid;
-    (void)!write(x->pid_fd, &v, sizeof(v));
-    _exit(0);
-}
-
-/* Namespaces of the init that differ from gcs's own. */
-static int ns_flags_of(pid_t pid)
-{
-    static const struct {
-        const char *name;
-        int flag;
-    } kinds[] = {{"user", CLONE_NEWUSER},    {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-                 {"net", CLONE_NEWNET},      {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS},
-                 {"cgroup", CLONE_NEWCGROUP}};
-    int flags = 0;
-    for (size_t i = 0; i < LCOW_ARRAY_SIZE(kinds); i++) {
-        char a[64], b[64];
-        struct stat sa, sb;
-        snprintf(a, sizeof(a), "/proc/self/ns/%s", kinds[i].name);
-        snprintf(b, sizeof(b), "/proc/%d/ns/%s", (int)pid, kinds[i].name);
-        if (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
-            (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev))
-            flags |= kinds[i].flag;
-    }
-    return flags;
-}
-
-/* PATH search in the process's own environment, as runc does with the container's. */
-static char **exec_candidates(const struct oci_process *p)
-{
-    const char *a0 = p->args[0];
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (char **e = p->env; e && *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0)
-            path = *e + 5;
-    size_t n = 2;
-    for (const char *s = path; *s; s++)
-        n += *s == ':';
-    char **v = calloc(n + 1, sizeof(*v));
-    if (!v)
-        return NULL;
-    if (strchr(a0, '/')) {
-        v[0] = strdup(a0);
-        return v[0] ? v : (free(v), NULL);
-    }
-    size_t k = 0;
-    for (const char *s = path;;) {
-        size_t len = strcspn(s, ":");
-        if (asprintf(&v[k], "%.*s/%s", (int)len, len ? s : ".", a0) < 0) {
-            lcow_strv_freep(&v);
-            return NULL;
-        }
-        k++;
-        if (!s[len])
-            break;
-        s += len + 1;
-    }
-    return v;
-}
-
-/* The container's seccomp filter, compiled once (caller holds c->oc_lock). */
-static int container_seccomp(struct ct_container *c, const struct oci_seccomp_program **ret,
-                             struct lcow_error **err)
-{
-    *ret = NULL;
-    if (!c->spec->linux_ || !c->spec->linux_->seccomp)
-        return 0;
-    if (!c->seccomp) {
-        struct oci_seccomp_program *p = calloc(1, sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        int r = oci_seccomp_compile(c->spec->linux_->seccomp, 0, p, err);
-        if (r < 0) {
-            free(p);
-            return r;
-        }
-        c->seccomp = p;
-    }
-    *ret = c->seccomp;
-    return 0;
-}
-
 /* OciProcess with rlimits and user inherited from the container (§4.4). */
 static int exec_process(struct ct_container *c, const struct gcs_process_parameters *pp,
                         struct oci_process **ret, struct lcow_error **err)
@@ -699,124 +462,15 @@ static int exec_process(struct ct_container *c, const struct gcs_process_paramet
     return oci_process_from_json(obj, "OciProcess", ret, err);
 }
 
-static int exec_error(const int msg[2], struct lcow_error **err)
-{
-    static const char *const steps[] = {"",
-                                        "join the namespaces",
-                                        "clone",
-                                        "wait for the cgroup",
-                                        "enter the root",
-                                        "chdir",
-                                        "set up stdio",
-                                        "set rlimits",
-                                        "setgroups",
-                                        "setgid",
-                                        "setuid",
-                                        "set capabilities",
-                                        "no_new_privs",
-                                        "load the seccomp filter",
-                                        "exec"};
-    int step = msg[0] > 0 && msg[0] <= X_EXEC ? msg[0] : X_EXEC;
-    errno = msg[1];
-    return lcow_error_errno(err, "exec in container: %s", steps[step]);
-}
-
-/* Forks the middle child, learns the final pid, puts it in the cgroup and releases it. */
-static int spawn_exec(struct ct_container *c, struct exec_plan *x, struct ct_proc **ret,
-                      struct lcow_error **err)
-{
-    int ep[2] = {-1, -1}, pp[2] = {-1, -1}, sp[2] = {-1, -1};
-    int r = 0;
-    if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(pp, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0) {
-        r = lcow_error_errno(err, "pipe");
-        goto out;
-    }
-    x->err_fd = ep[1];
-    x->pid_fd = pp[1];
-    x->sync_fd = sp[0];
-    pid_t mid = fork();
-    if (mid < 0) {
-        r = lcow_error_errno(err, "fork");
-        goto out;
-    }
-    if (mid == 0)
-        exec_middle(x);
-    ep[1] = lcow_close_nointr(ep[1]);
-    pp[1] = lcow_close_nointr(pp[1]);
-    sp[0] = lcow_close_nointr(sp[0]);
-    int status = 0;
-    (void)gcs_reaper_wait(mid, &status);
-    int pid = -1;
-    if (lcow_read_exact(pp[0], &pid, sizeof(pid)) != (ssize_t)sizeof(pid)) {
-        int msg[2];
-        r = lcow_read_exact(ep[0], msg, sizeof(msg)) == (ssize_t)sizeof(msg)
-                ? exec_error(msg, err)
-                : lcow_error_make(err, EIO, "exec in container `%s` failed", c->id);
-        goto out;
-    }
-    /* In the table before the reaper may deliver its exit (parked until watched). */
-    struct ct_proc *p = calloc(1, sizeof(*p));
-    if (!p) {
-        kill(pid, SIGKILL);
-        r = -ENOMEM;
-        goto out;
-    }
-    *p = (struct ct_proc){
-        .c = c, .pid = pid, .tty = x->tty, .master = -1, .hold = {-1, -1, -1}, .stdin_shut = -1};
-    pthread_mutex_lock(&ct_lock);
-    p->next = c->execs;
-    c->execs = p;
-    pthread_mutex_unlock(&ct_lock);
-    *ret = p;
-    ct_watch(ct_gcs(), pid);
-    if (c->cg)
-        r = oci_cgroup_enter(c->cg, pid, err);
-    if (r == 0 && write(sp[1], "x", 1) != 1)
-        r = lcow_error_errno(err, "release the exec process");
-    sp[1] = lcow_close_nointr(sp[1]);
-    if (r == 0) {
-        int msg[2];
-        /* The error pipe closes on exec (or reports the failed step). */
-        if (lcow_read_exact(ep[0], msg, sizeof(msg)) == (ssize_t)sizeof(msg))
-            r = exec_error(msg, err);
-    }
-    if (r < 0)
-        kill(pid, SIGKILL); /* its exit still lands in the table */
-out:
-    for (int i = 0; i < 2; i++) {
-        if (ep[i] >= 0)
-            close(ep[i]);
-        if (pp[i] >= 0)
-            close(pp[i]);
-        if (sp[i] >= 0)
-            close(sp[i]);
-    }
-    return r;
-}
-
-/* What the parent keeps of the exec's stdio (pipes or a pty master). */
+/* stdio for the exec: a pipe per requested stream, /dev/null for the others (never gcs's own
+ * fds: its stderr is the log). child[] go to the process, parent[] to the relay. */
 struct exec_stdio {
     int child[3];
     int parent[3];
-    int master;
 };
 
-static int exec_stdio(const struct oci_process *p, const struct gcs_stdio *s, struct exec_stdio *io,
-                      struct lcow_error **err)
+static int exec_stdio(const struct gcs_stdio *s, struct exec_stdio *io, struct lcow_error **err)
 {
-    *io = (struct exec_stdio){{-1, -1, -1}, {-1, -1, -1}, -1};
-    if (p->terminal) {
-        int slave = -1;
-        int r = gcs_pty_open(p->has_console_size ? (uint16_t)p->console_height : 0,
-                             p->has_console_size ? (uint16_t)p->console_width : 0, &io->master,
-                             &slave, err);
-        if (r < 0)
-            return r;
-        io->child[0] = slave;
-        io->child[1] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
-        io->child[2] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
-        return 0;
-    }
     for (int i = 0; i < 3; i++) {
         int fds[2];
         if (s->fd[i] < 0) {
@@ -833,16 +487,59 @@ static int exec_stdio(const struct oci_process *p, const struct gcs_stdio *s, st
     return 0;
 }
 
-static void exec_stdio_close(struct exec_stdio *io)
+static void close_fds(int *fds, size_t n)
 {
-    for (int i = 0; i < 3; i++) {
-        if (io->child[i] >= 0)
-            io->child[i] = lcow_close_nointr(io->child[i]);
-        if (io->parent[i] >= 0)
-            io->parent[i] = lcow_close_nointr(io->parent[i]);
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            fds[i] = lcow_close_nointr(fds[i]);
+}
+
+/* Starts the process through the executor's setns path (oci/exec.h), then puts it in the table
+ * before its exit can be delivered (the reaper parks an exit nobody watches yet). */
+static int spawn_exec(struct ct_container *c, const struct oci_process *proc,
+                      const struct exec_stdio *io, struct ct_proc **ret, int *ret_master,
+                      struct lcow_error **err)
+{
+    pthread_mutex_lock(&c->oc_lock);
+    pid_t init = c->oc ? oci_container_pid(c->oc) : -1;
+    uint64_t start_time = c->oc ? oci_container_start_time(c->oc) : 0;
+    pthread_mutex_unlock(&c->oc_lock);
+    if (init <= 0)
+        return lcow_error_make(err, EINVAL, "cannot exec in a stopped container `%s`", c->id);
+    struct oci_exec_opts o = {
+        .id = c->id,
+        .init_pid = init,
+        .init_start_time = start_time,
+        .rootfs = c->rootfs,
+        .spec = c->spec,
+        .process = proc,
+        .cgroup = c->cg,
+        .stdio = {io->child[0], io->child[1], io->child[2]},
+    };
+    pid_t pid = -1;
+    int r = oci_exec(&o, &pid, ret_master, err);
+    if (r < 0)
+        return r;
+    struct ct_proc *p = calloc(1, sizeof(*p));
+    if (!p) {
+        kill(pid, SIGKILL); /* its exit is parked by the reaper, never delivered */
+        if (*ret_master >= 0)
+            *ret_master = lcow_close_nointr(*ret_master);
+        return lcow_error_make(err, ENOMEM, "track exec process %d", (int)pid);
     }
-    if (io->master >= 0)
-        io->master = lcow_close_nointr(io->master);
+    *p = (struct ct_proc){.c = c,
+                          .pid = pid,
+                          .tty = proc->terminal,
+                          .master = -1,
+                          .hold = {-1, -1, -1},
+                          .stdin_shut = -1};
+    pthread_mutex_lock(&ct_lock);
+    p->next = c->execs;
+    c->execs = p;
+    pthread_mutex_unlock(&ct_lock);
+    ct_watch(ct_gcs(), pid);
+    *ret = p;
+    return 0;
 }
 
 static int run_exec(struct gcs *g, struct ct_container *c,
@@ -859,64 +556,33 @@ static int run_exec(struct gcs *g, struct ct_container *c,
     if (r < 0)
         return r;
     struct gcs_stdio s = GCS_STDIO_INIT;
-    struct exec_stdio io;
-    struct exec_plan x = {.pidfd = -1, .root_fd = -1, .proc = proc};
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/root", (int)c->init->pid);
-    pthread_mutex_lock(&c->oc_lock);
-    x.pidfd = c->oc ? fcntl(oci_container_pidfd(c->oc), F_DUPFD_CLOEXEC, 3) : -1;
-    r = container_seccomp(c, &x.seccomp, err);
-    pthread_mutex_unlock(&c->oc_lock);
-    x.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    x.ns_flags = ns_flags_of(c->init->pid);
-    x.paths = exec_candidates(proc);
-    x.tty = proc->terminal;
-    x.groups = proc->user.additional_gids;
-    x.n_groups = proc->user.n_additional_gids;
-    if (r < 0)
-        ; /* the seccomp error */
-    else if (x.pidfd < 0 || x.root_fd < 0)
-        r = lcow_error_make(err, GCS_ERR_SYSTEM_STOPPED, "container `%s` is not running", c->id);
-    else if (!x.paths)
-        r = -ENOMEM;
-    if (r == 0)
-        r = gcs_stdio_dial(&g->stdio_addr, &q->params, &q->relay, &s, err);
-    io = (struct exec_stdio){{-1, -1, -1}, {-1, -1, -1}, -1};
-    pthread_mutex_lock(&ct_spawn_lock);
-    if (r == 0)
-        r = exec_stdio(proc, &s, &io, err);
-    memcpy(x.fds, io.child, sizeof(x.fds));
+    struct exec_stdio io = {{-1, -1, -1}, {-1, -1, -1}};
+    int master = -1;
     struct ct_proc *p = NULL;
+    r = gcs_stdio_dial(&g->stdio_addr, &q->params, &q->relay, &s, err);
+    /* No container init may be cloned while the child ends are open here (they would stay
+     * in it until its start): the same lock as create. */
+    pthread_mutex_lock(&ct_spawn_lock);
+    if (r == 0 && !proc->terminal)
+        r = exec_stdio(&s, &io, err);
     if (r == 0)
-        r = spawn_exec(c, &x, &p, err);
-    for (int i = 0; i < 3; i++)
-        if (io.child[i] >= 0)
-            io.child[i] = lcow_close_nointr(io.child[i]);
+        r = spawn_exec(c, proc, &io, &p, &master, err);
+    close_fds(io.child, 3);
     pthread_mutex_unlock(&ct_spawn_lock);
-    pid_t pid = p ? p->pid : -1;
     if (r == 0) {
         if (proc->terminal)
-            r = ct_relay_start(g, p, &s, -1, -1, -1, io.master, NULL);
+            r = ct_relay_start(g, p, &s, -1, -1, -1, master, NULL);
         else
             r = ct_relay_start(g, p, &s, io.parent[0], io.parent[1], io.parent[2], -1, NULL);
-        io = (struct exec_stdio){{-1, -1, -1}, {-1, -1, -1}, -1};
+        io = (struct exec_stdio){{-1, -1, -1}, {-1, -1, -1}};
         if (r < 0)
             lcow_error_make(err, -r, "start the stdio relay");
-    } else if (p) {
-        pthread_mutex_lock(&ct_lock);
-        p->relays_done = true;
-        pthread_mutex_unlock(&ct_lock);
     }
-    exec_stdio_close(&io);
+    close_fds(io.parent, 3);
     gcs_stdio_close(&s);
-    if (x.pidfd >= 0)
-        close(x.pidfd);
-    if (x.root_fd >= 0)
-        close(x.root_fd);
-    lcow_strv_freep(&x.paths);
-    oci_process_free(proc);
     if (r == 0)
-        *ret = pid;
+        *ret = p->pid;
+    oci_process_free(proc);
     return r;
 }
 

@@ -72,8 +72,6 @@ struct ct_container {
     struct oci_container *oc;
     pthread_mutex_t oc_lock; /* one executor call at a time on oc */
     struct oci_cgroup *cg;   /* the container's cgroup (stats, update, exec placement) */
-    /* The spec's seccomp filter, compiled on the first exec (execs get it, as runc's do). */
-    struct oci_seccomp_program *seccomp;
     struct ct_proc *init;
     struct ct_proc *execs;
     const char *exit_type; /* GCS_NOTIFY_*: set by the last SIGTERM/SIGKILL to init */

@@ -40,3 +40,6 @@ $(eval $(call add_unit_test,test_p9_fuzz_replay,tests/fuzz/fuzz_p9.c tests/fuzz/
 # make bench: read/write/stat through a share, ours vs QEMU's virtio-9p in the same UVM.
 BENCH_SCRIPTS += tests/bench/plan9_bench.sh
 $(eval $(call add_test_prog,plan9_server_bench,tests/bench/plan9_server_bench.c,host_p9 vsock common,-lpthread))
+CHECK_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
+# QEMU end to end: run/create/start/state/list/exec/kill/delete and faults (few UVMs).
+CHECK_SCRIPTS += tests/uvm/runlcow_cli.sh

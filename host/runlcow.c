@@ -31,11 +31,20 @@ static const struct rl_command commands[] = {
      "(-p process.json ID | ID ARGS...)"},
 };
 
+static bool log_to_file;
+
+bool rl_log_is_stderr(void)
+{
+    return !log_to_file;
+}
+
+/* The message goes to stderr, and to the log too when that is a file (--log). */
 int rl_fail(struct lcow_error *err)
 {
     const char *m = lcow_error_message(err);
     fprintf(stderr, "runlcow: %s\n", m);
-    lcow_log(LCOW_LOG_ERROR, "%s", m);
+    if (log_to_file)
+        lcow_log(LCOW_LOG_ERROR, "%s", m);
     return 1;
 }
 
@@ -47,7 +56,8 @@ int rl_failf(const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     fprintf(stderr, "runlcow: %s\n", buf);
-    lcow_log(LCOW_LOG_ERROR, "%s", buf);
+    if (log_to_file)
+        lcow_log(LCOW_LOG_ERROR, "%s", buf);
     return 1;
 }
 
@@ -227,6 +237,7 @@ static int setup_log(struct rl_globals *g)
     if (fd < 0)
         return rl_failf("open --log `%s`: %s", g->log, strerror(errno));
     lcow_log_setup(fd, lvl, g->log_json);
+    log_to_file = true;
     return 0;
 }
 

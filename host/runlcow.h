@@ -48,6 +48,8 @@ int rl_cmd_exec(struct rl_globals *g, int argc, char **argv);
 /* Prints "runlcow: <message>" on stderr (and the log); returns 1. */
 int rl_fail(struct lcow_error *err);
 int rl_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether log records go to stderr (no --log): then errors are printed once, not logged. */
+bool rl_log_is_stderr(void);
 
 /* ---- state (state.c) ------------------------------------------------------------------- */
 

@@ -132,7 +132,8 @@ static int keep_config(const struct rl_globals *g, const char *id, struct json_o
     cleanup_free char *d = rl_dir(g, id), *p = NULL;
     if (!d || asprintf(&p, "%s/config.json", d) < 0)
         return lcow_error_make(err, ENOMEM, "path");
-    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
     return lcow_write_file_atomic(p, text, strlen(text), 0600, err);
 }
 
@@ -148,6 +149,8 @@ static void detached_log(const struct rl_globals *g, const char *id)
     int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0)
         lcow_log_setup(fd, g->debug ? LCOW_LOG_DEBUG : LCOW_LOG_INFO, g->log_json);
+    else
+        lcow_log_setup(open("/dev/null", O_WRONLY | O_CLOEXEC), LCOW_LOG_ERROR, false);
 }
 
 static int spawn_supervisor(struct rl_globals *g, struct rl_super_args *a)

@@ -64,7 +64,8 @@ int rl_cmd_state(struct rl_globals *g, int argc, char **argv)
     if (read_state(g, argv[1], &st, &err) < 0)
         return rl_fail(err);
     cleanup_json struct json_object *o = rl_state_json(&st);
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
     rl_state_done(&st);
     return 0;
 }
@@ -134,7 +135,8 @@ int rl_cmd_list(struct rl_globals *g, int argc, char **argv)
     }
     free(ids);
     if (json)
-        puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+        puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
     return 0;
 }
 

@@ -386,13 +386,7 @@ static void release(struct super *s)
         }
         if (s->res & R_COMBINED && combined_layers(s, false, &e) < 0)
             warn_err(&e);
-        if (s->res & R_CREATED) {
-            struct host_message m = {0};
-            if (host_bridge_simple(s->uvm->bridge, GCS_MSG_DELETE_CONTAINER_STATE, s->a->id,
-                                   CALL_MS, &m, &e) >= 0)
-                (void)check(&m, "DeleteContainerState", &e);
-            warn_err(&e);
-        }
+        /* No DeleteContainerState: hcsshim's v1 path never sends it, and the UVM goes next. */
         if (s->res & R_SCRATCH_MOUNT && scsi_disk(s, false, SCRATCH_LUN, s->bundle_path, false,
                                                   false, "scratch Remove", &e) < 0)
             warn_err(&e);
@@ -1031,7 +1025,8 @@ int rl_super_main(struct rl_globals *g, const struct rl_super_args *a)
         r = rl_write_pid_file(a->pid_file, getpid(), &err);
     if (r < 0) {
         /* Nothing half-created: release what was acquired and remove the state. */
-        lcow_log(LCOW_LOG_ERROR, "%s", lcow_error_message(err));
+        if (ready >= 0 || !rl_log_is_stderr())
+            lcow_log(LCOW_LOG_ERROR, "%s", lcow_error_message(err));
         cleanup_free char *msg = NULL;
         if (asprintf(&msg, "%s", lcow_error_message(err)) < 0)
             msg = NULL;

@@ -121,7 +121,8 @@ int rl_state_write(const struct rl_globals *g, const struct rl_state *s, struct 
     cleanup_free char *d = rl_dir(g, s->id), *p = NULL;
     if (!d || asprintf(&p, "%s/state.json", d) < 0)
         return lcow_error_make(err, ENOMEM, "state path");
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    const char *text =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     return lcow_write_file_atomic(p, text, strlen(text), 0600, err);
 }
 

@@ -432,9 +432,8 @@ static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct 
             break;
         lcow_error_release(&e);
         if (lcow_now_ns() >= deadline)
-            return lcow_error_make(err, ETIMEDOUT,
-                                   "the GCS did not connect within %d s (console: %s/console.log)",
-                                   c->timeout_ms / 1000, u->dir);
+            return lcow_error_make(err, ETIMEDOUT, "the GCS did not connect within %d s",
+                                   c->timeout_ms / 1000);
     }
     u->t.bridge = lcow_now_ns();
     uint64_t now = lcow_now_ns();

@@ -29,6 +29,9 @@
 #include "oci/state.h"
 
 #define OCIRUN_VERSION "0.1.0"
+#ifndef OCIRUN_COMMIT
+#define OCIRUN_COMMIT "unknown"
+#endif
 
 /* Global options (runc's). */
 static const char *arg_root = "/run/ocirun";
@@ -629,6 +632,16 @@ static int cmd_kill(const struct cmd_opts *o)
     return r;
 }
 
+static void thaw(const struct oci_state *st)
+{
+    struct oci_cgroup_layout *layout = NULL;
+    struct oci_cgroup *cg = NULL;
+    if (open_cgroup(st, &layout, &cg, NULL) == 0)
+        (void)oci_cgroup_freeze(cg, false, NULL);
+    oci_cgroup_free(cg);
+    oci_cgroup_layout_free(layout);
+}
+
 static void wait_gone(const struct oci_state *st)
 {
     for (int i = 0; i < 200; i++) {
@@ -653,11 +666,14 @@ static int cmd_delete(const struct cmd_opts *o)
         return o->force && err && err->code == ENOENT ? 0 : fail_err(err);
     }
     enum oci_status s = oci_state_status(dir, &st);
-    if (s == OCI_STATUS_RUNNING && !o->force) {
+    if ((s == OCI_STATUS_RUNNING || s == OCI_STATUS_PAUSED) && !o->force) {
         oci_state_done(&st);
-        return fail("cannot delete container `%s` that is not stopped: running", o->pos[0]);
+        return fail("cannot delete container `%s` that is not stopped: %s", o->pos[0],
+                    oci_status_name(s));
     }
-    if (s == OCI_STATUS_RUNNING || s == OCI_STATUS_CREATED) {
+    if (s == OCI_STATUS_PAUSED)
+        thaw(&st); /* a frozen task cannot die of the SIGKILL below */
+    if (s == OCI_STATUS_RUNNING || s == OCI_STATUS_CREATED || s == OCI_STATUS_PAUSED) {
         (void)signal_container(&st, SIGKILL, false, NULL);
         wait_gone(&st);
     }
@@ -773,7 +789,8 @@ static int cmd_spec(const struct cmd_opts *o)
 
 static int cmd_version(const struct cmd_opts *o)
 {
-    printf("ocirun version %s\nspec: 1.2.0\n", OCIRUN_VERSION);
+    /* runc's three lines; go-runc parses the first by its prefix. */
+    printf("ocirun version %s\ncommit: %s\nspec: 1.2.0\n", OCIRUN_VERSION, OCIRUN_COMMIT);
     return 0;
 }
 
@@ -786,10 +803,15 @@ static const struct {
     {"list", cmd_list},     {"version", cmd_version}, {"spec", cmd_spec},
 };
 
+static void print_usage(FILE *f)
+{
+    fprintf(f, "usage: ocirun [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
+               "              create|start|run|state|kill|delete|list|spec [options] [ID]\n");
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: ocirun [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
-                    "              create|start|run|state|kill|delete|list|spec [options] [ID]\n");
+    print_usage(stderr);
     return 1;
 }
 
@@ -806,6 +828,10 @@ static int parse_global(int argc, char **argv, int *ret_index)
                      strncmp(a, "--criu", nlen) == 0;
         if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
             *ret_index = -1;
+            return 0;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *ret_index = -2;
             return 0;
         }
         if (takes && val == NULL && i + 1 < argc)
@@ -835,8 +861,12 @@ int main(int argc, char **argv)
     struct cmd_opts o = {0};
     if (parse_global(argc, argv, &idx))
         return 1;
-    if (idx < 0)
+    if (idx == -1)
         return cmd_version(&o);
+    if (idx == -2) {
+        print_usage(stdout);
+        return 0;
+    }
     if (arg_log) {
         int fd = open(arg_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0)

@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/io.h"
 #include "common/json.h"
+#include "oci/cgroup.h"
 #include "oci/executor.h"
 
 int oci_state_validate_id(const char *id, struct lcow_error **err)
@@ -167,6 +168,20 @@ void oci_state_done(struct oci_state *s)
     memset(s, 0, sizeof(*s));
 }
 
+static bool is_paused(const struct oci_state *s)
+{
+    struct oci_cgroup_layout *layout = NULL;
+    struct oci_cgroup *cg = NULL;
+    bool paused = false;
+    if (s->no_cgroup || oci_cgroup_layout_detect(NULL, &layout, NULL) < 0)
+        return false;
+    if (oci_cgroup_open(layout, s->cgroups_path, s->id, &cg, NULL) == 0)
+        paused = oci_cgroup_is_frozen(cg, NULL) == 1;
+    oci_cgroup_free(cg);
+    oci_cgroup_layout_free(layout);
+    return paused;
+}
+
 enum oci_status oci_state_status(const char *dir, const struct oci_state *s)
 {
     char fifo[4096];
@@ -177,13 +192,15 @@ enum oci_status oci_state_status(const char *dir, const struct oci_state *s)
     if (s->pid <= 0 || oci_proc_stat(s->pid, &start, &st) < 0 || start != s->start_time ||
         st == 'Z' || st == 'X')
         return OCI_STATUS_STOPPED;
+    if (is_paused(s))
+        return OCI_STATUS_PAUSED;
     snprintf(fifo, sizeof(fifo), "%s/%s", dir, OCI_EXEC_FIFO);
     return access(fifo, F_OK) == 0 ? OCI_STATUS_CREATED : OCI_STATUS_RUNNING;
 }
 
 const char *oci_status_name(enum oci_status st)
 {
-    static const char *const names[] = {"creating", "created", "running", "stopped"};
+    static const char *const names[] = {"creating", "created", "running", "stopped", "paused"};
     return (unsigned)st < LCOW_ARRAY_SIZE(names) ? names[st] : "unknown";
 }
 

@@ -3,7 +3,7 @@
  * create and start, exec.fifo. The status is derived, never stored: "creating" while create
  * runs, "stopped" when the pid is gone, a zombie or reused (start time differs), "created"
  * while exec.fifo exists, "running" otherwise. gcs does not use this: it keeps containers in
- * memory. */
+ * memory. "paused" (runc's addition) is reported while the container's cgroup is frozen. */
 #ifndef LCOW_OCI_STATE_H
 #define LCOW_OCI_STATE_H
 
@@ -39,6 +39,7 @@ enum oci_status {
     OCI_STATUS_CREATED,
     OCI_STATUS_RUNNING,
     OCI_STATUS_STOPPED,
+    OCI_STATUS_PAUSED, /* created or running, with its cgroup frozen (runc's extra status) */
 };
 
 /* runc's id rule: [A-Za-z0-9_+.-]+, not "." or "..". 0 or -EINVAL with a message. */

@@ -259,6 +259,20 @@ oci_bundle "$WORK/ttydetach" '.process.terminal = true'
 oci_check "a detached terminal without --console-socket is refused, nothing left" \
   bash -c "grep -q console-socket '$WORK/ttydetach.err' && [ ! -e '$OCI_ROOT/ttydetach' ]"
 
+# A frozen cgroup shows as "paused" (runc's status); delete needs --force and thaws first.
+oci_bundle "$WORK/paused" '.process.args = ["sleep", "100"]'
+(cd "$WORK/paused" && ocirun run -d paused)
+echo FROZEN >"/sys/fs/cgroup/freezer/$CG_PARENT/paused/freezer.state"
+for _ in $(seq 50); do grep -q FROZEN "/sys/fs/cgroup/freezer/$CG_PARENT/paused/freezer.state" && break; sleep 0.02; done
+oci_check "a frozen container is paused in state and list" \
+  bash -c "[ \"\$('$OCIRUN' --root '$OCI_ROOT' state paused | jq -r .status)\" = paused ] && '$OCIRUN' --root '$OCI_ROOT' list | grep -q ' paused '"
+oci_check "delete of a paused container needs --force" \
+  bash -c "! '$OCIRUN' --root '$OCI_ROOT' delete paused 2>/dev/null"
+oci_check "delete --force of a paused container leaves nothing" \
+  bash -c "'$OCIRUN' --root '$OCI_ROOT' delete --force paused && [ ! -e '$OCI_ROOT/paused' ] && [ ! -e '/sys/fs/cgroup/freezer/$CG_PARENT/paused' ]"
+"$OCIRUN" --version | head -1 | grep -q '^ocirun version ' && "$OCIRUN" -h >/dev/null
+oci_check "--version (runc's first line) and -h" [ $? = 0 ]
+
 # A foreground run forwards signals to the container's init.
 oci_bundle "$WORK/fwd" '.process.args = ["sh", "-c", "trap \"echo got-usr1; exit 5\" USR1; while true; do sleep 0.05; done"]'
 (cd "$WORK/fwd" && exec "$OCIRUN" --root "$OCI_ROOT" run fwd >"$WORK/fwd.out" 2>&1) &

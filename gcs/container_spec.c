@@ -19,14 +19,11 @@
 #include "common/io.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/syscalls.h"
 #include "gcs/bridge.h"
 #include "gcs/container_internal.h"
 #include "gcs/network.h"
 #include "oci/cgroup.h"
-
-/* oci/user.c (library `oci`): the rootfs's own passwd/group, no NSS. */
-int oci_user_resolve_name(int rootfs_fd, bool group, const char *name, uint32_t *ret_id,
-                          uint32_t *ret_gid, struct lcow_error **err);
 
 #define A_TYPE        "io.kubernetes.cri.container-type"
 #define A_SANDBOX_ID  "io.kubernetes.cri.sandbox-id"
@@ -598,43 +595,111 @@ static void drop_network_namespace(struct json_object *spec)
 
 /* ---- user ----------------------------------------------------------------------------------- */
 
+/* <rootfs>/etc/NAME read without leaving the rootfs (absolute symlinks stay inside). */
+static int read_db(int rootfd, const char *name, char **ret, struct lcow_error **err)
+{
+    struct lcow_open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+    char path[64];
+    snprintf(path, sizeof(path), "etc/%s", name);
+    int fd = sys_openat2(rootfd, path, &how);
+    if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
+        fd = openat(rootfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        *ret = NULL;
+        return errno == ENOENT ? 0 : lcow_error_errno(err, "open /etc/%s in the rootfs", name);
+    }
+    size_t len = 0;
+    int r = lcow_read_fd_all(fd, 4u << 20, ret, &len);
+    close(fd);
+    if (r < 0) {
+        errno = -r;
+        return lcow_error_errno(err, "read /etc/%s in the rootfs", name);
+    }
+    return 0;
+}
+
+static bool parse_u32(const char *s, uint32_t *ret)
+{
+    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
+        return false;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (v > UINT32_MAX)
+        return false;
+    *ret = (uint32_t)v;
+    return true;
+}
+
+/* The entry whose name (or, when numeric, id) matches key: fields 2 and 3 as numbers. */
+static bool db_find(const char *db, const char *key, bool by_id, uint32_t id, uint32_t *ret_id,
+                    uint32_t *ret_gid)
+{
+    cleanup_free char *copy = db ? strdup(db) : NULL;
+    char *save = NULL;
+    for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+        char *f[4] = {0};
+        char *cur = l;
+        for (int k = 0; k < 4 && cur; k++) {
+            f[k] = cur;
+            cur = strchr(cur, ':');
+            if (cur)
+                *cur++ = '\0';
+        }
+        uint32_t eid, egid = 0;
+        if (!f[2] || !parse_u32(f[2], &eid))
+            continue;
+        if (by_id ? eid != id : strcmp(f[0], key) != 0)
+            continue;
+        if (f[3] && !parse_u32(f[3], &egid))
+            egid = 0;
+        *ret_id = eid;
+        if (ret_gid)
+            *ret_gid = egid;
+        return true;
+    }
+    return false;
+}
+
 int ct_resolve_user(const char *rootfs, const char *spec, uint32_t *ret_uid, uint32_t *ret_gid,
                     struct lcow_error **err)
 {
     cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return lcow_error_errno(err, "open rootfs `%s`", rootfs);
-    cleanup_free char *copy = strdup(spec);
+    cleanup_free char *copy = strdup(spec), *passwd = NULL, *group_db = NULL;
     if (!copy)
         return -ENOMEM;
     char *group = strchr(copy, ':');
     if (group)
         *group++ = '\0';
-    uint32_t uid = 0, gid = 0;
-    int r = oci_user_resolve_name(fd, false, copy, &uid, &gid, err);
-    if (r == -ENOENT && copy[0] && strspn(copy, "0123456789") == strlen(copy)) {
-        /* An unknown numeric uid runs with gid 0 (§5.7). */
-        lcow_error_release(err);
-        unsigned long v = strtoul(copy, NULL, 10);
-        if (v > UINT32_MAX)
-            return lcow_error_make(err, ERANGE, "uid `%s` out of range", copy);
-        uid = (uint32_t)v;
-        gid = 0;
-        r = 0;
-    }
-    if (r == 0 && group && group[0]) {
-        uint32_t g2 = 0;
-        r = oci_user_resolve_name(fd, true, group, &g2, NULL, err);
-        if (r == -ENOENT && strspn(group, "0123456789") == strlen(group)) {
-            lcow_error_release(err);
-            unsigned long v = strtoul(group, NULL, 10);
-            r = v > UINT32_MAX ? lcow_error_make(err, ERANGE, "gid `%s` out of range", group) : 0;
-            g2 = (uint32_t)v;
+    if (group && strchr(group, ':'))
+        return lcow_error_make(err, EINVAL, "invalid user `%s`", spec);
+    if (read_db(fd, "passwd", &passwd, err) < 0)
+        return -EIO;
+    uint32_t uid = 0, gid = 0, num;
+    bool numeric = parse_u32(copy, &num);
+    if (!numeric && strspn(copy, "0123456789") == strlen(copy) && copy[0])
+        return lcow_error_make(err, ERANGE, "uid `%s` out of range", copy);
+    if (numeric) {
+        /* A uid without an entry runs with gid 0 (§5.7). */
+        if (!db_find(passwd, NULL, true, num, &uid, &gid)) {
+            uid = num;
+            gid = 0;
         }
-        gid = g2;
+    } else if (!db_find(passwd, copy, false, 0, &uid, &gid)) {
+        return lcow_error_make(err, ENOENT, "user `%s` not found in the rootfs's /etc/passwd",
+                               copy);
     }
-    if (r < 0)
-        return lcow_error_wrap(err, "resolve user `%s`", spec);
+    if (group && group[0]) {
+        if (parse_u32(group, &num)) {
+            gid = num;
+        } else {
+            if (read_db(fd, "group", &group_db, err) < 0)
+                return -EIO;
+            if (!db_find(group_db, group, false, 0, &gid, NULL))
+                return lcow_error_make(err, ENOENT,
+                                       "group `%s` not found in the rootfs's /etc/group", group);
+        }
+    }
     *ret_uid = uid;
     *ret_gid = gid;
     return 0;

@@ -315,6 +315,9 @@ static void *conn_thread(void *arg)
 {
     struct p9_conn *c = arg;
     serve(c);
+    /* The peer must see the hang-up now; the descriptor itself is closed when the thread is
+     * joined (closing here could race with a shutdown() on a reused number). */
+    shutdown(c->fd, SHUT_RDWR);
     p9_fids_clear(c);
     free(c->rx);
     free(c->tx);

@@ -219,8 +219,9 @@ static bool process_tx(struct vsock_dev *dev)
     if (dev->tx->unsignalled >= dev->tx->num / 4) {
         vsock_vring_notify(dev->tx);
         dev->calls_since_ns = 0;
-    } else if (dev->tx->need_call && dev->calls_since_ns == 0)
-        dev->calls_since_ns = lcow_now_ns();
+    } else if (dev->tx->need_call) {
+        vsock_dev_defer(dev);
+    }
     return progress;
 }
 
@@ -257,7 +258,7 @@ int vsock_dev_put_rx(struct vsock_dev *dev, const struct vsock_vring_chain *chai
 }
 
 /* Fills RX buffers: first the connection-less replies, then connections round-robin. */
-static bool process_rx(struct vsock_dev *dev)
+static bool fill_rx_once(struct vsock_dev *dev)
 {
     bool progress = false;
     struct vsock_vring_chain chain;
@@ -284,6 +285,22 @@ static bool process_rx(struct vsock_dev *dev)
         else
             progress = true;
         vsock_conn_changed(c);
+    }
+    return progress;
+}
+
+static bool process_rx(struct vsock_dev *dev)
+{
+    bool progress = false;
+    for (int i = 0; i < 4; i++) {
+        progress |= fill_rx_once(dev);
+        /* The guest's kick after refilling RX buffers only matters while something waits for
+         * one; otherwise we find them when we need them. Re-check after enabling, for buffers
+         * offered while the kick was off. */
+        bool waiting = dev->npending > 0 || dev->send_head != NULL;
+        vsock_vring_set_notify(dev->rx, waiting);
+        if (!waiting || !vsock_vring_has_avail(dev->rx))
+            break;
     }
     vsock_vring_notify(dev->rx);
     return progress;
@@ -321,18 +338,28 @@ void vsock_dev_pump(struct vsock_dev *dev)
         process_rx(dev);
 }
 
+void vsock_dev_defer(struct vsock_dev *dev)
+{
+    if (dev->calls_since_ns == 0)
+        dev->calls_since_ns = lcow_now_ns();
+}
+
 bool vsock_dev_calls_pending(const struct vsock_dev *dev)
 {
-    return dev->tx->need_call;
+    return dev->tx->need_call || dev->credit_owed;
 }
 
 void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle)
 {
-    if (!dev->tx->need_call)
+    if (!vsock_dev_calls_pending(dev))
         return;
-    if (idle || lcow_now_ns() - dev->calls_since_ns >= VSOCK_DEV_CALL_DELAY_NS) {
-        vsock_vring_notify(dev->tx);
-        dev->calls_since_ns = 0;
+    if (!idle && lcow_now_ns() - dev->calls_since_ns < VSOCK_DEV_CALL_DELAY_NS)
+        return;
+    dev->calls_since_ns = 0;
+    vsock_vring_notify(dev->tx);
+    if (dev->credit_owed) {
+        vsock_dev_announce_credit(dev);
+        process_rx(dev);
     }
 }
 

@@ -63,6 +63,7 @@ struct vsock_dev {
     unsigned npending;
     unsigned long long calls_since_ns; /* when deferred TX completions started waiting */
     bool tx_yield;                     /* TX used its budget; a self-kick brings us back */
+    bool credit_owed;                  /* some connection consumed data it did not announce */
     /* counters for tests and logs */
     uint64_t stat_rx_pkts, stat_tx_pkts, stat_bad_pkts, stat_bad_chains;
 };
@@ -78,10 +79,14 @@ void vsock_dev_destroy(struct vsock_dev *dev);
  * was reset or the device stopped, so no guest socket survives. */
 void vsock_dev_reset(struct vsock_dev *dev);
 
-/* TX completions are signalled in batches (the guest only frees its sent buffers on them, and
- * each interrupt costs the guest an exit): true while some wait. vsock_dev_flush_calls()
- * signals them when `idle` (the caller's loop found nothing to do for a millisecond) or when
- * the oldest has waited VSOCK_DEV_CALL_DELAY_NS; call it after every event batch. */
+/* Deferred work, done when the caller's loop has been idle for a millisecond (`idle`) or the
+ * oldest item has waited VSOCK_DEV_CALL_DELAY_NS; call vsock_dev_flush_calls() after every
+ * event batch, and wait at most 1 ms in epoll while vsock_dev_calls_pending():
+ *  - TX completions are signalled in batches (the guest only frees its sent buffers on them,
+ *    and each interrupt costs it an exit);
+ *  - credit we freed but did not announce yet (updates normally wait until the guest's view
+ *    of our buffer is half full) is announced, so a guest that never fills our window, or
+ *    that stops short of it, is not left waiting for credit. */
 #define VSOCK_DEV_CALL_DELAY_NS 1000000ull
 bool vsock_dev_calls_pending(const struct vsock_dev *dev);
 void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle);

@@ -231,14 +231,36 @@ void vsock_conn_peer_credit(struct vsock_conn *c, uint32_t buf_alloc, uint32_t f
 }
 
 /* Tells the guest about freed room once its own view of our buffer is half full (it learns
- * our fwd_cnt from every packet we send): fewer packets than one update per packet, and a
- * sender blocked on a full window always gets one as soon as anything was consumed. */
+ * our fwd_cnt from every packet we send): fewer packets than one update per packet. Anything
+ * consumed but not announced is announced by the idle flush (vsock_dev_flush_calls), so a
+ * sender blocked short of that mark is never left waiting. */
 static void maybe_credit_update(struct vsock_conn *c)
 {
     uint32_t guest_view_in_flight = c->fwd_cnt + c->buf_len - c->last_fwd_sent;
-    if (c->state == VSOCK_CONN_ESTABLISHED && c->fwd_cnt != c->last_fwd_sent &&
-        guest_view_in_flight > VSOCK_DEV_BUF_ALLOC / 2)
+    /* Linux keeps no more in flight than its own buffer (its buf_alloc), so measure "half
+     * full" against the smaller of the two windows. */
+    uint32_t window = VSOCK_DEV_BUF_ALLOC;
+    if (c->peer_buf_alloc && c->peer_buf_alloc < window)
+        window = c->peer_buf_alloc;
+    if (c->state != VSOCK_CONN_ESTABLISHED || c->fwd_cnt == c->last_fwd_sent)
+        return;
+    if (guest_view_in_flight > window / 2) {
         c->ops |= VSOCK_CONN_OP_CREDIT_UPDATE;
+        return;
+    }
+    /* A guest may stop short of half our window (its own limit): the idle flush tells it. */
+    vsock_dev_defer(c->dev);
+    c->dev->credit_owed = true;
+}
+
+void vsock_dev_announce_credit(struct vsock_dev *dev)
+{
+    dev->credit_owed = false;
+    for (struct vsock_conn *c = dev->conns; c; c = c->next)
+        if (c->state == VSOCK_CONN_ESTABLISHED && c->fwd_cnt != c->last_fwd_sent) {
+            c->ops |= VSOCK_CONN_OP_CREDIT_UPDATE;
+            vsock_conn_changed(c);
+        }
 }
 
 /* ---- creation and teardown ---- */

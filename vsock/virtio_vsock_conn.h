@@ -85,5 +85,9 @@ int vsock_dev_put_rx(struct vsock_dev *dev, const struct vsock_vring_chain *chai
                      const struct virtio_vsock_hdr *h, uint32_t payload_len);
 /* A host socket changed: fill RX (and resume TX if it was paused). */
 void vsock_dev_pump(struct vsock_dev *dev);
+/* Starts the deferred-work clock (see vsock_dev_flush_calls) if it is not running. */
+void vsock_dev_defer(struct vsock_dev *dev);
+/* Queues a CREDIT_UPDATE on every connection with unannounced credit (virtio_vsock_conn.c). */
+void vsock_dev_announce_credit(struct vsock_dev *dev);
 
 #endif

@@ -21,7 +21,7 @@ run_once() {
   local out=$1
   VHOST_PIDS=()
   rm -f "$work"/*.sock* "$work/backend.log" "$work/host.log"
-  vhost_uvm_spawn backend_pid ${VHOST_BENCH_WRAP:-} "$BUILD/bin/vhost-user-vsock" --socket "$work/vu.sock" \
+  vhost_uvm_spawn backend_pid ${VHOST_BENCH_WRAP:-} "${VHOST_BACKEND:-$BUILD/bin/vhost-user-vsock}" --socket "$work/vu.sock" \
     --uds "$work/v.sock" 2>"$work/backend.log"
   vhost_uvm_wait_for "$work/backend.log" 10 listening || return 1
   vhost_uvm_spawn host_pid "$BUILD/tests/vhost_host" bench "$work/v.sock" "$work/vser.sock" \

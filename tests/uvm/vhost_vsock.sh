@@ -16,7 +16,8 @@ cd "${LCOW_TOP:-.}"
 . tests/uvm/vhost_uvm_lib.sh
 BYTES=${VHOST_BYTES:-268435456}
 work=$(mktemp -d /tmp/vhost-uvm.XXXXXX)
-trap 'vhost_uvm_cleanup; rm -rf "$work"' EXIT
+[ -n "${VHOST_KEEP:-}" ] && echo "work dir: $work (kept)"
+trap 'vhost_uvm_cleanup; [ -n "${VHOST_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing (.ci/packages)"; exit 1; }
 vhost_uvm_kernel || { echo "no kernel for the guest"; exit 1; }

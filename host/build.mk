@@ -43,3 +43,8 @@ $(eval $(call add_test_prog,plan9_server_bench,tests/bench/plan9_server_bench.c,
 CHECK_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
 # QEMU end to end: run/create/start/state/list/exec/kill/delete and faults (few UVMs).
 CHECK_SCRIPTS += tests/uvm/runlcow_cli.sh
+
+# make demo: build everything, make a busybox bundle, boot the UVM and `runlcow run` it.
+.PHONY: demo
+demo: programs $(BUILD)/initrd.img $(BUILD)/vmlinux $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
+	BUILD=$(BUILD) LCOW_TOP=$(CURDIR) tests/uvm/demo.sh

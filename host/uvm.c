@@ -409,11 +409,19 @@ static int spawn_qemu(const struct host_uvm_config *c, struct host_uvm *u, struc
     return 0;
 }
 
+/* The state directory goes away with a failed start: the logs' last words go into the error. */
 static int qemu_gone_error(struct host_uvm *u, const char *when, struct lcow_error **err)
 {
+    for (int i = 0; i < 64 && u->console_fd >= 0; i++) {
+        struct pollfd p = {.fd = u->console_fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            break;
+        read_console(u);
+    }
     cleanup_free char *tail = log_tail(u->dir, "qemu.log");
-    return lcow_error_make(err, EIO, "QEMU exited (status %d) %s%s%s", u->qemu_status, when,
-                           *tail ? ": " : "", tail);
+    cleanup_free char *con = log_tail(u->dir, "console.log");
+    return lcow_error_make(err, EIO, "QEMU exited (status %d) %s%s%s%s%s", u->qemu_status, when,
+                           *tail ? ": " : "", tail, *con ? "; console: " : "", con);
 }
 
 /* Serves entropy, log and console until the GCS connects and negotiates. */

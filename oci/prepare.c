@@ -510,6 +510,43 @@ static int plan_process(const struct oci_create_opts *opts, const char *rootfs,
 
 /* ---- linux misc ---- */
 
+/* runc's rule: a sysctl may only be set when the container has its own copy of it, i.e. its
+ * own namespace of the kind that scopes the key; anything else would change the host. */
+static int check_sysctl_ns(const struct oci_linux *lx, const char *key, struct lcow_error **err)
+{
+    static const char *const ipc_keys[] = {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+        "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    enum oci_ns_kind need = OCI_NS_KIND_MAX;
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(ipc_keys); i++)
+        if (strcmp(key, ipc_keys[i]) == 0)
+            need = OCI_NS_IPC;
+    if (strncmp(key, "fs.mqueue.", 10) == 0 || strncmp(key, "fs/mqueue/", 10) == 0)
+        need = OCI_NS_IPC;
+    else if (strncmp(key, "net.", 4) == 0 || strncmp(key, "net/", 4) == 0)
+        need = OCI_NS_NET;
+    else if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
+        need = OCI_NS_UTS;
+    if (need == OCI_NS_KIND_MAX)
+        return lcow_error_make(err, EINVAL,
+                               "linux.sysctl.%s: not in a namespace the container owns", key);
+    const struct oci_namespace *ns = &lx->namespaces[need];
+    if (!ns->present)
+        return lcow_error_make(err, EINVAL, "linux.sysctl.%s: needs a private %s namespace", key,
+                               oci_ns_name(need));
+    /* The host's own namespace passed by path is still the host's. */
+    if (ns->path != NULL) {
+        char self[64];
+        struct stat a, b;
+        snprintf(self, sizeof(self), "/proc/self/ns/%s", oci_ns_proc_name(need));
+        if (stat(ns->path, &a) == 0 && stat(self, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            return lcow_error_make(err, EINVAL, "linux.sysctl.%s: the %s namespace is the host's",
+                                   key, oci_ns_name(need));
+    }
+    return 0;
+}
+
 static int plan_linux_misc(const struct oci_create_opts *opts, struct oci_plan *plan,
                            struct oci_plan_storage *s, struct lcow_error **err)
 {
@@ -535,6 +572,9 @@ static int plan_linux_misc(const struct oci_create_opts *opts, struct oci_plan *
     if (plan->sysctls == NULL)
         return oom(err);
     for (size_t i = 0; i < lx->n_sysctl; i++) {
+        int r = check_sysctl_ns(lx, lx->sysctl[i].key, err);
+        if (r < 0)
+            return r;
         char *path = keep_fmt(s, "/proc/sys/%s", lx->sysctl[i].key);
         if (path == NULL)
             return oom(err);

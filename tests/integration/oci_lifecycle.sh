@@ -125,6 +125,12 @@ oci_check "create into a frozen cgroup fails cleanly" \
 echo THAWED >"/sys/fs/cgroup/freezer/$CG_PARENT/frozen/freezer.state" 2>/dev/null
 oci_bundle "$WORK/reuse" '.process.args = ["true"]'
 oci_check "an empty existing cgroup is reused" bash -c "cd '$WORK/reuse' && '$OCIRUN' --root '$OCI_ROOT' run reuse"
+# sysctls only where the container has its own namespace (runc's rule).
+oci_bundle "$WORK/badsysctl" '.process.args = ["sleep", "marker-badsysctl"] | .linux.sysctl = {"vm.swappiness": "10"}'
+oci_check "a host-wide sysctl is refused, nothing left" bad_case badsysctl 'linux.sysctl.vm.swappiness'
+oci_bundle "$WORK/badsysctl2" '.process.args = ["sleep", "marker-badsysctl2"]
+  | .linux.namespaces |= map(select(.type != "network")) | .linux.sysctl = {"net.ipv4.ip_forward": "1"}'
+oci_check "a net sysctl without a network namespace is refused" bad_case badsysctl2 'needs a private network namespace'
 oci_bundle "$WORK/badexec" '.process.args = ["/bin/marker-badexec"]'
 oci_check "missing executable" bad_case badexec '/bin/marker-badexec'
 oci_bundle "$WORK/baduser" '.process.args = ["sleep", "marker-baduser"] | .process.cwd = "/no/such/dir"'

@@ -188,8 +188,14 @@ static void reply_exit(struct gcs *g, struct gcs_req *req, uint32_t code)
         .exit_code = code,
     };
     char *payload = NULL;
-    if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) == 0)
-        gcs_reply(g, req, payload);
+    if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
+        resp.base.activity_id = NULL; /* an ActivityId too long to echo: left out, as the bridge */
+        if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
+            gcs_reply_error(g, req, GCS_E_FAIL, NULL); /* every request gets its one answer */
+            return;
+        }
+    }
+    gcs_reply(g, req, payload);
 }
 
 static void send_notification(struct gcs *g, struct ct_container *c)

@@ -30,7 +30,7 @@ CHECK_DEPS += $(BUILD)/bin/lcow-9p-server
 
 # runlcow (issue 10): the UVM (QEMU + QMP + vsock back end), layers, state, the CLI.
 HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spawn.c \
-	host/state.c host/ctl.c
+	host/state.c host/ctl.c host/spec.c
 $(eval $(call add_lib,host_runlcow,$(HOST_RUNLCOW_SRCS)))
 $(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c,host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 # libFuzzer: frames through the decoder and handlers of one connection (make fuzz; make check's
@@ -48,3 +48,9 @@ CHECK_SCRIPTS += tests/uvm/runlcow_cli.sh
 .PHONY: demo
 demo: programs $(BUILD)/initrd.img $(BUILD)/vmlinux $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
 	BUILD=$(BUILD) LCOW_TOP=$(CURDIR) tests/uvm/demo.sh
+# runlcow pieces without a VM: SHA-256, layer images (mke2fs), spec rewrite, state, control
+# socket, QMP against a fake QEMU.
+$(eval $(call add_unit_test,test_runlcow,tests/unit/test_runlcow.c,host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+# make bench: runlcow run end to end (QEMU start -> ... -> exit) and host memory per UVM.
+BENCH_SCRIPTS += tests/bench/runlcow_bench.sh
+BENCH_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun $(BUILD)/bin/vhost-user-vsock

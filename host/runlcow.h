@@ -103,6 +103,12 @@ int rl_ctl_recv(int fd, int timeout_ms, struct json_object **ret, int *fds, size
 int rl_ctl_call(const char *dir, struct json_object *req, const int *fds, size_t n_fds,
                 int timeout_ms, int *ret_fd, struct json_object **ret, struct lcow_error **err);
 
+/* ---- the guest's spec (spec.c) -------------------------------------------------------- */
+
+/* The Create spec for the guest (lcow-host.md §3.1 step 6); *ret is a new object. */
+int rl_guest_spec(struct json_object *spec, const char *root_path, struct json_object **ret,
+                  struct lcow_error **err);
+
 /* ---- supervisor (runlcow_super.c) ------------------------------------------------------- */
 
 struct rl_super_args {

@@ -31,15 +31,14 @@
 #include "host/uvm.h"
 #include "vsock/transport.h"
 
-#define CALL_MS          60000 /* one bridge or QMP call (EnsureFilesystem formats under TCG) */
-#define STDIO_GRACE_NS   2000000000ull /* output still flowing after an exit */
-#define DELETE_WAIT_NS   10000000000ull
-#define NOTIFY_WAIT_MS   5000
-#define FS_WAIT_NS       15000000000ull
-#define LAYER_LUN        0u
-#define SCRATCH_LUN      1u
-#define LAYER_MOUNT      "/run/mounts/scsi/m0"
-#define PRIVILEGED_ANNOT "io.microsoft.virtualmachine.lcow.privileged"
+#define CALL_MS        60000 /* one bridge or QMP call (EnsureFilesystem formats under TCG) */
+#define STDIO_GRACE_NS 2000000000ull /* output still flowing after an exit */
+#define DELETE_WAIT_NS 10000000000ull
+#define NOTIFY_WAIT_MS 5000
+#define FS_WAIT_NS     15000000000ull
+#define LAYER_LUN      0u
+#define SCRATCH_LUN    1u
+#define LAYER_MOUNT    "/run/mounts/scsi/m0"
 
 enum {
     R_LAYER_PLUG = 1 << 0,
@@ -202,70 +201,6 @@ static void unplug(struct super *s, const char *name)
     lcow_error_release(&e);
 }
 
-/* ---- the guest's spec (lcow-host.md §3.1 step 6) ----------------------------------------- */
-
-static void del(struct json_object *o, const char *key)
-{
-    if (o && json_object_is_type(o, json_type_object))
-        json_object_object_del(o, key);
-}
-
-static struct json_object *obj(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object))
-        return v;
-    return NULL;
-}
-
-static int guest_spec(struct super *s, struct json_object **ret, struct lcow_error **err)
-{
-    struct json_object *c = NULL;
-    if (json_object_deep_copy(s->a->spec, &c, NULL) < 0)
-        return lcow_error_make(err, ENOMEM, "copy the spec");
-    /* windows: only network.networkNamespace and devices survive. */
-    struct json_object *win = obj(c, "windows");
-    if (win) {
-        struct json_object *w = json_object_new_object(), *v = NULL;
-        struct json_object *net = obj(win, "network");
-        if (net && json_object_object_get_ex(net, "networkNamespace", &v)) {
-            struct json_object *n = json_object_new_object();
-            json_object_object_add(n, "networkNamespace", json_object_get(v));
-            json_object_object_add(w, "network", n);
-        }
-        if (json_object_object_get_ex(win, "devices", &v))
-            json_object_object_add(w, "devices", json_object_get(v));
-        json_object_object_add(c, "windows", w);
-    }
-    del(c, "hooks");
-    struct json_object *lx = obj(c, "linux");
-    if (lx) {
-        json_object_object_add(lx, "cgroupsPath", json_object_new_string(""));
-        struct json_object *res = obj(lx, "resources");
-        static const char *const cleared[] = {"devices", "pids", "blockIO", "hugepageLimits",
-                                              "network"};
-        for (size_t i = 0; i < LCOW_ARRAY_SIZE(cleared); i++)
-            del(res, cleared[i]);
-        struct json_object *cpu = obj(res, "cpu"), *v = NULL;
-        if (cpu && json_object_object_get_ex(cpu, "period", &v) && json_object_get_int64(v) == 0)
-            json_object_object_add(cpu, "period", json_object_new_int64(100000));
-        if (cpu && json_object_object_get_ex(cpu, "quota", &v) && json_object_get_int64(v) == 0)
-            json_object_object_add(cpu, "quota", json_object_new_int64(-1));
-        struct json_object *ann = obj(c, "annotations"), *p = NULL;
-        if (ann && json_object_object_get_ex(ann, PRIVILEGED_ANNOT, &p) &&
-            strcmp(json_object_get_string(p), "true") == 0)
-            del(lx, "seccomp");
-    }
-    struct json_object *root = obj(c, "root");
-    if (!root) {
-        root = json_object_new_object();
-        json_object_object_add(c, "root", root);
-    }
-    json_object_object_add(root, "path", json_object_new_string(s->root_path));
-    *ret = c;
-    return 0;
-}
-
 static int create_container(struct super *s, struct lcow_error **err)
 {
     struct gcs_create_request q = {
@@ -274,7 +209,7 @@ static int create_container(struct super *s, struct lcow_error **err)
                    .oci_bundle_path = s->bundle_path,
                    .scratch_dir_path = s->scratch_path},
     };
-    int r = guest_spec(s, &q.config.oci_specification, err);
+    int r = rl_guest_spec(s->a->spec, s->root_path, &q.config.oci_specification, err);
     if (r < 0)
         return r;
     cleanup_free char *payload = NULL;
@@ -285,6 +220,14 @@ static int create_container(struct super *s, struct lcow_error **err)
     struct host_message m = {0};
     r = host_bridge_call(s->uvm->bridge, GCS_MSG_CREATE, payload, CALL_MS, &m, err);
     return r < 0 ? lcow_error_wrap(err, "Create") : check(&m, "Create", err);
+}
+
+static struct json_object *obj(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object))
+        return v;
+    return NULL;
 }
 
 /* ---- set-up and release ------------------------------------------------------------------ */

@@ -20,6 +20,7 @@ struct p9_share {
     int root_fd; /* O_PATH directory */
     dev_t root_dev;
     bool read_only;
+    char *only; /* a single-file share: the one name visible in the root, else NULL */
     bool removed;
     unsigned refs; /* under the server lock */
     struct p9_share *next;

@@ -6,7 +6,8 @@
  *     listens on PATH_PORT, the socket vhost-user-vsock hands guest connections to port PORT;
  *     vsock:CID:PORT / listen:vsock:PORT listens on AF_VSOCK. PORT defaults to 564.
  *     --share exports DIR as the share the guest names with aname=NAME (hcsshim's decimal
- *     ShareName); --root exports DIR to any aname. --fd serves an already-connected socket.
+ *     ShareName; a FILE is shared as its directory showing only that file); --root exports
+ *     DIR to any aname. --fd serves an already-connected socket.
  *     --control PATH takes one-line commands on a Unix socket (what runlcow uses to add and
  *     remove shares while the UVM runs): "add\tNAME\tDIR\tro|rw", "remove\tNAME", "status".
  *
@@ -25,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "common/cleanup.h"
@@ -54,6 +56,27 @@ static int usage(void)
     return 2;
 }
 
+/* A directory is shared as is; a regular file as its directory restricted to that name
+ * (a single-file bind mount). */
+static int add_path(struct host_p9_server *s, const char *name, const char *path, bool ro,
+                    struct lcow_error **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return lcow_error_errno(err, "stat `%s`", path);
+    if (!S_ISREG(st.st_mode))
+        return host_p9_server_add_share(s, name, path, ro, err);
+    cleanup_free char *dir = strdup(path);
+    if (!dir)
+        return lcow_error_make(err, ENOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    const char *file = slash ? slash + 1 : dir;
+    const char *parent = slash == dir ? "/" : slash ? (*slash = '\0', dir) : ".";
+    if (slash == dir)
+        file = path + 1;
+    return host_p9_server_add_share_file(s, name, parent, file, ro, err);
+}
+
 static int add_share_arg(struct host_p9_server *s, const char *arg, struct lcow_error **err)
 {
     const char *eq = strchr(arg, '=');
@@ -67,7 +90,7 @@ static int add_share_arg(struct host_p9_server *s, const char *arg, struct lcow_
     bool ro = n > 3 && strcmp(dir + n - 3, ":ro") == 0;
     if (ro)
         dir[n - 3] = '\0';
-    return host_p9_server_add_share(s, name, dir, ro, err);
+    return add_path(s, name, dir, ro, err);
 }
 
 /* ---- control socket -------------------------------------------------------------------- */
@@ -108,7 +131,7 @@ static void ctl_execute(struct host_p9_server *s, char *line, char *reply, size_
     cleanup_error struct lcow_error *err = NULL;
     int r = -EINVAL;
     if (n == 4 && strcmp(w[0], "add") == 0 && (!strcmp(w[3], "ro") || !strcmp(w[3], "rw"))) {
-        r = host_p9_server_add_share(s, w[1], w[2], strcmp(w[3], "ro") == 0, &err);
+        r = add_path(s, w[1], w[2], strcmp(w[3], "ro") == 0, &err);
         if (r == 0)
             lcow_info("9p share `%s` added: `%s` (%s)", w[1], w[2], w[3]);
     } else if (n == 2 && strcmp(w[0], "remove") == 0) {

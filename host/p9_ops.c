@@ -130,6 +130,14 @@ static int check_name(const struct host_p9_str *n, char out[NAME_MAX + 1])
     return 0;
 }
 
+/* In a single-file share only that name exists in the root directory. */
+static int check_visible(const struct p9_conn *c, const char *dirpath, const char *name)
+{
+    if (c->share->only && dirpath && !*dirpath && strcmp(name, c->share->only) != 0)
+        return -ENOENT;
+    return 0;
+}
+
 static char *str_dup(const struct host_p9_str *s)
 {
     return strndup(s->s, s->len);
@@ -367,6 +375,8 @@ static int op_walk(struct p9_conn *c, const struct host_p9_msg *m, struct host_p
     for (; n < m->u.walk.nwname; n++) {
         char name[NAME_MAX + 1];
         r = check_name(&m->u.walk.wname[n], name);
+        if (r == 0)
+            r = check_visible(c, path, name);
         cleanup_close int next = r < 0 ? -1 : openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (r == 0 && next < 0)
             r = -errno;
@@ -399,6 +409,8 @@ static int op_walk(struct p9_conn *c, const struct host_p9_msg *m, struct host_p
             return r;
         nf->uid = f->uid;
         fid_insert(c, nf);
+    } else if (n == 0) {
+        return 0; /* walking a fid to itself: nothing changes */
     } else if (f->ofd >= 0) {
         lcow_close_nointr(f->ofd); /* the fid now names another file */
         f->ofd = -1;
@@ -456,7 +468,7 @@ static int op_lcreate(struct p9_conn *c, const struct host_p9_msg *m, struct hos
     if (f->ofd >= 0)
         return -EBUSY;
     char name[NAME_MAX + 1];
-    if ((r = check_name(&m->u.lcreate.name, name)) < 0)
+    if ((r = check_name(&m->u.lcreate.name, name)) < 0 || (r = check_visible(c, f->path, name)) < 0)
         return r;
     cleanup_free char *np = NULL;
     if ((r = child_path(f->path, name, &np)) < 0)
@@ -495,7 +507,9 @@ static int dir_and_name(struct p9_conn *c, uint32_t dfid, const struct host_p9_s
                         struct p9_fid **ret_dir, char name[NAME_MAX + 1])
 {
     int r = fid_file(c, dfid, ret_dir);
-    return r < 0 ? r : check_name(n, name);
+    if (r == 0)
+        r = check_name(n, name);
+    return r < 0 ? r : check_visible(c, (*ret_dir)->path, name);
 }
 
 static int op_mkdir(struct p9_conn *c, const struct host_p9_msg *m, struct host_p9_out *o)
@@ -863,34 +877,47 @@ static int op_readdir(struct p9_conn *c, const struct host_p9_msg *m, struct hos
     cleanup_free uint8_t *buf = malloc(count);
     if (!buf)
         return -ENOMEM;
-    long got = sys_getdents64(f->ofd, buf, count);
-    if (got < 0)
-        return -errno;
     uint8_t *cnt = host_p9_put_space(o, 4);
     if (!cnt)
         return -EMSGSIZE;
     size_t start = o->len, limit = start + count;
-    for (long pos = 0; pos < got;) {
-        struct dirent64_hdr {
-            uint64_t d_ino;
-            int64_t d_off;
-            uint16_t d_reclen;
-            uint8_t d_type;
-        } h;
-        memcpy(&h, buf + pos, sizeof(h));
-        const char *name = (const char *)buf + pos + offsetof(struct dirent64_hdr, d_type) + 1;
-        size_t nl = strnlen(name, (size_t)(got - pos));
-        if (o->len + HOST_P9_QID_SIZE + 8 + 1 + 2 + nl > limit)
+    /* A single-file share hides all but one root entry: a batch may yield nothing, and an
+     * empty reply means end of directory, so read on until something fits or the end. */
+    bool filter = c->share->only && !*f->path, full = false;
+    while (!full && o->len == start) {
+        long got = sys_getdents64(f->ofd, buf, count);
+        if (got < 0)
+            return -errno;
+        if (got == 0)
             break;
-        struct host_p9_qid q = {.type = h.d_type == DT_DIR   ? HOST_P9_QTDIR
-                                        : h.d_type == DT_LNK ? HOST_P9_QTSYMLINK
-                                                             : HOST_P9_QTFILE,
-                                .path = h.d_ino};
-        host_p9_put_qid(o, &q);
-        host_p9_put64(o, (uint64_t)h.d_off);
-        host_p9_put8(o, h.d_type);
-        host_p9_put_str(o, name, nl);
-        pos += h.d_reclen;
+        for (long pos = 0; pos < got;) {
+            struct dirent64_hdr {
+                uint64_t d_ino;
+                int64_t d_off;
+                uint16_t d_reclen;
+                uint8_t d_type;
+            } h;
+            memcpy(&h, buf + pos, sizeof(h));
+            if (h.d_reclen == 0)
+                return -EIO;
+            const char *name = (const char *)buf + pos + offsetof(struct dirent64_hdr, d_type) + 1;
+            size_t nl = strnlen(name, (size_t)(got - pos));
+            pos += h.d_reclen;
+            if (filter && strcmp(name, ".") && strcmp(name, "..") && strcmp(name, c->share->only))
+                continue;
+            if (o->len + HOST_P9_QID_SIZE + 8 + 1 + 2 + nl > limit) {
+                full = true;
+                break;
+            }
+            struct host_p9_qid q = {.type = h.d_type == DT_DIR   ? HOST_P9_QTDIR
+                                            : h.d_type == DT_LNK ? HOST_P9_QTSYMLINK
+                                                                 : HOST_P9_QTFILE,
+                                    .path = h.d_ino};
+            host_p9_put_qid(o, &q);
+            host_p9_put64(o, (uint64_t)h.d_off);
+            host_p9_put8(o, h.d_type);
+            host_p9_put_str(o, name, nl);
+        }
     }
     size_t n = o->len - start;
     for (int i = 0; i < 4; i++)

@@ -47,6 +47,7 @@ static void share_unref_locked(struct p9_share *sh)
     if (--sh->refs > 0)
         return;
     lcow_close_nointr(sh->root_fd);
+    free(sh->only);
     free(sh->name);
     free(sh->root);
     free(sh);
@@ -97,8 +98,8 @@ int host_p9_server_new(uint32_t max_msize, struct host_p9_server **ret, struct l
     return 0;
 }
 
-int host_p9_server_add_share(struct host_p9_server *s, const char *name, const char *root,
-                             bool read_only, struct lcow_error **err)
+static int add_share(struct host_p9_server *s, const char *name, const char *root, const char *only,
+                     bool read_only, struct lcow_error **err)
 {
     if (name && (strlen(name) > 255 || strchr(name, '\n')))
         return lcow_error_make(err, EINVAL, "9p share name `%s` is invalid", name);
@@ -113,7 +114,9 @@ int host_p9_server_add_share(struct host_p9_server *s, const char *name, const c
         return lcow_error_make(err, ENOMEM, "9p share: out of memory");
     sh->name = name && *name ? strdup(name) : NULL;
     sh->root = strdup(root);
-    if ((name && *name && !sh->name) || !sh->root) {
+    sh->only = only ? strdup(only) : NULL;
+    if ((name && *name && !sh->name) || !sh->root || (only && !sh->only)) {
+        free(sh->only);
         free(sh->name);
         free(sh->root);
         free(sh);
@@ -135,6 +138,20 @@ int host_p9_server_add_share(struct host_p9_server *s, const char *name, const c
     s->shares = sh;
     pthread_mutex_unlock(&s->lock);
     return 0;
+}
+
+int host_p9_server_add_share(struct host_p9_server *s, const char *name, const char *root,
+                             bool read_only, struct lcow_error **err)
+{
+    return add_share(s, name, root, NULL, read_only, err);
+}
+
+int host_p9_server_add_share_file(struct host_p9_server *s, const char *name, const char *dir,
+                                  const char *file, bool read_only, struct lcow_error **err)
+{
+    if (!file || !*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, ".."))
+        return lcow_error_make(err, EINVAL, "9p share file `%s` is not one name", file ? file : "");
+    return add_share(s, name, dir, file, read_only, err);
 }
 
 /* Joins the threads of finished connections (and, with `share`, shuts down and joins every

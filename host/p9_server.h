@@ -39,6 +39,12 @@ void host_p9_server_free(struct host_p9_server *s);
 int host_p9_server_add_share(struct host_p9_server *s, const char *name, const char *root,
                              bool read_only, struct lcow_error **err);
 
+/* A share of one file (a single-file bind mount, as hcsshim does it): the directory `dir`
+ * holding it is the share root, but only `file` (one name) can be seen, opened or changed
+ * there; nothing can be created, renamed into or removed from the root except that name. */
+int host_p9_server_add_share_file(struct host_p9_server *s, const char *name, const char *dir,
+                                  const char *file, bool read_only, struct lcow_error **err);
+
 /* Stops serving share `name`: later attaches fail, and every connection attached to it is
  * shut down; returns once their threads are gone. -ENOENT when no such share. */
 int host_p9_server_remove_share(struct host_p9_server *s, const char *name,

@@ -688,6 +688,37 @@ static void test_large_io(void **state)
     assert_memory_equal(back, data, chunk);
 }
 
+/* A single-file share (a file bind mount): only that name exists in the root. */
+static void test_single_file_share(void **state)
+{
+    assert_int_equal(host_p9_server_add_share_file(F->srv, "3", F->share, "hello.txt", false, NULL),
+                     0);
+    assert_int_equal(host_p9_server_add_share_file(F->srv, "4", F->share, "../x", false, NULL),
+                     -EINVAL);
+    session("3");
+    assert_int_equal(c_walk(1, 2, "hello.txt"), 1);
+    assert_int_equal(c_lopen(2, O_RDWR), 0);
+    assert_int_equal(c_write(2, 0, "HELLO"), 5);
+    assert_int_equal(c_walk(1, 3, "ro"), -ENOENT);
+    assert_int_equal(c_walk(1, 3, "ro/file"), -ENOENT);
+    assert_int_equal(c_lcreate(1, "x", O_RDWR, 0644), -ENOENT);
+    assert_int_equal(c_mkdir(1, "x"), -ENOENT);
+    assert_int_equal(c_symlink(1, "x", "hello.txt"), -ENOENT);
+    assert_int_equal(c_renameat(1, "hello.txt", 1, "moved"), -ENOENT);
+    assert_int_equal(c_unlinkat(1, "ro", AT_REMOVEDIR), -ENOENT);
+    assert_int_equal(c_walk(1, 4, ""), 0);
+    assert_int_equal(c_lopen(4, O_RDONLY | O_DIRECTORY), 0);
+    char names[1024];
+    assert_int_equal(c_readdir_all(4, names, sizeof(names)), 0);
+    assert_string_equal(names, "hello.txt,");
+    assert_true(host_exists("share/ro/file"));
+    char p[256];
+    snprintf(p, sizeof(p), "%s/hello.txt", F->share);
+    cleanup_free char *text = NULL;
+    assert_int_equal(lcow_read_file(p, 1024, &text, NULL, NULL), 0);
+    assert_memory_equal(text, "HELLO", 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_io, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_file_share, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

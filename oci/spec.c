@@ -460,6 +460,14 @@ int oci_process_from_json(const struct json_object *o, const char *path, struct 
         r = lcow_error_make(err, EINVAL, "%s: must not be empty", path_join(p, path, "args"));
         goto fail;
     }
+    for (size_t i = 0; proc->env && proc->env[i]; i++) {
+        /* runc refuses these too: execve would pass them on as garbage. */
+        if (strchr(proc->env[i], '=') == NULL || proc->env[i][0] == '=') {
+            r = lcow_error_make(err, EINVAL, "%s.env[%zu]: `%s` is not KEY=VALUE", path, i,
+                                proc->env[i]);
+            goto fail;
+        }
+    }
     if (proc->env == NULL && (proc->env = calloc(1, sizeof(char *))) == NULL) {
         r = oom(err, path);
         goto fail;

@@ -176,6 +176,8 @@ static void test_bad_values_name_path(void **state)
         {"\"process\":{\"args\":[]}", "process.args"},
         {"\"process\":{\"args\":[\"x\"],\"cwd\":\"rel\"}", "process.cwd"},
         {"\"process\":{\"args\":[1]}", "process.args[0]"},
+        {"\"process\":{\"args\":[\"x\"],\"env\":[\"A=1\",\"B\"]}", "process.env[1]"},
+        {"\"process\":{\"args\":[\"x\"],\"env\":[\"=x\"]}", "process.env[0]"},
         {"\"process\":{\"args\":[\"x\"],\"terminal\":\"yes\"}", "process.terminal"},
         {"\"process\":{\"args\":[\"x\"],\"user\":{\"uid\":-1}}", "process.user.uid"},
         {"\"process\":{\"args\":[\"x\"],\"user\":{\"umask\":4096}}", "process.user.umask"},

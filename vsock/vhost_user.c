@@ -94,6 +94,7 @@ static void kick_event(struct vsock_watch *w, uint32_t events)
 static void stop_ring(struct vsock_vu *vu, unsigned i)
 {
     struct vsock_vring *q = &vu->vq[i];
+    vsock_vring_set_notify(q, true); /* leave the ring as a fresh back end expects it */
     if (q->kick_fd >= 0) {
         (void)epoll_ctl(vu->epfd, EPOLL_CTL_DEL, q->kick_fd, NULL);
         q->kick_fd = lcow_close_nointr(q->kick_fd);

@@ -155,7 +155,9 @@ bool vsock_vring_has_avail(const struct vsock_vring *q)
 
 void vsock_vring_set_notify(struct vsock_vring *q, bool enable)
 {
-    if (q->used == NULL)
+    /* Only a running ring: between a device stop and the next SET_VRING_ADDR the pointers
+     * still name the old ring's place, which the rebooted guest may use for anything. */
+    if (!vsock_vring_ready(q))
         return;
     __atomic_store_n(&q->used->flags, htole16(enable ? 0 : VRING_USED_F_NO_NOTIFY),
                      __ATOMIC_RELAXED);

@@ -329,6 +329,19 @@ static void test_notify(void **state)
     assert_int_equal(eventfd_read(efd, &v), -1);
 }
 
+static void test_notify_flag_only_when_running(void **state)
+{
+    struct fake *f = *state;
+    vsock_vring_set_notify(&f->q, false);
+    assert_int_equal(used(f)->flags, VRING_USED_F_NO_NOTIFY);
+    vsock_vring_set_notify(&f->q, true);
+    assert_int_equal(used(f)->flags, 0);
+    /* a stopped ring's pointers may name memory the guest reuses: never written */
+    f->q.started = false;
+    vsock_vring_set_notify(&f->q, false);
+    assert_int_equal(used(f)->flags, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_ring, setup, teardown),
         cmocka_unit_test(test_chain_bound),
         cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_flag_only_when_running, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -319,6 +319,27 @@ static const struct {
     {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40},
 };
 
+/* The kernel's rules for sched_setattr, checked here so the error names the field. */
+static int check_scheduler(struct oci_scheduler *s, const char *p, struct lcow_error **err)
+{
+    bool realtime = s->policy == 1 || s->policy == 2; /* FIFO, RR */
+    bool deadline = s->policy == 6;
+    if (realtime && (s->priority < 1 || s->priority > 99))
+        return lcow_error_make(err, EINVAL, "%s.priority: %d outside [1, 99] for %s", p,
+                               s->priority, s->policy == 1 ? "SCHED_FIFO" : "SCHED_RR");
+    if (!realtime && s->priority != 0)
+        return lcow_error_make(err, EINVAL, "%s.priority: only SCHED_FIFO/SCHED_RR take one", p);
+    if (!deadline && (s->runtime || s->deadline || s->period))
+        return lcow_error_make(err, EINVAL,
+                               "%s: runtime/deadline/period are for SCHED_DEADLINE only", p);
+    if (deadline && (s->runtime == 0 || s->runtime > s->deadline ||
+                     (s->period != 0 && s->deadline > s->period)))
+        return lcow_error_make(err, EINVAL,
+                               "%s: SCHED_DEADLINE needs 0 < runtime <= deadline <= period", p);
+    s->present = true;
+    return 0;
+}
+
 static int parse_scheduler(const struct json_object *o, const char *path, struct oci_scheduler *s,
                            struct lcow_error **err)
 {
@@ -357,8 +378,7 @@ static int parse_scheduler(const struct json_object *o, const char *path, struct
             return lcow_error_make(err, EINVAL, "%s.flags[%zu]: unknown flag `%s`", p, i, flags[i]);
         s->flags |= sched_flags[j].value;
     }
-    s->present = true;
-    return 0;
+    return check_scheduler(s, p, err);
 }
 
 static int parse_io_priority(const struct json_object *o, const char *path,

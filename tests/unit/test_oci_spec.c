@@ -206,6 +206,17 @@ static void test_bad_values_name_path(void **state)
         {"\"process\":{\"args\":[\"x\"],\"scheduler\":{\"policy\":\"SCHED_OTHER\",\"flags\":"
          "[\"F\"]}}",
          "process.scheduler.flags[0]"},
+        {"\"process\":{\"args\":[\"x\"],\"scheduler\":{\"policy\":\"SCHED_FIFO\"}}",
+         "process.scheduler.priority"},
+        {"\"process\":{\"args\":[\"x\"],\"scheduler\":{\"policy\":\"SCHED_OTHER\","
+         "\"priority\":3}}",
+         "process.scheduler.priority"},
+        {"\"process\":{\"args\":[\"x\"],\"scheduler\":{\"policy\":\"SCHED_DEADLINE\","
+         "\"runtime\":5,\"deadline\":2}}",
+         "process.scheduler"},
+        {"\"process\":{\"args\":[\"x\"],\"scheduler\":{\"policy\":\"SCHED_BATCH\","
+         "\"period\":2}}",
+         "process.scheduler"},
         {"\"process\":{\"args\":[\"x\"],\"consoleSize\":{\"height\":\"1\"}}",
          "process.consoleSize.height"},
         {"\"mounts\":[{\"type\":\"proc\"}]", "mounts[0].destination"},

@@ -20,10 +20,11 @@ BENCH_SCRIPTS += tests/bench/bridge_uvm.sh
 
 # plan9: the 9P2000.L server for MappedDirectory shares (host/p9_*.c, prefix host_p9_) and the
 # lcow-9p-server program runlcow starts (or links: build/lib/libhost_p9.a).
-HOST_P9_SRCS := host/p9_proto.c host/p9_ops.c host/p9_server.c
+HOST_P9_SRCS := host/p9_proto.c host/p9_ops.c host/p9_server.c host/p9_binds.c
 $(eval $(call add_lib,host_p9,$(HOST_P9_SRCS)))
 $(eval $(call add_prog,lcow-9p-server,host/p9_main.c,host_p9 vsock common,-lpthread))
 $(eval $(call add_unit_test,test_p9_server,tests/unit/test_p9_server.c,host_p9 vsock common,-lpthread))
+$(eval $(call add_unit_test,test_p9_binds,tests/unit/test_p9_binds.c,host_p9 gcs_protocol vsock common,$(LIBS_JSON) -lpthread))
 # UVM tier: shares through gcs MappedDirectory in QEMU (vhost-user-vsock, lcow-bridge).
 CHECK_SCRIPTS += tests/uvm/plan9_uvm.sh
 CHECK_DEPS += $(BUILD)/bin/lcow-9p-server

@@ -693,46 +693,94 @@ static int cmd_delete(const struct cmd_opts *o)
     return r;
 }
 
+/* runc prints its table through Go's tabwriter (minwidth 12, padding 3): each column is as
+ * wide as its widest cell plus 3, at least 12; the last column is not padded. */
+#define LIST_COLS 6
+
+static void print_table(char *(*rows)[LIST_COLS], size_t n)
+{
+    size_t width[LIST_COLS - 1] = {0};
+    for (size_t r = 0; r < n; r++)
+        for (int c = 0; c < LIST_COLS - 1; c++)
+            if (strlen(rows[r][c]) + 3 > width[c])
+                width[c] = strlen(rows[r][c]) + 3;
+    for (size_t r = 0; r < n; r++) {
+        for (int c = 0; c < LIST_COLS - 1; c++)
+            printf("%-*s", (int)(width[c] < 12 ? 12 : width[c]), rows[r][c]);
+        printf("%s\n", rows[r][LIST_COLS - 1]);
+    }
+}
+
+/* One row of the table (heap strings) for a container. */
+static int list_row(const struct oci_state *st, enum oci_status s, const char *owner, char **row)
+{
+    row[0] = strdup(st->id);
+    if (asprintf(&row[1], "%d", s == OCI_STATUS_STOPPED ? 0 : (int)st->pid) < 0)
+        row[1] = NULL;
+    row[2] = strdup(oci_status_name(s));
+    row[3] = strdup(st->bundle ? st->bundle : "");
+    row[4] = strdup(st->created ? st->created : "");
+    row[5] = strdup(owner);
+    for (int c = 0; c < LIST_COLS; c++)
+        if (row[c] == NULL)
+            return -ENOMEM;
+    return 0;
+}
+
 static int cmd_list(const struct cmd_opts *o)
 {
-    cleanup_dir DIR *d = opendir(arg_root);
+    struct dirent **names = NULL;
     bool json = o->format && strcmp(o->format, "json") == 0;
     if (o->format && !json && strcmp(o->format, "table") != 0)
         return fail("list: unknown format `%s`", o->format);
+    int n = scandir(arg_root, &names, NULL, alphasort); /* runc lists in name order */
+    size_t nrows = 1;
+    char *(*rows)[LIST_COLS] = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(*rows));
+    if (rows == NULL)
+        return fail("list: out of memory");
+    static const char *const header[LIST_COLS] = {"ID",     "PID",     "STATUS",
+                                                  "BUNDLE", "CREATED", "OWNER"};
+    for (int c = 0; c < LIST_COLS; c++)
+        rows[0][c] = (char *)header[c];
     if (json)
         fputs("[", stdout);
-    else if (!o->quiet)
-        printf("%-12s%-12s%-12s%-40s%-32s%s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
-               "OWNER");
     bool first = true;
-    for (struct dirent *e; d && (e = readdir(d));) {
+    for (int i = 0; i < n; i++) {
         struct oci_state st = {0};
         char dir[4096];
-        if (e->d_name[0] == '.' || oci_state_read(arg_root, e->d_name, &st, NULL) < 0)
-            continue;
-        (void)oci_state_dir(arg_root, e->d_name, dir, sizeof(dir));
-        enum oci_status s = oci_state_status(dir, &st);
-        /* list names the owner of the state directory ("root", else runc's "#UID"); no NSS. */
-        struct stat sb;
-        char owner[32] = "root";
-        if (stat(dir, &sb) == 0 && sb.st_uid != 0)
-            snprintf(owner, sizeof(owner), "#%u", (unsigned)sb.st_uid);
-        free(st.owner);
-        st.owner = strdup(owner);
-        if (json) {
-            cleanup_free char *j = oci_state_to_json(&st, s, false);
-            printf("%s%s", first ? "" : ",", j ? j : "{}");
-        } else if (o->quiet) {
-            printf("%s\n", st.id);
-        } else {
-            printf("%-12s%-12d%-12s%-40s%-32s%s\n", st.id, s == OCI_STATUS_STOPPED ? 0 : st.pid,
-                   oci_status_name(s), st.bundle, st.created, owner);
+        if (names[i]->d_name[0] != '.' &&
+            oci_state_read(arg_root, names[i]->d_name, &st, NULL) == 0) {
+            (void)oci_state_dir(arg_root, names[i]->d_name, dir, sizeof(dir));
+            enum oci_status s = oci_state_status(dir, &st);
+            /* The owner of the state directory ("root", else runc's "#UID"); no NSS. */
+            struct stat sb;
+            char owner[32] = "root";
+            if (stat(dir, &sb) == 0 && sb.st_uid != 0)
+                snprintf(owner, sizeof(owner), "#%u", (unsigned)sb.st_uid);
+            free(st.owner);
+            st.owner = strdup(owner);
+            if (json) {
+                cleanup_free char *j = oci_state_to_json(&st, s, false);
+                printf("%s%s", first ? "" : ",", j ? j : "{}");
+            } else if (o->quiet) {
+                printf("%s\n", st.id);
+            } else if (list_row(&st, s, owner, rows[nrows++]) < 0) {
+                n = -1; /* out of memory: stop, print what we have */
+            }
+            first = false;
+            oci_state_done(&st);
         }
-        first = false;
-        oci_state_done(&st);
+        free(names[i]);
     }
+    free(names);
     if (json)
         fputs("]\n", stdout);
+    else if (!o->quiet)
+        print_table(rows, nrows);
+    for (size_t r = 1; r < nrows; r++)
+        for (int c = 0; c < LIST_COLS; c++)
+            free(rows[r][c]);
+    free(rows);
     return 0;
 }
 

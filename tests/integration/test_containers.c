@@ -502,7 +502,7 @@ static void delete_and_check(struct fixture *f, const char *cid, const char *cgr
     assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, cid), GCS_HCS_E_SYSTEM_NOT_FOUND);
 }
 
-static const char *const SLEEP[] = {"sleep", "30", NULL};
+static const char *const SLEEP[] = {"sleep", "600", NULL}; /* long: sanitizer runs are slow */
 
 /* Create + Start + init Execute of a long-running container; returns the init pid. */
 static uint32_t run_sleeper(struct fixture *f, const char *cid)

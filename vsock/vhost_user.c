@@ -281,6 +281,13 @@ static int h_get_vring_base(struct vsock_vu *vu, struct vu_msg *m, struct lcow_e
      * socket survives it. Close the host side of every connection. */
     stop_ring(vu, (unsigned)i);
     vsock_dev_reset(vu->dev);
+    /* QEMU sends the addresses again before a restart; until then they name memory the
+     * guest may reuse for anything */
+    struct vsock_vring *q = &vu->vq[i];
+    q->desc = NULL;
+    q->avail = NULL;
+    q->used = NULL;
+    q->desc_uva = q->avail_uva = q->used_uva = 0;
     m->p.state.num = vu->vq[i].last_avail;
     m->has_reply = true;
     m->reply_size = sizeof(m->p.state);

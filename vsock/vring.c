@@ -255,10 +255,12 @@ void vsock_vring_push(struct vsock_vring *q, uint16_t head, uint32_t len)
 
 void vsock_vring_notify(struct vsock_vring *q)
 {
-    if (!q->need_call || q->avail == NULL)
+    if (!q->need_call)
         return;
     q->need_call = false;
     q->unsignalled = 0;
+    if (q->avail == NULL) /* stopped meanwhile: the guest is being reset, nothing to signal */
+        return;
     /* order our used->idx store before reading the guest's flags (virtio spec 2.7.7.2) */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (le16toh(GUEST_LOAD(&q->avail->flags)) & VRING_AVAIL_F_NO_INTERRUPT)

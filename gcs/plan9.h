@@ -14,7 +14,7 @@ struct vsock_addr;
 
 /* fs_wait_ms: how long an Add waits for the 9p filesystem to be registered (init loads the
  * module after starting gcs); GCS_PLAN9_FS_WAIT_MS in gcs. */
-#define GCS_PLAN9_FS_WAIT_MS 10000u
+#define GCS_PLAN9_FS_WAIT_MS 60000u
 struct gcs_plan9 *gcs_plan9_new(unsigned fs_wait_ms);
 struct gcs_plan9 *gcs_plan9_free(struct gcs_plan9 *p);
 

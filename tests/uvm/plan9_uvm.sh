@@ -3,7 +3,8 @@
 # initrd/gcs, our lcow-9p-server listening where vhost-user-vsock forwards guest port 564, and
 # MappedDirectory Add/Remove sent over the bridge by lcow-bridge. One boot, many cases:
 # read a host file, write through a read-write share, a read-only share refusing writes,
-# symlinks pointing out of the share, a 256 MiB file both ways (checksums), Remove unmounting,
+# symlinks pointing out of the share, the shares bind-mounted into a container, a 256 MiB file
+# both ways (checksums), Remove unmounting,
 # the server no longer serving a removed share. QEMU and every helper die on every exit path.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
@@ -118,6 +119,46 @@ if grep -q "host secret" "$d/out"; then fail "a file outside the share leaked: $
 guest "readlink $m1/escape-rel" || fail "readlink: $(cat "$d/out")"
 [ "$(cat "$d/out")" = "../outside/secret" ] || fail "readlink: $(cat "$d/out")"
 echo "PASS: symlinks pointing out of the share do not reach host files"
+
+# Container level: the shares bind-mounted into a container (what runlcow makes of a bundle's
+# bind mounts), rw at /data and ro at /ro.
+r=/run/gcs/c/p9c/rootfs
+guest "set -e; mkdir -p $r; mount -t tmpfs tmpfs $r
+  mkdir -p $r/bin $r/proc $r/etc $r/dev $r/data $r/ro; cp /bin/busybox $r/bin/
+  for a in sh echo cat; do ln -s busybox $r/bin/\$a; done
+  : > $r/etc/hostname; : > $r/etc/hosts; : > $r/etc/resolv.conf" || fail "rootfs: $(cat "$d/out")"
+create=$(python3 - "$r" "$m1" "$m2" <<'EOF'
+import json, sys
+spec = {"ociVersion": "1.0.2",
+        "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "env": ["PATH=/bin"],
+                    "args": ["sh", "-c", "cat /data/hello.txt; echo from-container > /data/c.txt; "
+                             "if echo x > /ro/y; then echo RO-WRITABLE; fi; cat /ro/file; exit 7"]},
+        "root": {"path": sys.argv[1]},
+        "hostname": "p9c",
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                   {"destination": "/data", "type": "bind", "source": sys.argv[2],
+                    "options": ["rbind", "rw"]},
+                   {"destination": "/ro", "type": "bind", "source": sys.argv[3],
+                    "options": ["rbind", "ro"]}],
+        "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "ipc", "uts")]}}
+cfg = {"SchemaVersion": {"Major": 2, "Minor": 1}, "OciBundlePath": "/run/gcs/c/p9c",
+       "OciSpecification": spec}
+print(json.dumps({"ContainerId": "p9c", "ActivityId": "00000000-0000-0000-0000-000000000000",
+                  "ContainerConfig": json.dumps(cfg)}))
+EOF
+)
+bridge raw 0x10100101 "$create" > "$d/out" 2>&1 || fail "Create: $(cat "$d/out")"
+rc=0
+bridge exec --cid p9c -- unused > "$d/out" 2>&1 || rc=$?
+[ "$rc" = 7 ] || fail "container exit status $rc, want 7: $(cat "$d/out")"
+grep -qx 'hello from the host' "$d/out" || fail "the container did not read the host file: $(cat "$d/out")"
+grep -qx 'read only data' "$d/out" || fail "the container did not read the ro share: $(cat "$d/out")"
+grep -q RO-WRITABLE "$d/out" && fail "the container wrote to the read-only share"
+[ "$(cat "$d/rw/c.txt" 2>/dev/null)" = from-container ] || fail "the host does not see the container's write"
+[ ! -e "$d/ro/y" ] || fail "the read-only share changed on the host"
+bridge raw 0x10100d01 '{"ContainerId":"p9c","ActivityId":"00000000-0000-0000-0000-000000000000"}' \
+  > "$d/out" 2>&1 || fail "DeleteContainerState: $(cat "$d/out")"
+echo "PASS: a container reads and writes through the rw share and cannot write the ro one"
 
 t0=$(date +%s.%N)
 guest "sha256sum $m1/big" || fail "sha256sum in the guest: $(cat "$d/out")"

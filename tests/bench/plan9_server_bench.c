@@ -95,8 +95,8 @@ static pid_t start_diod(const char *dir, int sfd)
     char fdarg[16];
     snprintf(fdarg, sizeof(fdarg), "%d", sfd);
     fcntl(sfd, F_SETFD, 0);
-    execlp("diod", "diod", "-f", "-n", "-N", "-c", "/dev/null", "-L", "/dev/null", "-e", dir,
-           "-r", fdarg, "-w", fdarg, (char *)NULL);
+    execlp("diod", "diod", "-f", "-n", "-N", "-c", "/dev/null", "-L", "/dev/null", "-e", dir, "-r",
+           fdarg, "-w", fdarg, (char *)NULL);
     _exit(127);
 }
 

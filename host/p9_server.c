@@ -388,7 +388,12 @@ int host_p9_server_serve_fd(struct host_p9_server *s, int fd, struct lcow_error 
         return lcow_error_make(err, ENOMEM, "9p connection: out of memory");
     c->fd = take_fd(&owned);
     pthread_mutex_lock(&s->lock);
-    int r = s->stopping ? ECANCELED : pthread_create(&c->thread, NULL, conn_thread, c);
+    unsigned live = 0;
+    for (struct p9_conn *o = s->conns; o; o = o->next)
+        live += !o->done;
+    int r = s->stopping                 ? ECANCELED
+            : live >= HOST_P9_MAX_CONNS ? EMFILE
+                                        : pthread_create(&c->thread, NULL, conn_thread, c);
     if (r == 0) {
         c->next = s->conns;
         s->conns = c;

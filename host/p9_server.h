@@ -20,7 +20,8 @@
 
 #define HOST_P9_DEFAULT_PORT  564u
 #define HOST_P9_DEFAULT_MSIZE (512u * 1024 + 24u)
-#define HOST_P9_MAX_FIDS      65536u
+#define HOST_P9_MAX_FIDS      65536u /* per connection */
+#define HOST_P9_MAX_CONNS     256u   /* per server: a guest cannot open unbounded threads */
 
 struct host_p9_server;
 struct vsock_addr;
@@ -51,7 +52,8 @@ int host_p9_server_remove_share(struct host_p9_server *s, const char *name,
                                 struct lcow_error **err);
 
 /* Serves the connected stream socket `fd` (ownership taken, also on failure) on a new
- * thread until the peer hangs up or its share is removed. */
+ * thread until the peer hangs up or its share is removed. -EMFILE (fd closed) when
+ * HOST_P9_MAX_CONNS connections are being served. */
 int host_p9_server_serve_fd(struct host_p9_server *s, int fd, struct lcow_error **err);
 
 /* Listens at `a` for `port` (unix: PATH_port, the socket vhost-user-vsock forwards guest

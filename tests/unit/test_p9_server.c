@@ -719,6 +719,33 @@ static void test_single_file_share(void **state)
     assert_memory_equal(text, "HELLO", 5);
 }
 
+/* A guest cannot make the host run unbounded connection threads. */
+static void test_connection_cap(void **state)
+{
+    int fds[HOST_P9_MAX_CONNS];
+    unsigned n = 0;
+    int sv[2];
+    for (; n < HOST_P9_MAX_CONNS - 1; n++) { /* the fixture's connection is the first */
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(host_p9_server_serve_fd(F->srv, sv[0], NULL), 0);
+        fds[n] = sv[1];
+    }
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(host_p9_server_serve_fd(F->srv, sv[0], NULL), -EMFILE);
+    char c;
+    assert_int_equal(read(sv[1], &c, 1), 0); /* refused: closed at once */
+    close(sv[1]);
+    /* One hangs up: room for one more once its thread is done. */
+    close(fds[0]);
+    for (int i = 0; i < 100 && host_p9_server_connections(F->srv) >= HOST_P9_MAX_CONNS; i++)
+        usleep(10000);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(host_p9_server_serve_fd(F->srv, sv[0], NULL), 0);
+    fds[0] = sv[1];
+    for (unsigned i = 0; i < n; i++)
+        close(fds[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +762,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remove_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_io, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_file_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

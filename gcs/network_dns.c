@@ -107,6 +107,19 @@ static int text_finish(struct text *t, char **ret, struct lcow_error **err)
     return 0;
 }
 
+/* A search domain or server with white space or a control character inside would start a
+ * line of its own in resolv.conf (found by tests/fuzz/fuzz_etc_files.c). */
+static int check_dns_items(char *const *v, const char *what, struct lcow_error **err)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        for (const char *c = v[i]; *c; c++)
+            if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c))
+                return lcow_error_make(err, EINVAL,
+                                       "%s item %zu contains white space or a control character",
+                                       what, i);
+    return 0;
+}
+
 int gcs_net_resolv_conf_text(char *const *searches, char *const *servers, char **ret,
                              struct lcow_error **err)
 {
@@ -116,6 +129,9 @@ int gcs_net_resolv_conf_text(char *const *searches, char *const *servers, char *
     if (ns > GCS_NET_MAX_DNS_SEARCH)
         return lcow_error_make(err, EINVAL, "DNS search list has %zu domains, more than %d", ns,
                                GCS_NET_MAX_DNS_SEARCH);
+    if (check_dns_items(searches, "DNSSuffix", err) < 0 ||
+        check_dns_items(servers, "DNSServerList", err) < 0)
+        return -EINVAL;
     if (ns > 0) {
         text_add(&t, "search");
         for (size_t i = 0; i < ns; i++) {

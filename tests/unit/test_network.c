@@ -83,6 +83,23 @@ static void test_resolv_conf_too_many_searches(void **state)
     assert_non_null(strstr(err->msg, "more than 6"));
 }
 
+/* An item with a newline would inject a line of its own (found by fuzz_etc_files). */
+static void test_resolv_conf_injection(void **state)
+{
+    char *evil[] = {"x\nnameserver", NULL};
+    char *tab[] = {"10.0.0.1\t6.6.6.6", NULL};
+    char *none[] = {NULL};
+    cleanup_free char *t = NULL;
+    cleanup_error struct lcow_error *err = NULL;
+    cleanup_error struct lcow_error *err2 = NULL;
+
+    assert_int_equal(gcs_net_resolv_conf_text(evil, none, &t, &err), -EINVAL);
+    assert_null(t);
+    assert_non_null(strstr(err->msg, "DNSSuffix item 0"));
+    assert_int_equal(gcs_net_resolv_conf_text(none, tab, &t, &err2), -EINVAL);
+    assert_non_null(strstr(err2->msg, "DNSServerList"));
+}
+
 static void test_hosts_text(void **state)
 {
     static const char tail[] = "\n# The following lines are desirable for IPv6 capable hosts\n"
@@ -597,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_dns_merge),
         cmocka_unit_test(test_dns_merge_empty),
         cmocka_unit_test(test_resolv_conf_text),
+        cmocka_unit_test(test_resolv_conf_injection),
         cmocka_unit_test(test_resolv_conf_too_many_searches),
         cmocka_unit_test(test_hosts_text),
         cmocka_unit_test(test_hostname_valid),

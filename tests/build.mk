@@ -1,0 +1,5 @@
+# tests/build.mk: test-only targets that belong to no component (hardening: issue 12).
+
+# fuzz targets filling issue 12's gaps: process.json, and the /etc files made from host input.
+$(eval $(call add_fuzz,fuzz_oci_process,tests/fuzz/fuzz_oci_process.c,oci oci_spec_res common,$(LIBS_JSON)))
+$(eval $(call add_fuzz,fuzz_etc_files,tests/fuzz/fuzz_etc_files.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))

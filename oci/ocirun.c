@@ -399,6 +399,7 @@ static int cmd_create(const struct cmd_opts *o)
         launch_done(&l);
         return fail_err(err);
     }
+    lcow_debug("created container `%s`: pid %d, bundle `%s`", l.st.id, (int)l.st.pid, l.bundle);
     oci_container_release(l.c);
     launch_done(&l);
     return 0;
@@ -553,6 +554,7 @@ static int cmd_start(const struct cmd_opts *o)
     if (write(fd, "0", 1) != 1)
         return fail("write exec fifo: %s", strerror(errno));
     (void)unlink(fifo);
+    lcow_debug("started container `%s`", o->pos[0]);
     cleanup_error struct lcow_error *herr = NULL;
     struct oci_state st2 = {0};
     if (oci_state_read(arg_root, o->pos[0], &st2, &herr) < 0 ||
@@ -689,6 +691,7 @@ static int cmd_delete(const struct cmd_opts *o)
     if (cli_hooks(dir, &st, OCI_HOOK_POSTSTOP, "stopped", &herr) < 0)
         fprintf(stderr, "ocirun: warning: %s\n", lcow_error_message(herr));
     remove_state_dir(dir);
+    lcow_debug("deleted container `%s`", o->pos[0]);
     oci_state_done(&st);
     return r;
 }

@@ -138,6 +138,14 @@ static int check_visible(const struct p9_conn *c, const char *dirpath, const cha
     return 0;
 }
 
+/* Permission bits the guest may set on host files: never set-user-ID (nor set-group-ID on
+ * files): a guest-made setuid-root binary in a share would run with root's powers on the
+ * host. A directory keeps set-group-ID (group inheritance, harmless). */
+static mode_t safe_mode(uint32_t mode, bool dir)
+{
+    return (mode_t)(mode & 07777 & ~(dir ? (uint32_t)S_ISUID : (uint32_t)(S_ISUID | S_ISGID)));
+}
+
 static char *str_dup(const struct host_p9_str *s)
 {
     return strndup(s->s, s->len);
@@ -475,7 +483,7 @@ static int op_lcreate(struct p9_conn *c, const struct host_p9_msg *m, struct hos
         return r;
     /* O_NONBLOCK: an existing FIFO of that name must not block the connection. */
     int flags = (open_flags(m->u.lcreate.flags) & ~O_DIRECTORY) | O_CREAT | O_NONBLOCK;
-    cleanup_close int fd = openat(f->fd, name, flags, m->u.lcreate.mode & 07777);
+    cleanup_close int fd = openat(f->fd, name, flags, safe_mode(m->u.lcreate.mode, false));
     if (fd < 0)
         return -errno;
     struct stat st;
@@ -519,7 +527,7 @@ static int op_mkdir(struct p9_conn *c, const struct host_p9_msg *m, struct host_
     int r = dir_and_name(c, m->u.mkdir.dfid, &m->u.mkdir.name, &d, name);
     if (r < 0)
         return r;
-    if (mkdirat(d->fd, name, m->u.mkdir.mode & 07777) < 0)
+    if (mkdirat(d->fd, name, safe_mode(m->u.mkdir.mode, true)) < 0)
         return -errno;
     chown_new(d->fd, name, d->uid, m->u.mkdir.gid);
     return reply_qid_at(c, d->fd, name, o);
@@ -555,7 +563,7 @@ static int op_mknod(struct p9_conn *c, const struct host_p9_msg *m, struct host_
     /* No device nodes: the host would hand the guest its own devices. */
     if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISREG(mode))
         return -EPERM;
-    if (mknodat(d->fd, name, mode & (S_IFMT | 07777), 0) < 0)
+    if (mknodat(d->fd, name, (mode & S_IFMT) | safe_mode(mode, false), 0) < 0)
         return -errno;
     chown_new(d->fd, name, d->uid, m->u.mknod.gid);
     return reply_qid_at(c, d->fd, name, o);
@@ -727,7 +735,7 @@ static int op_setattr(struct p9_conn *c, const struct host_p9_msg *m, struct hos
     char pp[32];
     proc_path(f->fd, pp);
     if ((v & HOST_P9_SETATTR_MODE) && !S_ISLNK(st.st_mode) &&
-        chmod(pp, m->u.setattr.mode & 07777) < 0)
+        chmod(pp, safe_mode(m->u.setattr.mode, S_ISDIR(st.st_mode))) < 0)
         return -errno;
     if (v & (HOST_P9_SETATTR_UID | HOST_P9_SETATTR_GID)) {
         uid_t uid = (v & HOST_P9_SETATTR_UID) ? m->u.setattr.uid : (uid_t)-1;
@@ -1056,6 +1064,10 @@ static int op_xattrcreate(struct p9_conn *c, const struct host_p9_msg *m, struct
         return -E2BIG;
     if (m->u.xattrcreate.name.len == 0)
         return -EINVAL;
+    /* Only user.*: security.capability on a host file would grant capabilities to whoever
+     * runs it on the host, trusted.* and system.* belong to the host. */
+    if (m->u.xattrcreate.name.len < 5 || memcmp(m->u.xattrcreate.name.s, "user.", 5) != 0)
+        return -EOPNOTSUPP;
     cleanup_free char *name = NULL;
     if ((r = xattr_name(&m->u.xattrcreate.name, &name)) < 0)
         return r;

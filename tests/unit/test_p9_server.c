@@ -433,6 +433,23 @@ static void test_write_create_dir(void **state)
 
     assert_int_equal(c_mkdir(1, "d"), 0);
     assert_true(host_exists("share/d"));
+    /* No set-user-ID files from the guest: not at creation, not by chmod. */
+    assert_int_equal(c_walk(1, 9, ""), 0);
+    assert_int_equal(c_lcreate(9, "suid", O_RDWR, 04755), 0); /* fid 9 is now the file */
+    snprintf(p, sizeof(p), "%s/suid", F->share);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    struct host_p9_out *o = begin(HOST_P9_TSETATTR);
+    host_p9_put32(o, 9);
+    host_p9_put32(o, HOST_P9_SETATTR_MODE);
+    host_p9_put32(o, 06755);
+    host_p9_put32(o, 0);
+    host_p9_put32(o, 0);
+    for (int i = 0; i < 5; i++)
+        host_p9_put64(o, 0);
+    assert_int_equal(rpc(o), 0);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
     assert_int_equal(c_mkdir(1, "d"), -EEXIST);
     assert_int_equal(c_renameat(1, "new.txt", 1, "renamed.txt"), 0);
     assert_true(host_exists("share/renamed.txt"));
@@ -571,6 +588,18 @@ static void test_xattr_lock_statfs(void **state)
         assert_int_equal(c_read(3, 0, sizeof(buf), buf), 5);
         assert_memory_equal(buf, "value", 5);
         assert_int_equal(c_fid_op(HOST_P9_TCLUNK, 3), 0);
+    }
+    /* Only user.* xattrs can be set: security.capability would grant host capabilities. */
+    const char *refused[] = {"security.capability", "trusted.x", "system.posix_acl_access"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_int_equal(c_walk(1, 6, "hello.txt"), 1);
+        o = begin(HOST_P9_TXATTRCREATE);
+        host_p9_put32(o, 6);
+        pstr(o, refused[i]);
+        host_p9_put64(o, 1);
+        host_p9_put32(o, 0);
+        assert_int_equal(rpc(o), -EOPNOTSUPP);
+        assert_int_equal(c_fid_op(HOST_P9_TCLUNK, 6), 0);
     }
     /* Two opens of one file: an exclusive lock on the first blocks the second. */
     assert_int_equal(c_walk(1, 4, "hello.txt"), 1);

@@ -36,8 +36,9 @@ $(eval $(call add_prog,ocirun,oci/ocirun.c $(OCIRUN2_SRCS),oci_exec $(OCI_LIBS),
 $(eval $(call add_unit_test,test_oci_spec,tests/unit/test_oci_spec.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON)))
 $(eval $(call add_test_prog,oci_recvtty,tests/integration/oci_recvtty.c,,))
 $(eval $(call add_test_prog,oci_api_test,tests/integration/oci_api_test.c,$(OCI_LIBS),$(LIBS_SECCOMP) $(LIBS_JSON) $(LIBS_CMOCKA) -lpthread))
+$(eval $(call add_test_prog,oci_nosys,tests/integration/oci_nosys.c,,))
 CHECK_SCRIPTS += tests/integration/oci_diff.sh tests/integration/oci_lifecycle.sh \
-	tests/integration/oci_api.sh
+	tests/integration/oci_api.sh tests/integration/oci_fallback.sh
 $(eval $(call add_test_prog,oci_bench,tests/bench/oci_bench.c,,))
 $(eval $(call add_test_prog,oci_floor,tests/bench/oci_floor.c,,$(STATIC)))
 # Built without the project's flags on purpose: no libc, so no sanitizer either (bench only).

@@ -55,3 +55,11 @@ $(eval $(call add_unit_test,test_runlcow,tests/unit/test_runlcow.c,host_runlcow 
 # make bench: runlcow run end to end (QEMU start -> ... -> exit) and host memory per UVM.
 BENCH_SCRIPTS += tests/bench/runlcow_bench.sh
 BENCH_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun $(BUILD)/bin/vhost-user-vsock
+
+# runlcow2 (issue 11): OCI image layouts / layer tars → read-only ext4 per layer (libarchive
+# unpack with whiteout conversion, then mke2fs -d), cached by blob digest; lcow-tar2ext4 CLI.
+LIBS_ARCHIVE := $(shell pkg-config --libs libarchive 2>/dev/null)
+HOST_IMAGE_SRCS := host/tar2ext4.c host/oci_image.c
+$(eval $(call add_lib,host_image,$(HOST_IMAGE_SRCS)))
+$(eval $(call add_prog,lcow-tar2ext4,host/tar2ext4_main.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
+$(eval $(call add_unit_test,test_tar2ext4,tests/unit/test_tar2ext4.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))

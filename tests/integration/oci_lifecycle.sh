@@ -31,7 +31,7 @@ lifecycle() {
     $rt state life | sed -E 's/"(pid|created)": [^,]*/"\1": X/' | od -c | tail -3
     $rt list -f json | sed -E 's/"(pid|created)":[^,]*/"\1":X/g'
     $rt list -q
-    $rt list | head -1
+    $rt list | head -1 | tr -s ' ' # widths follow the created stamp's length
     $rt list | awk 'NR > 1 {print $1, $3, $4, $6}'
     (cd "$WORK/life" && $rt create life) >/dev/null 2>&1
     echo "duplicate-create=$?"

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "gcs/bridge.h"
 #include "gcs/container.h"
+#include "gcs/limits.h"
 #include "gcs/modify.h"
 
 #define DUMP_STACKS_MAX (60u * 1024) /* §4.10: keep the text well under 64 KiB */
@@ -162,6 +163,8 @@ static void job_create(struct gcs *g, struct gcs_req *r)
     int rc = gcs_decode_create_request(r->payload, r->len, &q, &e);
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
+    } else if (gcs_limits_check_spec(q.config.oci_specification, &e) < 0) {
+        gcs_reply_error(g, r, GCS_E_INVALIDARG, e);
     } else {
         gcs_container_create(g, r, &q);
     }
@@ -271,9 +274,14 @@ static void job_modify(struct gcs *g, struct gcs_req *r)
 
 static void submit(struct gcs *g, struct gcs_req *r, gcs_job_fn fn)
 {
-    if (gcs_workers_submit(g, fn, r) < 0) {
+    int rc = gcs_workers_submit(g, fn, r);
+    if (rc < 0) {
         cleanup_error struct lcow_error *e = NULL;
-        lcow_error_make(&e, EAGAIN, "no worker thread available");
+        if (rc == -EBUSY)
+            lcow_error_make(&e, EBUSY, "more than %u requests wait for a worker",
+                            GCS_LIMIT_QUEUED_REQUESTS);
+        else
+            lcow_error_make(&e, EAGAIN, "no worker thread available");
         gcs_reply_error(g, r, GCS_E_FAIL, e);
         gcs_req_free(r);
     }

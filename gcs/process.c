@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "gcs/bridge.h"
+#include "gcs/limits.h"
 #include "gcs/container.h"
 #include "gcs/reaper.h"
 #include "gcs/stdio.h"
@@ -393,6 +394,10 @@ void gcs_proc_execute(struct gcs *g, struct gcs_req *r)
     int rc = gcs_decode_execute_process_request(r->payload, r->len, &q, &e);
     if (rc < 0) {
         gcs_reply_error(g, r, gcs_hresult_from_decode_error(-rc), e);
+        goto out;
+    }
+    if (gcs_limits_check_exec(&q.params, &e) < 0) {
+        gcs_reply_error(g, r, GCS_E_INVALIDARG, e);
         goto out;
     }
     bool external =

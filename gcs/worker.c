@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "gcs/bridge.h"
+#include "gcs/limits.h"
 
 /* Handlers are shallow (no recursion); 256 KiB leaves room for json-c and libc. */
 #define WORKER_STACK_SIZE (256u * 1024)
@@ -113,6 +114,12 @@ int gcs_workers_submit(struct gcs *g, gcs_job_fn fn, struct gcs_req *r)
     j->fn = fn;
     j->req = r;
     pthread_mutex_lock(&w->lock);
+    if (w->queued >= w->idle + GCS_LIMIT_QUEUED_REQUESTS) {
+        /* Bounded memory under a flood: each queued job holds its whole request frame. */
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        return -EBUSY;
+    }
     w->queued++;
     maybe_start_thread(g, w);
     if (w->threads == 0) {

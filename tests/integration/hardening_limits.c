@@ -1,0 +1,318 @@
+/* Resource limits of gcs (gcs/limits.h, issue 12), each at the limit and one past it, over the
+ * real bridge (gcs over unix:, tests/integration/hardening_lib.h):
+ *   - bridge message size: a frame of exactly GCS_LIMIT_MESSAGE_BYTES is served; one byte more
+ *     drops the connection, gcs redials and renegotiates;
+ *   - queued requests: with one worker busy on a device wait, GCS_LIMIT_QUEUED_REQUESTS requests
+ *     queue and are answered normally, the next is refused at once;
+ *   - argv and environment bytes of an external process, of a container exec (OciProcess) and
+ *     of a container's init (the Create spec);
+ *   - mounts per container (GCS_LIMIT_MOUNTS).
+ * Past every limit: an error response naming the limit, and gcs keeps serving. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/io.h"
+#include "gcs/limits.h"
+#include "tests/integration/hardening_lib.h"
+
+static int setup(void **state)
+{
+    struct hl *h = NULL;
+    if (hl_setup(&h, NULL, NULL) < 0)
+        return -1;
+    *state = h;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    hl_teardown(*state);
+    *state = NULL;
+    return 0;
+}
+
+/* gcs still answers: DumpStacks succeeds. */
+static void still_serving(struct hl *h)
+{
+    assert_int_equal(hl_simple(h, GCS_MSG_DUMP_STACKS, GCS_UVM_CONTAINER_ID), 0);
+}
+
+static void put_header(unsigned char *p, uint32_t type, uint32_t size, uint64_t id)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (unsigned char)(type >> (8 * i));
+        p[4 + i] = (unsigned char)(size >> (8 * i));
+    }
+    for (int i = 0; i < 8; i++)
+        p[8 + i] = (unsigned char)(id >> (8 * i));
+}
+
+static void test_message_size(void **state)
+{
+    struct hl *h = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    /* At the cap: a DumpStacks padded with white space to exactly the read cap. */
+    const size_t size = GCS_LIMIT_MESSAGE_BYTES;
+    cleanup_free unsigned char *f = malloc(size);
+    assert_non_null(f);
+    static const char body[] =
+        "{\"ContainerId\":\"" GCS_UVM_CONTAINER_ID "\",\"ActivityId\":\"" HL_AID "\"}";
+    put_header(f, GCS_MSG_DUMP_STACKS, (uint32_t)size, 900001);
+    memset(f + GCS_HEADER_SIZE, ' ', size - GCS_HEADER_SIZE);
+    memcpy(f + GCS_HEADER_SIZE, body, strlen(body));
+    assert_int_equal(host_bridge_track(h->b, 900001, &err), 0);
+    assert_int_equal(host_bridge_send_raw(h->b, f, size, &err), 0);
+    struct host_message m = {0};
+    assert_int_equal(host_bridge_recv(h->b, 900001, HL_MS, &m, &err), 0);
+    int32_t hr = -1;
+    assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+    assert_int_equal(hr, 0);
+    assert_true(m.len + GCS_HEADER_SIZE <= GCS_MAX_WRITE_MESSAGE);
+    host_message_done(&m);
+
+    /* One past: the header alone drops the connection; gcs redials and renegotiates. */
+    put_header(f, GCS_MSG_DUMP_STACKS, (uint32_t)size + 1, 900002);
+    assert_int_equal(host_bridge_send_raw(h->b, f, GCS_HEADER_SIZE, &err), 0);
+    char c;
+    for (int i = 0; i < 200 && read(host_bridge_fd(h->b), &c, 1) != 0; i++)
+        usleep(10 * 1000); /* EOF: gcs closed its end */
+    assert_int_equal(read(host_bridge_fd(h->b), &c, 1), 0);
+    assert_int_equal(host_bridge_accept(h->b, HL_MS, &err), 0);
+    assert_int_equal(host_bridge_negotiate(h->b, HL_MS, &err), 0);
+    still_serving(h);
+}
+
+/* A MappedVirtualDisk Add whose device never appears holds the only worker for the device
+ * timeout; meanwhile GetProperties requests (worker requests) queue up. */
+static void test_queued_requests(void **state)
+{
+    (void)state;
+    char sysfs[96], run[96], timeout[16];
+    snprintf(sysfs, sizeof(sysfs), "/tmp/lcow-hard-sysfs-%d", (int)getpid());
+    snprintf(run, sizeof(run), "/run/lcow-hard-%d", (int)getpid());
+    mkdir(sysfs, 0755);
+    snprintf(timeout, sizeof(timeout), "%d", 4000);
+    const char *extra[] = {"-workers",           "1",     "-sysfs-root", sysfs,
+                           "-device-timeout-ms", timeout, NULL};
+    struct hl *h = NULL;
+    assert_int_equal(hl_setup(&h, extra, NULL), 0);
+    cleanup_error struct lcow_error *err = NULL;
+    char payload[512];
+    snprintf(payload, sizeof(payload),
+             "{\"ContainerId\":\"" GCS_UVM_CONTAINER_ID "\",\"ActivityId\":\"" HL_AID
+             "\",\"Request\":{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+             "\"Settings\":{\"MountPath\":\"%s/m0\",\"Lun\":1,\"ReadOnly\":true}}}",
+             run);
+    uint64_t blocker = 0;
+    assert_int_equal(host_bridge_send(h->b, GCS_MSG_MODIFY_SETTINGS, payload, &blocker, &err), 0);
+    usleep(300 * 1000); /* the worker has taken it */
+    static const char props[] = "{\"ContainerId\":\"nosuch\",\"ActivityId\":\"" HL_AID
+                                "\",\"Query\":\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\"]}\"}";
+    uint64_t ids[GCS_LIMIT_QUEUED_REQUESTS + 1];
+    for (unsigned i = 0; i <= GCS_LIMIT_QUEUED_REQUESTS; i++)
+        assert_int_equal(host_bridge_send(h->b, GCS_MSG_GET_PROPERTIES, props, &ids[i], &err), 0);
+    /* One past: refused at once, long before the device wait ends. */
+    struct host_message m = {0};
+    long long t0 = (long long)lcow_now_ns();
+    assert_int_equal(host_bridge_recv(h->b, ids[GCS_LIMIT_QUEUED_REQUESTS], HL_MS, &m, &err), 0);
+    assert_true((long long)lcow_now_ns() - t0 < 2000000000LL);
+    int32_t hr = 0;
+    cleanup_free char *msg = NULL;
+    assert_int_equal(host_message_result(&m, &hr, &msg, &err), 0);
+    assert_int_equal(hr, GCS_E_FAIL);
+    assert_non_null(strstr(msg, "requests wait for a worker"));
+    host_message_done(&m);
+    /* The device wait ends with a bounded-wait error, then every queued request is served. */
+    assert_int_equal(host_bridge_recv(h->b, blocker, HL_MS, &m, &err), 0);
+    assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+    assert_true(hr < 0);
+    host_message_done(&m);
+    for (unsigned i = 0; i < GCS_LIMIT_QUEUED_REQUESTS; i++) {
+        cleanup_free char *e = NULL;
+        assert_int_equal(host_bridge_recv(h->b, ids[i], HL_MS, &m, &err), 0);
+        assert_int_equal(host_message_result(&m, &hr, &e, &err), 0);
+        assert_int_equal(hr, GCS_HCS_E_SYSTEM_NOT_FOUND);
+        host_message_done(&m);
+    }
+    still_serving(h);
+    hl_teardown(h);
+    rmdir(sysfs);
+    char m0[128];
+    snprintf(m0, sizeof(m0), "%s/m0", run);
+    rmdir(m0);
+    rmdir(run);
+}
+
+/* A NULL-terminated argv of `first` followed by padding strings, `total` bytes as execve counts
+ * them (each string + NUL). */
+static char **sized_strv(const char *first, size_t total, char fill, bool kv)
+{
+    size_t n = 2 + total / 65536 + 1;
+    char **v = calloc(n + 1, sizeof(*v));
+    size_t left = total, i = 0;
+    v[i++] = strdup(first);
+    left -= strlen(first) + 1;
+    while (left > 0) {
+        size_t len = left > 65536 ? 65536 : left; /* this string's bytes, NUL included */
+        if (left - len > 0 && left - len < 8)
+            len -= 8; /* leave room for a last string that still has its KEY= */
+        char *s = malloc(len);
+        memset(s, fill, len - 1);
+        s[len - 1] = '\0';
+        if (kv) {
+            assert_true(len >= 8);
+            char key[16];
+            snprintf(key, sizeof(key), "K%05u", (unsigned)(i % 100000));
+            memcpy(s, key, 6);
+            s[6] = '=';
+        }
+        v[i++] = s;
+        left -= len;
+    }
+    v[i] = NULL;
+    return v;
+}
+
+static int32_t run_external(struct hl *h, char **argv, char **env, uint32_t *code)
+{
+    struct host_exec x = {.argv = (const char *const *)argv, .env = (const char *const *)env};
+    struct host_process p;
+    int32_t hr = 0;
+    cleanup_error struct lcow_error *err = NULL;
+    int r = host_bridge_exec(h->b, NULL, &x, HL_MS, &p, &hr, &err);
+    if (r == -EREMOTEIO) {
+        assert_non_null(strstr(lcow_error_message(err), "more than the limit"));
+        return hr;
+    }
+    if (r < 0)
+        fail_msg("exec: %s", lcow_error_message(err));
+    host_process_close(&p);
+    *code = hl_wait_exit(h, NULL, p.pid);
+    return 0;
+}
+
+static void test_argv_env_external(void **state)
+{
+    struct hl *h = *state;
+    static char *small[] = {"true", NULL};
+    static char *noenv[] = {"A=B", NULL};
+    uint32_t code = 99;
+    cleanup_strv char **at = sized_strv("true", GCS_LIMIT_ARGV_BYTES, 'a', false);
+    cleanup_strv char **past = sized_strv("true", GCS_LIMIT_ARGV_BYTES + 1, 'a', false);
+    assert_int_equal(run_external(h, at, noenv, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(run_external(h, past, noenv, &code), GCS_E_INVALIDARG);
+    cleanup_strv char **env_at = sized_strv("PATH=/bin:/usr/bin", GCS_LIMIT_ENV_BYTES, 'e', true);
+    cleanup_strv char **env_past =
+        sized_strv("PATH=/bin:/usr/bin", GCS_LIMIT_ENV_BYTES + 1, 'e', true);
+    code = 99;
+    assert_int_equal(run_external(h, small, env_at, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(run_external(h, small, env_past, &code), GCS_E_INVALIDARG);
+    still_serving(h);
+}
+
+static struct json_object *strv_json(char **v)
+{
+    return hl_strv((const char *const *)v);
+}
+
+static void test_argv_env_container(void **state)
+{
+    struct hl *h = *state;
+    char bundle[256];
+    cleanup_free char *e = NULL;
+    /* Create: the init's args past the limit are refused before anything is made. */
+    cleanup_strv char **past = sized_strv("true", GCS_LIMIT_ARGV_BYTES + 1, 'a', false);
+    struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
+    json_object_object_add(lcow_json_field(spec, "process"), "args", strv_json(past));
+    assert_int_equal(hl_create(h, "argvpast", spec, &e), GCS_E_INVALIDARG);
+    assert_non_null(strstr(e, "argv is"));
+    hl_bundle_of(h, "argvpast", bundle, sizeof(bundle));
+    struct stat st;
+    assert_int_not_equal(stat(bundle, &st), 0);
+    /* At the limit the init runs. */
+    cleanup_strv char **at = sized_strv("true", GCS_LIMIT_ARGV_BYTES, 'a', false);
+    spec = hl_base_spec(h, (const char *const[]){"sleep", "30", NULL});
+    uint32_t init = hl_run(h, "argv", spec, NULL);
+    /* An exec at the limit of env runs, one past is refused. */
+    cleanup_strv char **env_at = sized_strv("PATH=/bin", GCS_LIMIT_ENV_BYTES, 'e', true);
+    cleanup_strv char **env_past = sized_strv("PATH=/bin", GCS_LIMIT_ENV_BYTES + 1, 'e', true);
+    struct json_object *proc = hl_oci_process((const char *const[]){"true", NULL}, false);
+    json_object_object_add(proc, "env", strv_json(env_at));
+    struct host_process p;
+    assert_int_equal(hl_execute(h, "argv", proc, false, false, false, &p, NULL), 0);
+    assert_int_equal(hl_wait_exit(h, "argv", p.pid), 0);
+    proc = hl_oci_process((const char *const[]){"true", NULL}, false);
+    json_object_object_add(proc, "env", strv_json(env_past));
+    free(e);
+    e = NULL;
+    assert_int_equal(hl_execute(h, "argv", proc, false, false, false, &p, &e), GCS_E_INVALIDARG);
+    assert_non_null(strstr(e, "environment is"));
+    proc = hl_oci_process((const char *const[]){"true", NULL}, false);
+    json_object_object_add(proc, "args", strv_json(at));
+    assert_int_equal(hl_execute(h, "argv", proc, false, false, false, &p, NULL), 0);
+    assert_int_equal(hl_wait_exit(h, "argv", p.pid), 0);
+    assert_int_equal(hl_simple(h, GCS_MSG_SHUTDOWN_FORCED, "argv"), 0);
+    hl_wait_exit(h, "argv", init);
+    hl_expect_notification(h, "argv", GCS_NOTIFY_FORCED_EXIT);
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "argv"), 0);
+    still_serving(h);
+}
+
+static struct json_object *spec_with_mounts(struct hl *h, unsigned total)
+{
+    struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
+    unsigned have = (unsigned)json_object_array_length(lcow_json_field(spec, "mounts"));
+    for (unsigned i = have; i < total; i++) {
+        char dst[32];
+        snprintf(dst, sizeof(dst), "/tmp/m%u", i);
+        hl_add_mount(spec, dst, "tmpfs", "tmpfs", (const char *const[]){"size=64k", NULL});
+    }
+    return spec;
+}
+
+static void test_mounts(void **state)
+{
+    struct hl *h = *state;
+    cleanup_free char *e = NULL;
+    int32_t hr = hl_create(h, "mpast", spec_with_mounts(h, GCS_LIMIT_MOUNTS + 1), &e);
+    assert_int_equal(hr, GCS_E_INVALIDARG);
+    assert_non_null(strstr(e, "more than the limit"));
+    char bundle[256];
+    hl_bundle_of(h, "mpast", bundle, sizeof(bundle));
+    struct stat st;
+    assert_int_not_equal(stat(bundle, &st), 0);
+    uint32_t pid = hl_run(h, "mat", spec_with_mounts(h, GCS_LIMIT_MOUNTS), NULL);
+    assert_int_equal(hl_wait_exit(h, "mat", pid), 0);
+    hl_expect_notification(h, "mat", GCS_NOTIFY_UNEXPECTED_EXIT);
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "mat"), 0);
+    assert_int_equal(hl_mounts_under(h->dir), 0);
+    still_serving(h);
+}
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "hardening_limits: needs root\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_message_size, setup, teardown),
+        cmocka_unit_test(test_queued_requests),
+        cmocka_unit_test_setup_teardown(test_argv_env_external, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_argv_env_container, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

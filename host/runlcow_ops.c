@@ -172,9 +172,24 @@ int rl_cmd_kill(struct rl_globals *g, int argc, char **argv)
     return 0;
 }
 
+/* Alive and not a zombie: an orphaned supervisor stays a zombie until whoever adopts orphans
+ * reaps it, and kill(pid, 0) succeeds on zombies. */
 static bool pid_alive(pid_t pid)
 {
-    return pid > 0 && kill(pid, 0) == 0;
+    if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+        return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the state follows the command name */
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
 }
 
 /* A pid from the state file is ours only if its command line names our directory. */

@@ -3,6 +3,7 @@
  * scratch disk. A status other than stopped whose supervisor is gone reads as stopped. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -126,9 +127,24 @@ int rl_state_write(const struct rl_globals *g, const struct rl_state *s, struct 
     return lcow_write_file_atomic(p, text, strlen(text), 0600, err);
 }
 
+/* Alive and not a zombie: an orphaned supervisor stays a zombie until whoever adopts orphans
+ * reaps it, and kill(pid, 0) succeeds on zombies. */
 static bool pid_alive(pid_t pid)
 {
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+    if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+        return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the state follows the command name */
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
 }
 
 int rl_state_read(const struct rl_globals *g, const char *id, struct rl_state *ret,

@@ -59,13 +59,16 @@ const char *host_uvm_pick_accel(void)
 /* ---- command line ------------------------------------------------------------------------ */
 
 /* hcsshim's tokens (§1.2) for a console on COM1, minus initcall_blacklist=virtio_vsock_init
- * and pci=off (virtio-pci needs the bus); the GCS gets -disable-time-sync (no Hyper-V PTP). */
+ * and pci=off (virtio-pci needs the bus); the GCS gets -disable-time-sync (no Hyper-V PTP).
+ * Added for QEMU: no_timer_check, since under TCG on a loaded host the kernel's IO-APIC timer
+ * check can miss its ticks and panic ("IO-APIC + timer doesn't work!"), as seen here. */
 static char *kernel_cmdline(const struct host_uvm_config *c)
 {
     char *s = NULL;
     if (asprintf(&s,
                  "8250_core.nr_uarts=1 8250_core.skip_txen_test=1 console=ttyS0,115200 "
-                 "panic=-1 quiet%s%s nr_cpus=%u brd.rd_nr=0 pmtmr=0 -- -e %u /bin/vsockexec "
+                 "panic=-1 quiet no_timer_check%s%s nr_cpus=%u brd.rd_nr=0 pmtmr=0 -- -e %u "
+                 "/bin/vsockexec "
                  "-e %u /bin/gcs -v4 -log-format json -loglevel %s -disable-time-sync",
                  c->kernel_args && *c->kernel_args ? " " : "", c->kernel_args ? c->kernel_args : "",
                  c->cpus, ENTROPY_PORT, LOG_PORT, c->gcs_log_level ? c->gcs_log_level : "info") < 0)

@@ -6,7 +6,9 @@
 #      and -p process.json with their own exit codes, exec stdin, kill with signals, the GCS
 #      log, duplicate id, delete leaves no QEMU, back end, socket, image or state dir
 #   C  run -d, delete refused while running, QEMU killed mid-run: stopped, nothing left
-#   D  create then delete (a created container is torn down without --force)
+#   D  create then delete (a created container is torn down without --force); D2 the supervisor
+#      SIGKILLed: QEMU and the back end die with it, stopped, delete cleans up
+#   A2 run in the foreground forwards SIGTERM; its exit status is the container's
 #   E  faults without a full boot: no kernel/initrd, QEMU that cannot start, a GCS that never
 #      connects (bounded wait), invalid bundles, bad flags: clear errors, nothing created
 # Everything runs under its own --root in a temporary directory; the trap kills what is left.
@@ -67,6 +69,22 @@ grep -qx 'err:hello' "$d/a.err" || fail "A: stderr: $(cat "$d/a.err")"
 nothing_left a1
 ls "$root/.layers/"*.ext4 > /dev/null || fail "A: no cached layer image"
 echo "ok A: run: stdin, stdout, stderr, exit status 7, nothing left"
+
+# ---- A2: foreground run forwards signals to the container; its status is the container's -----
+"$build/bin/runlcow" --root "$root" --scratch-size 64 run -b "$d/b" a2 < /dev/null \
+  > "$d/a2.out" 2>&1 &
+a2=$!
+for _ in $(seq 300); do grep -q started "$d/a2.out" && break; sleep 0.1; done
+grep -q started "$d/a2.out" || fail "A2: the container did not start"
+kill -TERM "$a2"
+rc=0
+for _ in $(seq 300); do alive "$a2" || break; sleep 0.1; done
+alive "$a2" && fail "A2: runlcow run still running after SIGTERM"
+wait "$a2" || rc=$?
+[ "$rc" = 3 ] || fail "A2: run exit status $rc after SIGTERM, want 3 (the trap's)"
+grep -q term "$d/a2.out" || fail "A2: the container's TERM trap did not run"
+nothing_left a2
+echo "ok A2: run forwards SIGTERM, exits with the container's status"
 
 # ---- B: detached lifecycle ------------------------------------------------------------------
 rl create -b "$d/b" --pid-file "$d/b1.pid" b1 < /dev/null > "$d/b1.out" 2>&1 ||
@@ -153,6 +171,20 @@ rl create -b "$d/b" d1 < /dev/null > "$d/d1.out" 2>&1 || fail "D: create"
 rl delete d1 || fail "D: delete of a created container"
 nothing_left d1
 echo "ok D: a created container is deleted without --force"
+
+# ---- D2: the supervisor killed: QEMU and the back end die with it, delete cleans up --------
+rl run -d -b "$d/b" --pid-file "$d/d2.pid" d2 < /dev/null > "$d/d2.out" 2>&1 || fail "D2: run -d"
+sup=$(cat "$d/d2.pid")
+qpid=$(jq .runlcowQemuPid "$root/d2/state.json")
+bpid=$(jq .runlcowBackendPid "$root/d2/state.json")
+kill -9 "$sup"
+for _ in $(seq 100); do alive "$qpid" || alive "$bpid" || break; sleep 0.1; done
+alive "$qpid" && fail "D2: QEMU outlived its supervisor"
+alive "$bpid" && fail "D2: the back end outlived its supervisor"
+[ "$(state_field d2 status)" = stopped ] || fail "D2: status $(state_field d2 status), want stopped"
+rl delete d2 || fail "D2: delete"
+nothing_left d2
+echo "ok D2: supervisor killed: QEMU and back end gone, reported stopped, deleted"
 
 # ---- E: faults ------------------------------------------------------------------------------
 expect_err() { # NAME PATTERN ID ARGS...: runlcow fails, says PATTERN, leaves nothing for ID

@@ -164,7 +164,7 @@ static void job_create(struct gcs *g, struct gcs_req *r)
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
     } else if (gcs_limits_check_spec(q.config.oci_specification, &e) < 0) {
-        gcs_reply_error(g, r, GCS_E_INVALIDARG, e);
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
     } else {
         gcs_container_create(g, r, &q);
     }

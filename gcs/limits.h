@@ -34,8 +34,9 @@
  * processes). */
 #define GCS_LIMIT_STDIO_PER_PROCESS 3u
 /* argv and environment of one process, in bytes as execve counts them (each string + its NUL):
- * well under Linux's limit (a quarter of the 8 MiB stack), so a request past these gets a clear
- * E_INVALIDARG instead of an E2BIG from deep inside the exec. */
+ * well under Linux's limit (a quarter of the 8 MiB stack), so a request past these is refused
+ * before anything is made, with E_FAIL and execve's "Argument list too long" as an exec failure
+ * gets from the Go GCS. */
 #define GCS_LIMIT_ARGV_BYTES (1u << 20)
 #define GCS_LIMIT_ENV_BYTES  (1u << 20)
 /* Mounts per container in the host's spec. The executor's parser refuses more than
@@ -71,12 +72,12 @@ static inline int gcs_limits_check_sizes(size_t argv, size_t env, const char *wh
                                          struct lcow_error **err)
 {
     if (argv > GCS_LIMIT_ARGV_BYTES)
-        return lcow_error_make(err, E2BIG, "%s: argv is %zu bytes, more than the limit of %u", what,
-                               argv, GCS_LIMIT_ARGV_BYTES);
+        return lcow_error_make(err, E2BIG, "%s: argv is %zu bytes, more than the limit of %u: %s",
+                               what, argv, GCS_LIMIT_ARGV_BYTES, strerror(E2BIG));
     if (env > GCS_LIMIT_ENV_BYTES)
         return lcow_error_make(err, E2BIG,
-                               "%s: environment is %zu bytes, more than the limit of %u", what, env,
-                               GCS_LIMIT_ENV_BYTES);
+                               "%s: environment is %zu bytes, more than the limit of %u: %s", what,
+                               env, GCS_LIMIT_ENV_BYTES, strerror(E2BIG));
     return 0;
 }
 
@@ -97,8 +98,8 @@ static inline int gcs_limits_check_spec(const struct json_object *spec, struct l
     struct json_object *mounts = lcow_json_field(spec, "mounts");
     if (mounts && json_object_is_type(mounts, json_type_array) &&
         json_object_array_length(mounts) > GCS_LIMIT_MOUNTS)
-        return lcow_error_make(err, E2BIG, "mounts: %zu entries, more than the limit of %u",
-                               json_object_array_length(mounts), GCS_LIMIT_MOUNTS);
+        return lcow_error_make(err, E2BIG, "mounts: %zu entries, more than the limit of %u: %s",
+                               json_object_array_length(mounts), GCS_LIMIT_MOUNTS, strerror(E2BIG));
     return gcs_limits_check_oci_process(lcow_json_field(spec, "process"), "process", err);
 }
 

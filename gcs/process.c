@@ -397,7 +397,7 @@ void gcs_proc_execute(struct gcs *g, struct gcs_req *r)
         goto out;
     }
     if (gcs_limits_check_exec(&q.params, &e) < 0) {
-        gcs_reply_error(g, r, GCS_E_INVALIDARG, e);
+        gcs_reply_error(g, r, GCS_E_FAIL, e);
         goto out;
     }
     bool external =

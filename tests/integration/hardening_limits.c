@@ -211,14 +211,14 @@ static void test_argv_env_external(void **state)
     cleanup_strv char **past = sized_strv("true", GCS_LIMIT_ARGV_BYTES + 1, 'a', false);
     assert_int_equal(run_external(h, at, noenv, &code), 0);
     assert_int_equal(code, 0);
-    assert_int_equal(run_external(h, past, noenv, &code), GCS_E_INVALIDARG);
+    assert_int_equal(run_external(h, past, noenv, &code), GCS_E_FAIL);
     cleanup_strv char **env_at = sized_strv("PATH=/bin:/usr/bin", GCS_LIMIT_ENV_BYTES, 'e', true);
     cleanup_strv char **env_past =
         sized_strv("PATH=/bin:/usr/bin", GCS_LIMIT_ENV_BYTES + 1, 'e', true);
     code = 99;
     assert_int_equal(run_external(h, small, env_at, &code), 0);
     assert_int_equal(code, 0);
-    assert_int_equal(run_external(h, small, env_past, &code), GCS_E_INVALIDARG);
+    assert_int_equal(run_external(h, small, env_past, &code), GCS_E_FAIL);
     still_serving(h);
 }
 
@@ -236,7 +236,7 @@ static void test_argv_env_container(void **state)
     cleanup_strv char **past = sized_strv("true", GCS_LIMIT_ARGV_BYTES + 1, 'a', false);
     struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
     json_object_object_add(lcow_json_field(spec, "process"), "args", strv_json(past));
-    assert_int_equal(hl_create(h, "argvpast", spec, &e), GCS_E_INVALIDARG);
+    assert_int_equal(hl_create(h, "argvpast", spec, &e), GCS_E_FAIL);
     assert_non_null(strstr(e, "argv is"));
     hl_bundle_of(h, "argvpast", bundle, sizeof(bundle));
     struct stat st;
@@ -257,7 +257,7 @@ static void test_argv_env_container(void **state)
     json_object_object_add(proc, "env", strv_json(env_past));
     free(e);
     e = NULL;
-    assert_int_equal(hl_execute(h, "argv", proc, false, false, false, &p, &e), GCS_E_INVALIDARG);
+    assert_int_equal(hl_execute(h, "argv", proc, false, false, false, &p, &e), GCS_E_FAIL);
     assert_non_null(strstr(e, "environment is"));
     proc = hl_oci_process((const char *const[]){"true", NULL}, false);
     json_object_object_add(proc, "args", strv_json(at));
@@ -287,7 +287,7 @@ static void test_mounts(void **state)
     struct hl *h = *state;
     cleanup_free char *e = NULL;
     int32_t hr = hl_create(h, "mpast", spec_with_mounts(h, GCS_LIMIT_MOUNTS + 1), &e);
-    assert_int_equal(hr, GCS_E_INVALIDARG);
+    assert_int_equal(hr, GCS_E_FAIL);
     assert_non_null(strstr(e, "more than the limit"));
     char bundle[256];
     hl_bundle_of(h, "mpast", bundle, sizeof(bundle));

@@ -482,6 +482,10 @@ static int read_host(struct vsock_conn *c, const struct vsock_vring_chain *chain
     if (n > 0) {
         fill_hdr(c, &h, VIRTIO_VSOCK_OP_RW);
         c->tx_cnt += (uint32_t)n;
+        /* a short read means the socket is empty for now: skip the EAGAIN read; epoll (level
+         * triggered, still armed) reports anything that comes later */
+        if ((uint64_t)n < cap)
+            c->want_read = false;
         return put(c, chain, &h, (uint32_t)n);
     }
     if (n == 0) {
@@ -657,8 +661,12 @@ static void conn_event(struct vsock_watch *w, uint32_t events)
     default:
         return;
     }
-    vsock_conn_changed(c);
+    /* Serve first, fix the epoll interest after: when RX buffers are at hand the data goes
+     * out now and EPOLLIN never has to be switched off and on again. */
+    if (vsock_conn_has_work(c))
+        send_push_back(c);
     vsock_dev_pump(dev);
+    vsock_conn_changed(c);
 }
 
 static void listen_event(struct vsock_watch *w, uint32_t events)

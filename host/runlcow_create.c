@@ -17,6 +17,7 @@
 #include "common/io.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/syscalls.h"
 #include "host/runlcow.h"
 
 #define READY_MAX 4096
@@ -141,10 +142,12 @@ static int keep_config(const struct rl_globals *g, const char *id, struct json_o
  * stderr belongs to the container. */
 static void detached_log(const struct rl_globals *g, const char *id)
 {
-    if (g->log)
-        return;
     cleanup_free char *d = rl_dir(g, id), *p = NULL;
-    if (!d || asprintf(&p, "%s/runlcow.log", d) < 0)
+    if (g->log)
+        p = strdup(g->log);
+    else if (!d || asprintf(&p, "%s/runlcow.log", d) < 0)
+        p = NULL;
+    if (!p)
         return;
     int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0)
@@ -165,10 +168,15 @@ static int spawn_supervisor(struct rl_globals *g, struct rl_super_args *a)
         return rl_failf("fork: %s", strerror(errno));
     }
     if (pid == 0) {
+        /* Only stdio (the container's) and the ready pipe survive: a caller waiting for EOF
+         * on some other inherited pipe must not wait for the container too. */
         close(p[0]);
         (void)setsid();
+        if (p[1] != 3 && (dup3(p[1], 3, O_CLOEXEC) < 0 || close(p[1]) < 0))
+            _exit(1);
+        (void)sys_close_range(4, ~0U, 0);
         detached_log(g, a->id);
-        a->ready_fd = p[1];
+        a->ready_fd = 3;
         _exit(rl_super_main(g, a));
     }
     close(p[1]);

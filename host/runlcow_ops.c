@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/io.h"
 #include "common/json.h"
+#include "common/syscalls.h"
 #include "host/runlcow.h"
 
 static const struct {
@@ -503,7 +504,11 @@ int rl_cmd_exec(struct rl_globals *g, int argc, char **argv)
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int i = 0; i < 3 && devnull >= 0; i++)
             dup2(devnull, i);
-        _exit(wait_exit(dir, fd, pid));
+        /* Nothing else the caller gave us stays open (it may wait for EOF on it). */
+        if (fd != 3 && (dup3(fd, 3, O_CLOEXEC) < 0 || close(fd) < 0))
+            _exit(1);
+        (void)sys_close_range(4, ~0U, 0);
+        _exit(wait_exit(dir, 3, pid));
     }
     close(fd);
     if (o.pid_file && rl_write_pid_file(o.pid_file, child, &err) < 0)

@@ -7,3 +7,4 @@ $(eval $(call add_fuzz,fuzz_etc_files,tests/fuzz/fuzz_etc_files.c,gcs_network co
 # hardening (issue 12): limits, faults and security over the real bridge; shared fixture.
 HARDENING_LIBS := host_bridge gcs_protocol vsock common
 $(eval $(call add_unit_test,hardening_limits,tests/integration/hardening_limits.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
+$(eval $(call add_unit_test,hardening_faults,tests/integration/hardening_faults.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))

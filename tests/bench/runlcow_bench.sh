@@ -32,6 +32,7 @@ one() { # MODE KERNEL_ARGS
     < /dev/null > "$d/out" 2>&1 || { cat "$d/out"; exit 1; }
   t1=$(date +%s%N)
   grep -qx hello "$d/out" || { echo "FAIL: no output"; cat "$d/out"; exit 1; }
+  [ "$mode" = quiet ] && rl_walls+=($(( (t1 - t0) / 1000000 )))
   jq -r --arg m "$mode" --arg w $(( (t1 - t0) / 1000000 )) \
     '[$m, .console_ms, .init_ms, .entropy_ms, .log_ms, .negotiated_ms, .layers_ms, .output_ms,
       .exit_ms, .stopped_ms, ($w | tonumber)] | map(if type == "number" then
@@ -40,10 +41,25 @@ one() { # MODE KERNEL_ARGS
     "$d/t.json" | awk '{ printf "%-10s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", $1, $2, $3,
       $4, $5, $6, $7, $8, $9, $10, $11 }'
 }
+rl_walls=()
 for _ in $(seq "$runs"); do one quiet ""; done
 for _ in $(seq "$runs"); do one console "loglevel=7"; done
 echo "(layers: the rootfs image is cached by content after the first run; 'wall' includes"
 echo " runlcow start-up, the bundle check and the teardown after 'stopped')"
+
+# In-run baseline: the same bundle run on this host by ocirun (same executor, no UVM).
+walls=()
+for _ in $(seq "$runs"); do
+  t0=$(date +%s%N)
+  "$build/bin/ocirun" --root "$d/oci" run -b "$d/echo" "o$RANDOM" < /dev/null > "$d/oout" 2>&1 ||
+    { cat "$d/oout"; exit 1; }
+  walls+=($(( ($(date +%s%N) - t0) / 1000000 )))
+done
+echo "baseline: ocirun run of the same bundle on the host (no UVM), wall ms: ${walls[*]}"
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+m_rl=$(median "${rl_walls[@]}")
+m_oci=$(median "${walls[@]}")
+echo "ratio runlcow run / ocirun run (median wall): $m_rl / $m_oci ms = $(echo "scale=1; $m_rl / $m_oci" | bc)x"
 
 rl run -d -b "$d/idle" mem < /dev/null > /dev/null 2>&1
 sleep 2

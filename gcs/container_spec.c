@@ -189,7 +189,8 @@ static int write_root_files(struct gcs *g, struct ct_container *c, struct json_o
         return lcow_error_make(err, EINVAL, "invalid hostname `%s`", hn);
     if (!hn || !hn[0]) {
         gethostname(uvm_name, sizeof(uvm_name) - 1);
-        hn = uvm_name;
+        /* A UVM without a hostname reports "(none)", which no hosts file should carry. */
+        hn = gcs_net_hostname_valid(uvm_name) && uvm_name[0] ? uvm_name : "localhost";
     }
     struct gcs_network *net = gcs_network_for(g);
     if (!net)

@@ -55,7 +55,7 @@ r=/run/gcs/c/ct/rootfs
 # /run is noexec: a tmpfs mount stands in for the overlay the host would combine there.
 bridge exec -- /bin/sh -c "set -e; mkdir -p $r; mount -t tmpfs tmpfs $r
   mkdir -p $r/bin $r/proc $r/etc $r/dev; cp /bin/busybox $r/bin/
-  for a in sh echo cat; do ln -s busybox $r/bin/\$a; done
+  for a in sh echo cat sleep; do ln -s busybox $r/bin/\$a; done
   : > $r/etc/hostname; : > $r/etc/hosts; : > $r/etc/resolv.conf
   cat /proc/self/cgroup" > "$d/out" 2>&1 || fail "preparing the rootfs"
 grep -q '/gcs' "$d/out" || fail "external processes do not run in /gcs"
@@ -88,6 +88,48 @@ rc=0
 bridge raw 0x10100d01 '{"ContainerId":"ct","ActivityId":"00000000-0000-0000-0000-000000000000"}' \
   > "$d/out" 2>&1 || rc=$?
 grep -q -- '-1070137074' "$d/out" || fail "a second delete: $(cat "$d/out")"
+
+# A long-running container, an exec into it (setns in the guest), then a forced shutdown.
+req() {
+  python3 - "$@" <<'PY'
+import json, sys
+kind = sys.argv[1]
+base = {"ContainerId": "ct2", "ActivityId": "00000000-0000-0000-0000-000000000000"}
+if kind == "create":
+    spec = {"ociVersion": "1.0.2",
+            "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "env": ["PATH=/bin"],
+                        "args": ["sleep", "600"]},
+            "root": {"path": sys.argv[2]},
+            "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+            "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "ipc", "uts")]}}
+    base["ContainerConfig"] = json.dumps({"SchemaVersion": {"Major": 2, "Minor": 1},
+                                          "OciBundlePath": "/run/gcs/c/ct2",
+                                          "OciSpecification": spec})
+elif kind == "init":
+    base["Settings"] = {"ProcessParameters": json.dumps({})}
+elif kind == "exec":
+    # pid 1 of the namespace it joined is the init's sleep.
+    proc = {"user": {"uid": 0, "gid": 0}, "cwd": "/", "env": ["PATH=/bin"],
+            "args": ["sh", "-c", "read c < /proc/1/comm; [ \"$c\" = sleep ] && exit 7"]}
+    base["Settings"] = {"ProcessParameters": json.dumps({"OciProcess": proc})}
+elif kind == "wait":
+    base["ProcessId"] = int(sys.argv[2])
+    base["TimeoutInMs"] = 60000
+print(json.dumps(base))
+PY
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+bridge raw 0x10100101 "$(req create "$r")" > "$d/out" 2>&1 || fail "Create ct2: $(cat "$d/out")"
+bridge raw 0x10100501 "$(req init)" > "$d/out" 2>&1 || fail "init ct2: $(cat "$d/out")"
+init=$(field ProcessId < "$d/out")
+bridge raw 0x10100501 "$(req exec)" > "$d/out" 2>&1 || fail "exec ct2: $(cat "$d/out")"
+pid=$(field ProcessId < "$d/out")
+bridge raw 0x10100601 "$(req wait "$pid")" > "$d/out" 2>&1 || fail "wait exec: $(cat "$d/out")"
+[ "$(field ExitCode < "$d/out")" = 7 ] || fail "exec in the UVM container: $(cat "$d/out")"
+bridge raw 0x10100401 "$(req base)" > "$d/out" 2>&1 || fail "ShutdownForced ct2: $(cat "$d/out")"
+bridge raw 0x10100601 "$(req wait "$init")" > "$d/out" 2>&1 || fail "wait init: $(cat "$d/out")"
+[ "$(field ExitCode < "$d/out")" = 137 ] || fail "forced init exit: $(cat "$d/out")"
+bridge raw 0x10100d01 "$(req base)" > "$d/out" 2>&1 || fail "delete ct2: $(cat "$d/out")"
 
 bridge shutdown --forced > "$d/out" 2>&1 || fail "shutdown: $(cat "$d/out")"
 for _ in $(seq 300); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done

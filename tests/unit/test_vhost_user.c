@@ -786,6 +786,49 @@ static void test_credit_announced_when_idle(void **state)
     assert_false(vsock_dev_calls_pending(&f->dev));
 }
 
+/* Connection churn leaves nothing behind: no connection, no fd. */
+static void test_churn_no_leak(void **state)
+{
+    struct fe *f = *state;
+    start_device(f);
+    fill_rx(f);
+    cleanup_close int lfd = host_listen(f, 5010);
+    int fds_before = count_fds();
+    for (uint32_t i = 0; i < 300; i++) {
+        uint32_t gport = 20000 + i;
+        int hfd = establish(f, lfd, gport, 5010);
+        struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_RW, gport, 5010, 3);
+        g_send(f, &h, "abc", 3);
+        char buf[8];
+        assert_int_equal(read(hfd, buf, sizeof(buf)), 3);
+        if (i % 3 == 0) { /* orderly: guest closes */
+            h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, gport, 5010, 0);
+            h.flags = VIRTIO_VSOCK_SHUTDOWN_SEND | VIRTIO_VSOCK_SHUTDOWN_RCV;
+            g_send(f, &h, NULL, 0);
+            expect_op(f, VIRTIO_VSOCK_OP_RST, 5010, gport);
+        } else if (i % 3 == 1) { /* abortive: guest resets */
+            h = hdr(VIRTIO_VSOCK_OP_RST, gport, 5010, 0);
+            g_send(f, &h, NULL, 0);
+        } else { /* the host goes away: the guest gets SHUTDOWN, then closes */
+            close(hfd);
+            hfd = -1;
+            expect_op(f, VIRTIO_VSOCK_OP_SHUTDOWN, 5010, gport);
+            h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, gport, 5010, 0);
+            h.flags = VIRTIO_VSOCK_SHUTDOWN_SEND | VIRTIO_VSOCK_SHUTDOWN_RCV;
+            g_send(f, &h, NULL, 0);
+            expect_op(f, VIRTIO_VSOCK_OP_RST, 5010, gport);
+        }
+        if (hfd >= 0) {
+            assert_int_equal(read(hfd, buf, 1), 0);
+            close(hfd);
+        }
+        pump(f);
+        assert_int_equal(vsock_dev_nconns(&f->dev), 0);
+    }
+    assert_int_equal(count_fds(), fds_before);
+    assert_null(f->dev.graveyard);
+}
+
 static void test_host_connect(void **state)
 {
     struct fe *f = *state;
@@ -968,6 +1011,7 @@ int main(void)
         T(test_credit_overrun),
         T(test_close_drains_to_host),
         T(test_credit_announced_when_idle),
+        T(test_churn_no_leak),
         T(test_host_connect),
         T(test_host_to_guest_credit),
         T(test_rx_starved),

@@ -36,7 +36,7 @@ static int dial(const char *path, int timeout_ms, struct lcow_error **err)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path))
         return lcow_error_make(err, ENAMETOOLONG, "QMP socket path `%s` is too long", path);
-    strcpy(sa.sun_path, path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
     unsigned long long deadline = lcow_now_ns() + (unsigned long long)timeout_ms * 1000000ull;
     for (;;) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -26,6 +26,7 @@
 #include "gcs/protocol.h"
 #include "host/bridge_client.h"
 #include "host/layers.h"
+#include "host/oci_image.h"
 #include "host/qmp.h"
 #include "host/runlcow.h"
 #include "host/uvm.h"
@@ -38,7 +39,13 @@
 #define FS_WAIT_NS     15000000000ull
 #define LAYER_LUN      0u
 #define SCRATCH_LUN    1u
-#define LAYER_MOUNT    "/run/mounts/scsi/m0"
+/* Layer i (top-most first) sits at LUN 0 for i = 0, else i + 1 (LUN 1 is the scratch), and is
+ * mounted at /run/mounts/scsi/m<LUN>. */
+#define LAYERS_MAX 62u
+static unsigned layer_lun(size_t i)
+{
+    return i == 0 ? LAYER_LUN : (unsigned)i + 1;
+}
 
 enum {
     R_LAYER_PLUG = 1 << 0,
@@ -73,6 +80,8 @@ struct super {
     struct host_uvm *uvm;
     struct vsock_addr base;
     char *image, *scratch;
+    char **images; /* read-only layers, top-most first (image = images[0]) */
+    size_t n_images, n_plugged, n_mounted;
     char *bundle_path, *root_path, *scratch_path;
     unsigned res;
     struct proc *procs, *init;
@@ -160,17 +169,28 @@ static int scsi_unplug_guest(struct super *s, unsigned lun, struct lcow_error **
     return modify(s, &q, "SCSIDevice Remove", err);
 }
 
+static char *layer_mount(size_t i)
+{
+    char *p = NULL;
+    return asprintf(&p, "/run/mounts/scsi/m%u", layer_lun(i)) < 0 ? NULL : p;
+}
+
 static int combined_layers(struct super *s, bool add, struct lcow_error **err)
 {
-    struct gcs_layer layer = {.path = LAYER_MOUNT};
+    struct gcs_layer layers[LAYERS_MAX] = {0};
+    char mounts[LAYERS_MAX][32];
+    for (size_t i = 0; i < s->n_images && i < LAYERS_MAX; i++) {
+        snprintf(mounts[i], sizeof(mounts[i]), "/run/mounts/scsi/m%u", layer_lun(i));
+        layers[i].path = mounts[i];
+    }
     struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_COMBINED_LAYERS,
                                    .request_type = add ? GCS_REQUEST_ADD : GCS_REQUEST_REMOVE,
                                    .request_type_name = add ? "Add" : "Remove"};
     q.settings.combined_layers = (struct gcs_combined_layers){
         .container_id = add ? (char *)s->a->id : NULL,
         .container_root_path = s->root_path,
-        .layers = add ? &layer : NULL,
-        .n_layers = add ? 1 : 0,
+        .layers = add ? layers : NULL,
+        .n_layers = add ? s->n_images : 0,
         .scratch_path = add ? s->scratch_path : NULL,
     };
     return modify(s, &q, add ? "CombinedLayers Add" : "CombinedLayers Remove", err);
@@ -261,23 +281,39 @@ static int setup(struct super *s, struct lcow_error **err)
     if (asprintf(&cache, "%s/.layers", s->g->root) < 0 ||
         asprintf(&s->scratch, "%s/scratch.img", s->dir) < 0)
         return lcow_error_make(err, ENOMEM, "paths");
-    /* The image first: a bad rootfs fails before anything boots. */
-    int r = host_layer_image(cache, s->st.rootfs, &s->image, err);
+    /* The images first: a bad rootfs or image fails before anything boots. */
+    int r =
+        host_bundle_layers(s->st.bundle, s->st.rootfs, s->st.annotations, cache, &s->images, err);
     if (r < 0)
-        return lcow_error_wrap(err, "layer from `%s`", s->st.rootfs);
+        return r;
+    while (s->images[s->n_images])
+        s->n_images++;
+    if (s->n_images == 0 || s->n_images > LAYERS_MAX)
+        return lcow_error_make(err, E2BIG, "%zu layers (1 to %u)", s->n_images, LAYERS_MAX);
+    if (!(s->image = strdup(s->images[0])))
+        return lcow_error_make(err, ENOMEM, "paths");
     if ((r = host_scratch_create(s->scratch, s->g->scratch_bytes, err)) < 0)
         return r;
     s->res |= R_SCRATCH_FILE;
     if ((r = uvm_config_start(s, err)) < 0)
         return r;
     save_state(s);
-    if ((r = plug(s, "l0", s->image, true, LAYER_LUN, err)) < 0)
-        return r;
-    s->res |= R_LAYER_PLUG;
-    if ((r = scsi_disk(s, true, LAYER_LUN, LAYER_MOUNT, true, false, "layer MappedVirtualDisk",
-                       err)) < 0)
-        return r;
-    s->res |= R_LAYER_MOUNT;
+    for (size_t i = 0; i < s->n_images; i++) {
+        char node[32];
+        snprintf(node, sizeof(node), "l%zu", i);
+        cleanup_free char *mount = layer_mount(i);
+        if (!mount)
+            return lcow_error_make(err, ENOMEM, "paths");
+        if ((r = plug(s, node, s->images[i], true, layer_lun(i), err)) < 0)
+            return r;
+        s->n_plugged = i + 1;
+        s->res |= R_LAYER_PLUG;
+        if ((r = scsi_disk(s, true, layer_lun(i), mount, true, false, "layer MappedVirtualDisk",
+                           err)) < 0)
+            return r;
+        s->n_mounted = i + 1;
+        s->res |= R_LAYER_MOUNT;
+    }
     if ((r = plug(s, "s0", s->scratch, false, SCRATCH_LUN, err)) < 0)
         return r;
     s->res |= R_SCRATCH_PLUG;
@@ -338,14 +374,21 @@ static void release(struct super *s)
                 warn_err(&e);
             unplug(s, "s0");
         }
-        if (s->res & R_LAYER_MOUNT &&
-            scsi_disk(s, false, LAYER_LUN, LAYER_MOUNT, true, false, "layer Remove", &e) < 0)
-            warn_err(&e);
-        if (s->res & R_LAYER_PLUG) {
-            if (scsi_unplug_guest(s, LAYER_LUN, &e) < 0)
+        /* Guest half before host half, every layer (hcsshim's release order). */
+        for (size_t i = s->n_plugged; i-- > 0;) {
+            cleanup_free char *mount = layer_mount(i);
+            char node[32];
+            snprintf(node, sizeof(node), "l%zu", i);
+            if (s->res & R_LAYER_MOUNT && i < s->n_mounted && mount &&
+                scsi_disk(s, false, layer_lun(i), mount, true, false, "layer Remove", &e) < 0)
                 warn_err(&e);
-            unplug(s, "l0");
+            if (s->res & R_LAYER_PLUG) {
+                if (scsi_unplug_guest(s, layer_lun(i), &e) < 0)
+                    warn_err(&e);
+                unplug(s, node);
+            }
         }
+        s->n_plugged = s->n_mounted = 0;
     }
     s->res &= R_SCRATCH_FILE;
     if (s->uvm) {
@@ -922,6 +965,7 @@ static void super_done(struct super *s)
         close(s->sigfd);
     rl_state_done(&s->st);
     free(s->image);
+    lcow_strv_freep(&s->images);
     free(s->scratch);
     free(s->bundle_path);
     free(s->root_path);

@@ -31,7 +31,7 @@ static char tmpdir[64];
 static int setup_tmp(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/test_runlcow.XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_runlcow.XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -316,7 +316,7 @@ static void test_ctl_fds(void **state)
 static void fake_qmp(int l)
 {
     int c = accept(l, NULL, NULL);
-    FILE *in = fdopen(dup(c), "r");
+    FILE *in = fdopen(fcntl(c, F_DUPFD_CLOEXEC, 3), "r");
     const char *greet = "{\"QMP\":{\"version\":{},\"capabilities\":[]}}\r\n";
     (void)!write(c, greet, strlen(greet));
     char line[4096];
@@ -343,7 +343,7 @@ static void test_qmp_fake(void **state)
     snprintf(path, sizeof(path), "%s/qmp.sock", tmpdir);
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    strcpy(sa.sun_path, path);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(listen(l, 1), 0);
     pid_t child = fork();

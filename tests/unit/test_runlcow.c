@@ -339,7 +339,7 @@ static void fake_qmp(int l)
 static void test_qmp_fake(void **state)
 {
     (void)state;
-    char path[128];
+    char path[96];
     snprintf(path, sizeof(path), "%s/qmp.sock", tmpdir);
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};

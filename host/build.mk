@@ -1,3 +1,5 @@
+# libarchive for OCI layer tars (runlcow2's host_image, linked by runlcow and lcow-tar2ext4).
+LIBS_ARCHIVE := $(shell pkg-config --libs libarchive 2>/dev/null)
 # host/: the host side. bridge_client.c is the bridge client library (prefix host_) the tests
 # and runlcow use; lcow-bridge is a tiny CLI on it.
 HOST_BRIDGE_SRCS := host/bridge_client.c
@@ -33,7 +35,7 @@ CHECK_DEPS += $(BUILD)/bin/lcow-9p-server
 HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spawn.c \
 	host/state.c host/ctl.c host/spec.c
 $(eval $(call add_lib,host_runlcow,$(HOST_RUNLCOW_SRCS)))
-$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c,host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c,host_image host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
 # libFuzzer: frames through the decoder and handlers of one connection (make fuzz; make check's
 # smoke run), and the same harness replaying tests/fuzz/corpus/fuzz_p9/ as a plain test.
 $(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthread))
@@ -58,15 +60,6 @@ BENCH_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun $(BUILD)/bin/vhost-user-v
 
 # runlcow2 (issue 11): OCI image layouts / layer tars → read-only ext4 per layer (libarchive
 # unpack with whiteout conversion, then mke2fs -d), cached by blob digest; lcow-tar2ext4 CLI.
-LIBS_ARCHIVE := $(shell pkg-config --libs libarchive 2>/dev/null)
-HOST_IMAGE_SRCS := host/tar2ext4.c host/oci_image.c
-$(eval $(call add_lib,host_image,$(HOST_IMAGE_SRCS)))
-$(eval $(call add_prog,lcow-tar2ext4,host/tar2ext4_main.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
-$(eval $(call add_unit_test,test_tar2ext4,tests/unit/test_tar2ext4.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
-
-# runlcow2 (issue 11): OCI image layouts / layer tars → read-only ext4 per layer (libarchive
-# unpack with whiteout conversion, then mke2fs -d), cached by blob digest; lcow-tar2ext4 CLI.
-LIBS_ARCHIVE := $(shell pkg-config --libs libarchive 2>/dev/null)
 HOST_IMAGE_SRCS := host/tar2ext4.c host/oci_image.c
 $(eval $(call add_lib,host_image,$(HOST_IMAGE_SRCS)))
 $(eval $(call add_prog,lcow-tar2ext4,host/tar2ext4_main.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
@@ -75,3 +68,8 @@ $(eval $(call add_unit_test,test_tar2ext4,tests/unit/test_tar2ext4.c,host_image 
 # directory); the same harness replays tests/fuzz/corpus/fuzz_tar2ext4/ in make check.
 $(eval $(call add_fuzz,fuzz_tar2ext4,tests/fuzz/fuzz_tar2ext4.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
 $(eval $(call add_unit_test,test_tar2ext4_fuzz_replay,tests/fuzz/fuzz_tar2ext4.c tests/fuzz/fuzz_tar2ext4_replay.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
+# UVM tier: a two-layer OCI image (whiteout, opaque dir, hard link) run by runlcow; cache reuse.
+CHECK_SCRIPTS += tests/uvm/oci_image_uvm.sh
+# make bench: layer conversion MB/s vs plain mke2fs -d of the unpacked tree (and tar -x + mke2fs).
+BENCH_SCRIPTS += tests/bench/tar2ext4_bench.sh
+BENCH_DEPS += $(BUILD)/bin/lcow-tar2ext4

@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/io.h"
 #include "common/json.h"
+#include "host/layers.h"
 #include "host/oci_image.h"
 #include "host/sha256.h"
 
@@ -359,6 +360,49 @@ int host_oci_image_layers(const struct host_oci_image *img, const char *cache_di
             return lcow_error_wrap(err, "layer %zu (%s)", i, l->digest);
         paths[img->n_layers - 1 - i] = out; /* top-most first */
     }
+    *ret_paths = steal_pointer(&paths);
+    return 0;
+}
+
+static const char *annotation(const struct json_object *ann, const char *key)
+{
+    struct json_object *v = NULL;
+    if (ann && json_object_object_get_ex(ann, key, &v) && json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+int host_bundle_layers(const char *bundle, const char *rootfs,
+                       const struct json_object *annotations, const char *cache_dir,
+                       char ***ret_paths, struct lcow_error **err)
+{
+    const char *layout = annotation(annotations, HOST_IMAGE_LAYOUT_ANNOTATION);
+    const char *ref = annotation(annotations, HOST_IMAGE_REF_ANNOTATION);
+    cleanup_free char *path = NULL, *marker = NULL;
+    int r;
+    if (layout && *layout) {
+        if (layout[0] == '/' ? !(path = strdup(layout))
+                             : asprintf(&path, "%s/%s", bundle, layout) < 0)
+            return lcow_error_make(err, ENOMEM, "layout path");
+    } else {
+        if (asprintf(&marker, "%s/oci-layout", rootfs) < 0)
+            return lcow_error_make(err, ENOMEM, "layout path");
+        if (access(marker, F_OK) == 0 && !(path = strdup(rootfs)))
+            return lcow_error_make(err, ENOMEM, "layout path");
+    }
+    if (path) {
+        struct host_oci_image *img = NULL;
+        if ((r = host_oci_image_open(path, ref, &img, err)) < 0)
+            return r;
+        r = host_oci_image_layers(img, cache_dir, ret_paths, err);
+        host_oci_image_free(img);
+        return r;
+    }
+    cleanup_strv char **paths = calloc(2, sizeof(char *));
+    if (!paths)
+        return lcow_error_make(err, ENOMEM, "layer list");
+    if ((r = host_layer_image(cache_dir, rootfs, &paths[0], err)) < 0)
+        return lcow_error_wrap(err, "layer from `%s`", rootfs);
     *ret_paths = steal_pointer(&paths);
     return 0;
 }

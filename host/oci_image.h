@@ -53,4 +53,17 @@ int host_layer_from_tar(const char *tar_path, const char *digest, const char *ca
 int host_oci_image_layers(const struct host_oci_image *img, const char *cache_dir,
                           char ***ret_paths, struct lcow_error **err);
 
+/* Bundle annotations choosing an image (runlcow): the layout directory (absolute, or relative
+ * to the bundle) and the ref name inside it. Without the first, a root.path directory holding
+ * an `oci-layout` file is the layout. */
+#define HOST_IMAGE_LAYOUT_ANNOTATION "org.lcow.image.layout"
+#define HOST_IMAGE_REF_ANNOTATION    "org.lcow.image.ref"
+
+/* The read-only layers of a bundle, top-most first (NULL-terminated heap vector): the OCI image
+ * named by the annotations or found at rootfs, each layer from the cache; otherwise the rootfs
+ * directory itself as one cached image (layers.h). annotations may be NULL. */
+int host_bundle_layers(const char *bundle, const char *rootfs,
+                       const struct json_object *annotations, const char *cache_dir,
+                       char ***ret_paths, struct lcow_error **err);
+
 #endif

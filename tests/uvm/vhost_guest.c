@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <linux/vm_sockets.h>
 
 #include "tests/uvm/vhost_common.h"
@@ -70,6 +71,10 @@ int vt_connect(unsigned cid, unsigned port)
     int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    /* the default 2 s is tight for a TCG guest on a loaded machine; an RST still ends a
+     * connect at once, so the no-listener case is not slowed down */
+    struct timeval tmo = {10, 0};
+    (void)setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tmo, sizeof(tmo));
     struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = errno;
@@ -112,7 +117,7 @@ static void load_modules(void)
 /* The driver probes asynchronously: wait until the device reports our CID. */
 static int wait_cid(unsigned want)
 {
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 600; i++) { /* 30 s: a loaded machine makes TCG slow */
         int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
         unsigned cid = 0;
         if (fd >= 0 && ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) == 0 && cid == want) {
@@ -246,7 +251,8 @@ static void case_nolistener(void)
     double dt = vt_now() - t0;
     if (fd >= 0)
         close(fd);
-    vt_result("nolistener", fd < 0 && e == ECONNRESET && dt < 1.0, "errno=%s seconds=%.3f",
+    /* ECONNRESET (not ETIMEDOUT after 10 s) proves the back end answered with RST */
+    vt_result("nolistener", fd < 0 && e == ECONNRESET && dt < 5.0, "errno=%s seconds=%.3f",
               fd < 0 ? strerror(e) : "connected", dt);
 }
 

@@ -163,8 +163,8 @@ static void job_create(struct gcs *g, struct gcs_req *r)
     int rc = gcs_decode_create_request(r->payload, r->len, &q, &e);
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
-    } else if (gcs_limits_check_spec(q.config.oci_specification, &e) < 0) {
-        gcs_reply_error(g, r, GCS_E_FAIL, e);
+    } else if ((rc = gcs_limits_check_create(&q, &e)) < 0) {
+        gcs_reply_error(g, r, rc == -EINVAL ? GCS_E_INVALIDARG : GCS_E_FAIL, e);
     } else {
         gcs_container_create(g, r, &q);
     }

@@ -1,6 +1,7 @@
 /* The named resource limits of gcs (issue 12, design.md §8), in one place: what the host may
  * ask for before gcs answers with an error instead of growing. Several live next to the code
- * that enforces them; this header names every one and adds the checks that had no home.
+ * that enforces them; this header names every one and adds the checks that had no home (and
+ * the Create checks of ids and host paths made before anything is created).
  * tests/integration/hardening_limits.c tests each at the limit and one past it.
  *
  * Past a limit the request gets an error response (HRESULT below) and gcs keeps serving; only
@@ -44,6 +45,9 @@
  * sandbox and shm mounts), so the host gets the rest, checked before anything is made. */
 #define GCS_LIMIT_GCS_ADDED_MOUNTS 16u
 #define GCS_LIMIT_MOUNTS           (OCI_MAX_MOUNTS - GCS_LIMIT_GCS_ADDED_MOUNTS)
+
+/* A container id becomes a path component (bundle, cgroup /pods/<id>): at most NAME_MAX. */
+#define GCS_LIMIT_ID_LEN 255u
 
 /* Bytes of a NULL-terminated string vector as execve counts them. */
 static inline size_t gcs_limits_strv_bytes(char *const *v)
@@ -101,6 +105,36 @@ static inline int gcs_limits_check_spec(const struct json_object *spec, struct l
         return lcow_error_make(err, E2BIG, "mounts: %zu entries, more than the limit of %u: %s",
                                json_object_array_length(mounts), GCS_LIMIT_MOUNTS, strerror(E2BIG));
     return gcs_limits_check_oci_process(lcow_json_field(spec, "process"), "process", err);
+}
+
+/* A path from the host that gcs creates or removes: absolute, without a `..` component. */
+static inline int gcs_limits_check_host_path(const char *path, const char *what,
+                                             struct lcow_error **err)
+{
+    if (!path || !*path)
+        return 0;
+    if (path[0] != '/')
+        return lcow_error_make(err, EINVAL, "%s `%s` is not absolute", what, path);
+    for (const char *p = path; (p = strstr(p, "..")); p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return lcow_error_make(err, EINVAL, "%s `%s` has a `..` component", what, path);
+    return 0;
+}
+
+/* Create, before anything is made: id length, OciBundlePath and ScratchDirPath, the spec. */
+static inline int gcs_limits_check_create(const struct gcs_create_request *q,
+                                          struct lcow_error **err)
+{
+    size_t n = strlen(q->base.container_id ? q->base.container_id : "");
+    if (n > GCS_LIMIT_ID_LEN)
+        return lcow_error_make(err, EINVAL, "container id is %zu characters, more than %u", n,
+                               GCS_LIMIT_ID_LEN);
+    int r = gcs_limits_check_host_path(q->config.oci_bundle_path, "OciBundlePath", err);
+    if (r == 0)
+        r = gcs_limits_check_host_path(q->config.scratch_dir_path, "ScratchDirPath", err);
+    if (r == 0)
+        r = gcs_limits_check_spec(q->config.oci_specification, err);
+    return r;
 }
 
 /* ExecuteProcess: the UVM-process fields and the OciProcess. */

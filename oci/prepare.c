@@ -453,7 +453,9 @@ static int plan_process(const struct oci_create_opts *opts, const char *rootfs,
     int r = plan_user(proc, rootfs, plan, s, err);
     if (r < 0)
         return r;
-    plan->caps_present = proc->caps.present;
+    /* runc's rule: a process without `capabilities` gets none (all five sets empty), not
+     * the caller's. */
+    plan->caps_present = true;
     plan->cap_bounding = proc->caps.bounding;
     plan->cap_effective = proc->caps.effective;
     plan->cap_inheritable = proc->caps.inheritable;

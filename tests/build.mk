@@ -8,3 +8,4 @@ $(eval $(call add_fuzz,fuzz_etc_files,tests/fuzz/fuzz_etc_files.c,gcs_network co
 HARDENING_LIBS := host_bridge gcs_protocol vsock common
 $(eval $(call add_unit_test,hardening_limits,tests/integration/hardening_limits.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 $(eval $(call add_unit_test,hardening_faults,tests/integration/hardening_faults.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
+$(eval $(call add_unit_test,hardening_security,tests/integration/hardening_security.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))

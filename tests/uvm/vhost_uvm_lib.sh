@@ -41,7 +41,7 @@ vhost_uvm_kernel() {
     # The bzImage's payload is an xz stream; the ELF inside boots through PVH, which skips the
     # in-guest decompression (about 5 s under TCG: test-environment.md §2).
     local off
-    off=$(grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
+    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
     [ -n "$off" ] || { echo "no xz payload in $vmlinuz" >&2; return 1; }
     tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream > "$kdir/vmlinux.tmp" 2>/dev/null || true
     [ -s "$kdir/vmlinux.tmp" ] || { echo "vmlinux extraction failed" >&2; return 1; }

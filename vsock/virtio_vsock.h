@@ -10,9 +10,10 @@
  * per connection (VSOCK_DEV_BUF_ALLOC) and hold at most that much guest data for a slow host
  * reader (a guest that sends past its credit is reset); we read a host socket only while the
  * guest has credit and RX buffers for it. Credit we free is announced when the guest's view of
- * our buffer is half full, or by the idle flush (vsock_dev_flush_calls). Packets the device must send while the guest offers
- * no RX buffers are bounded: past VSOCK_DEV_MAX_PENDING replies we stop reading the TX ring,
- * which pushes back on the guest as kernel vhost-vsock does.
+ * our buffer is half full, or by the idle flush (vsock_dev_flush_calls). Packets the device
+ * must send while the guest offers no RX buffers are bounded: past VSOCK_DEV_MAX_PENDING
+ * replies we stop reading the TX ring, which pushes back on the guest as kernel vhost-vsock
+ * does.
  *
  * The guest is untrusted: malformed packets (short header, wrong CID, bad type, unknown op,
  * len beyond the buffer or the packet limit) are answered with RST when they are not RST

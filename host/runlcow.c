@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "host/runlcow.h"
+#include "host/runlcow2.h"
 
 static const struct rl_command commands[] = {
     {"create", rl_cmd_create, "create [--bundle DIR] [--pid-file FILE] ID"},
@@ -29,6 +30,15 @@ static const struct rl_command commands[] = {
     {"exec", rl_cmd_exec,
      "exec [-d] [-t] [--pid-file FILE] [--cwd DIR] [-e K=V]... [-u UID[:GID]] "
      "(-p process.json ID | ID ARGS...)"},
+    /* part 2 (runlcow2.h) */
+    {"ps", rl2_cmd_ps, "ps [--format table|json] ID"},
+    {"pause", rl2_cmd_pause, "pause ID"},
+    {"resume", rl2_cmd_resume, "resume ID"},
+    {"update", rl2_cmd_update,
+     "update [--resources FILE|-] [--memory BYTES] [--pids-limit N] ... ID"},
+    {"events", rl2_cmd_events, "events [--stats] [--interval SECONDS] ID"},
+    {"features", rl2_cmd_features, "features"},
+    {"spec", rl2_cmd_spec, "spec [--bundle DIR]"},
 };
 
 static bool log_to_file;

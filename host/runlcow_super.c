@@ -868,6 +868,13 @@ static void run_loop(struct super *s)
         host_uvm_service(s->uvm, pfd, n_uvm);
         dispatch(s, pfd + n_uvm, n - n_uvm);
     }
+    /* Execs still waited for went with the container's pid namespace (SIGKILL). */
+    for (struct proc *p = s->procs; p; p = p->next) {
+        if (p->is_init || p->ctl < 0)
+            continue;
+        reply(p->ctl, "exit", json_object_new_int(p->exited ? (int)(p->code & 0xFF) : 137));
+        p->ctl = lcow_close_nointr(p->ctl);
+    }
     if (s->uvm->qemu_exited && !s->uvm_lost) {
         lcow_log(LCOW_LOG_ERROR, "the UVM stopped: QEMU exited with status %d",
                  s->uvm->qemu_status);

@@ -129,12 +129,18 @@ err=$(rl kill b1 NOSUCH 2>&1) && fail "B: bad signal accepted"
 grep -q 'invalid signal' <<< "$err" || fail "B: bad signal message: $err"
 err=$(rl delete b1 2>&1) && fail "B: delete of a running container without --force"
 grep -q 'not stopped' <<< "$err" || fail "B: delete message: $err"
+rl exec b1 sh -c 'echo up; exec sleep 600' < /dev/null > "$d/long.out" 2>&1 &
+long=$!
+for _ in $(seq 100); do grep -q up "$d/long.out" && break; sleep 0.1; done
+grep -q up "$d/long.out" || fail "B: the long exec did not start"
 rl kill b1 TERM || fail "B: kill TERM"
 for _ in $(seq 100); do [ "$(state_field b1 status)" = stopped ] && break; sleep 0.1; done
 [ "$(state_field b1 status)" = stopped ] || fail "B: not stopped after TERM"
 [ "$(jq .runlcowExitCode "$root/b1/state.json")" = 3 ] || fail "B: exit code $(cat "$root/b1/state.json")"
 grep -q term "$d/b1.out" || fail "B: TERM trap output missing"
 alive "$sup" && fail "B: supervisor still running after the container exited"
+rc=0; wait "$long" || rc=$?
+[ "$rc" = 137 ] || fail "B: an exec running when the container stopped: status $rc, want 137"
 head -n 1 "$root/b1/gcs.log" | jq -e '.level and .msg and .time' > /dev/null ||
   fail "B: gcs.log is not JSON lines: $(head -c 300 "$root/b1/gcs.log")"
 [ "$(jq -c . "$root/b1/gcs.log" | wc -l)" -gt 2 ] || fail "B: gcs.log too short"

@@ -346,7 +346,7 @@ void vsock_dev_defer(struct vsock_dev *dev)
 
 bool vsock_dev_calls_pending(const struct vsock_dev *dev)
 {
-    return dev->tx->need_call || dev->credit_owed;
+    return dev->tx->need_call || dev->credit_owed || dev->retrying;
 }
 
 void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle)
@@ -357,10 +357,11 @@ void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle)
         return;
     dev->calls_since_ns = 0;
     vsock_vring_notify(dev->tx);
-    if (dev->credit_owed) {
+    if (dev->retrying)
+        vsock_dev_retry_connects(dev);
+    if (dev->credit_owed)
         vsock_dev_announce_credit(dev);
-        process_rx(dev);
-    }
+    process_rx(dev);
 }
 
 unsigned vsock_dev_nconns(const struct vsock_dev *dev)

@@ -66,6 +66,7 @@ struct vsock_dev {
     unsigned long long calls_since_ns; /* when deferred TX completions started waiting */
     bool tx_yield;                     /* TX used its budget; a self-kick brings us back */
     bool credit_owed;                  /* some connection consumed data it did not announce */
+    bool retrying;                     /* some guest connect waits for a listener's backlog */
     /* counters for tests and logs */
     uint64_t stat_rx_pkts, stat_tx_pkts, stat_bad_pkts, stat_bad_chains;
 };
@@ -88,7 +89,8 @@ void vsock_dev_reset(struct vsock_dev *dev);
  *    and each interrupt costs it an exit);
  *  - credit we freed but did not announce yet (updates normally wait until the guest's view
  *    of our buffer is half full) is announced, so a guest that never fills our window, or
- *    that stops short of it, is not left waiting for credit. */
+ *    that stops short of it, is not left waiting for credit;
+ *  - guest connects that met a full listener backlog are retried. */
 #define VSOCK_DEV_CALL_DELAY_NS 1000000ull
 bool vsock_dev_calls_pending(const struct vsock_dev *dev);
 void vsock_dev_flush_calls(struct vsock_dev *dev, bool idle);

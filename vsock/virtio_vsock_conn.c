@@ -167,6 +167,7 @@ static uint32_t wanted_events(const struct vsock_conn *c)
     case VSOCK_CONN_DRAINING:
         return c->buf_len ? EPOLLOUT : 0;
     case VSOCK_CONN_CONNECTING:
+    case VSOCK_CONN_RETRY:
     case VSOCK_CONN_RESET:
     case VSOCK_CONN_FREED:
     default:
@@ -308,6 +309,7 @@ void vsock_conn_abort(struct vsock_conn *c)
             return;
         }
         break;
+    case VSOCK_CONN_RETRY: /* the guest waits for an answer: RST it */
     case VSOCK_CONN_ESTABLISHED:
     case VSOCK_CONN_DRAINING:
         break;
@@ -540,25 +542,34 @@ int vsock_conn_fill_rx(struct vsock_conn *c, const struct vsock_vring_chain *cha
 
 /* ---- connection set-up ---- */
 
-int vsock_conn_guest_connect(struct vsock_dev *dev, const struct virtio_vsock_hdr *h)
+static int connect_host(const struct vsock_dev *dev, int fd, uint32_t port)
 {
-    uint32_t port = le32toh(h->dst_port);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (dev->nconns >= VSOCK_DEV_MAX_CONNS)
-        return -EAGAIN;
     int k = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", dev->uds, port);
     if (k < 0 || (size_t)k >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
+    /* A Unix connect never completes later: it succeeds, or fails at once (no listener:
+     * RST; EAGAIN when the listener's backlog is full: retried, see RETRY). */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        lcow_debug("vhost-user-vsock: connect `%s`: %s", sa.sun_path, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+int vsock_conn_guest_connect(struct vsock_dev *dev, const struct virtio_vsock_hdr *h)
+{
+    uint32_t port = le32toh(h->dst_port);
+    if (dev->nconns >= VSOCK_DEV_MAX_CONNS)
+        return -EMFILE;
     cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
-    /* A Unix connect never completes later: it succeeds, or fails at once (no listener,
-     * or EAGAIN when the listener's backlog is full); each failure is an RST. */
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        lcow_debug("vhost-user-vsock: connect `%s`: %m", sa.sun_path);
-        return -errno;
-    }
-    struct vsock_conn *c = conn_new(dev, fd, VSOCK_CONN_ESTABLISHED);
+    int r = connect_host(dev, fd, port);
+    if (r < 0 && r != -EAGAIN)
+        return r;
+    struct vsock_conn *c = conn_new(dev, fd, r == 0 ? VSOCK_CONN_ESTABLISHED : VSOCK_CONN_RETRY);
     if (c == NULL)
         return -ENOMEM;
     fd = -1; /* c owns it */
@@ -566,9 +577,44 @@ int vsock_conn_guest_connect(struct vsock_dev *dev, const struct virtio_vsock_hd
     c->peer_port = le32toh(h->src_port);
     vsock_conn_peer_credit(c, le32toh(h->buf_alloc), le32toh(h->fwd_cnt));
     hash_insert(c);
-    c->ops |= VSOCK_CONN_OP_RESPONSE;
+    if (r == 0) {
+        c->ops |= VSOCK_CONN_OP_RESPONSE;
+    } else {
+        c->retry_since_ns = lcow_now_ns();
+        dev->retrying = true;
+        vsock_dev_defer(dev);
+    }
     vsock_conn_changed(c);
     return 0;
+}
+
+void vsock_dev_retry_connects(struct vsock_dev *dev)
+{
+    bool again = false;
+    unsigned long long now = lcow_now_ns();
+    struct vsock_conn *next;
+    for (struct vsock_conn *c = dev->conns; c; c = next) {
+        next = c->next;
+        if (c->state != VSOCK_CONN_RETRY)
+            continue;
+        int r = connect_host(dev, c->fd, c->local_port);
+        if (r == 0) {
+            c->state = VSOCK_CONN_ESTABLISHED;
+            c->ops |= VSOCK_CONN_OP_RESPONSE;
+        } else if (r == -EAGAIN && now - c->retry_since_ns < VSOCK_CONN_RETRY_NS) {
+            again = true;
+            continue;
+        } else {
+            close_host(c);
+            hash_remove(c);
+            c->state = VSOCK_CONN_RESET;
+            c->ops = VSOCK_CONN_OP_RST;
+        }
+        vsock_conn_changed(c);
+    }
+    dev->retrying = again;
+    if (again)
+        vsock_dev_defer(dev);
 }
 
 void vsock_conn_accepted(struct vsock_conn *c)
@@ -656,6 +702,7 @@ static void conn_event(struct vsock_watch *w, uint32_t events)
             c->want_read = true;
         break;
     case VSOCK_CONN_CONNECTING:
+    case VSOCK_CONN_RETRY:
     case VSOCK_CONN_RESET:
     case VSOCK_CONN_FREED:
     default:

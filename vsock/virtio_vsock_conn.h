@@ -4,6 +4,8 @@
  * Life cycle:
  *   HANDSHAKE    host accepted on <uds>, waiting for "CONNECT <port>\n"
  *   CONNECTING   REQUEST sent to the guest, waiting for RESPONSE (or RST)
+ *   RETRY        guest REQUEST whose Unix listener had a full backlog: connect is retried by
+ *                the deferred work for up to VSOCK_CONN_RETRY_NS, then RESPONSE or RST
  *   ESTABLISHED  data both ways
  *   RESET        host socket closed, an RST to the guest is queued; freed once it is sent
  *   DRAINING     the guest closed (we answered RST); flushing held data to the host socket
@@ -17,6 +19,7 @@
 enum vsock_conn_state {
     VSOCK_CONN_HANDSHAKE,
     VSOCK_CONN_CONNECTING,
+    VSOCK_CONN_RETRY,
     VSOCK_CONN_ESTABLISHED,
     VSOCK_CONN_RESET,
     VSOCK_CONN_DRAINING,
@@ -43,7 +46,8 @@ struct vsock_conn {
     enum vsock_conn_state state;
     uint32_t local_port, peer_port; /* host side, guest side */
     unsigned ops;
-    bool want_read; /* host socket is readable; waiting for RX room */
+    bool want_read;                    /* host socket is readable; waiting for RX room */
+    unsigned long long retry_since_ns; /* RETRY: when the first connect found no room */
     bool host_eof, guest_shut_send, guest_shut_rcv, host_wr_shut;
     /* credit: ours (guest -> host) and the guest's (host -> guest) */
     uint32_t fwd_cnt, last_fwd_sent;
@@ -79,6 +83,11 @@ bool vsock_conn_has_work(const struct vsock_conn *c);
 /* Writes c's next packet into chain. 1 when the chain was used (and pushed), 0 when c had
  * nothing to send after all (the caller gives the chain back). */
 int vsock_conn_fill_rx(struct vsock_conn *c, const struct vsock_vring_chain *chain);
+
+/* How long a full listener backlog is waited out before the guest gets its RST. */
+#define VSOCK_CONN_RETRY_NS 1000000000ull
+/* Retries the connects in RETRY state (part of the deferred work). */
+void vsock_dev_retry_connects(struct vsock_dev *dev);
 
 /* from virtio_vsock.c */
 int vsock_dev_put_rx(struct vsock_dev *dev, const struct vsock_vring_chain *chain,

@@ -829,6 +829,44 @@ static void test_churn_no_leak(void **state)
     assert_null(f->dev.graveyard);
 }
 
+/* A listener with a full backlog: the guest's connect waits (retried by the deferred work)
+ * instead of an immediate RST, succeeds once the host accepts, and is reset after
+ * VSOCK_CONN_RETRY_NS when it never does. */
+static void test_connect_full_backlog(void **state)
+{
+    struct fe *f = *state;
+    start_device(f);
+    fill_rx(f);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", f->uds, 5011);
+    cleanup_close int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 0), 0); /* room for one pending connection */
+    struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_REQUEST, 1200, 5011, 0);
+    g_send(f, &h, NULL, 0);
+    expect_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5011, 1200);
+    h = hdr(VIRTIO_VSOCK_OP_REQUEST, 1201, 5011, 0);
+    g_send(f, &h, NULL, 0);
+    expect_nothing(f); /* backlog full: no RST, the connect waits */
+    assert_true(vsock_dev_calls_pending(&f->dev));
+    vsock_dev_flush_calls(&f->dev, true);
+    expect_nothing(f); /* still full */
+    cleanup_close int a1 = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(a1 >= 0);
+    vsock_dev_flush_calls(&f->dev, true);
+    expect_op(f, VIRTIO_VSOCK_OP_RESPONSE, 5011, 1201);
+    /* the backlog is full again (1201 waits in it): a third connect times out into RST */
+    h = hdr(VIRTIO_VSOCK_OP_REQUEST, 1202, 5011, 0);
+    g_send(f, &h, NULL, 0);
+    expect_nothing(f);
+    usleep((useconds_t)(VSOCK_CONN_RETRY_NS / 1000 + 100000));
+    vsock_dev_flush_calls(&f->dev, true);
+    expect_op(f, VIRTIO_VSOCK_OP_RST, 5011, 1202);
+    assert_false(f->dev.retrying);
+    pump(f);
+    assert_int_equal(vsock_dev_nconns(&f->dev), 2);
+}
+
 static void test_host_connect(void **state)
 {
     struct fe *f = *state;
@@ -1012,6 +1050,7 @@ int main(void)
         T(test_close_drains_to_host),
         T(test_credit_announced_when_idle),
         T(test_churn_no_leak),
+        T(test_connect_full_backlog),
         T(test_host_connect),
         T(test_host_to_guest_credit),
         T(test_rx_starved),

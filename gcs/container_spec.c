@@ -982,6 +982,16 @@ int ct_unprepare(struct gcs *g, struct ct_container *c, struct lcow_error **err)
             (void)unlink(cfg);
         if (c->made_bundle)
             (void)rmdir(c->bundle); /* only when empty: the rootfs and scratch are the host's */
+        /* v2 layout /run/gcs/pods/<pod>/<cid>: the pod dir goes with its sandbox (if empty). */
+        const char *rest = NULL;
+        if (c->kind == CT_SANDBOX && has_prefix(c->bundle, "/run/gcs/pods/", &rest) &&
+            strchr(rest, '/')) {
+            cleanup_free char *pod = strdup(c->bundle);
+            if (pod) {
+                *strrchr(pod, '/') = '\0';
+                (void)rmdir(pod);
+            }
+        }
     }
     return first;
 }

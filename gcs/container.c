@@ -791,18 +791,22 @@ static int delete_container(struct gcs *g, struct ct_container *c, struct lcow_e
         }
         lcow_error_release(&e);
     }
-    int r = gcs_storage_delete_container_bundle(c->bundle, &e);
+    /* Undo gcs's own mounts first: a sandbox's root mounts sit inside its bundle, and with a
+     * v2 pod's bundle bound onto the scratch (CombinedLayers) they would keep that bind busy. */
+    int r = ct_unprepare(g, c, &e);
     if (r < 0 && !first) {
         first = r;
         *err = steal_pointer(&e);
     }
     lcow_error_release(&e);
-    r = ct_unprepare(g, c, &e);
+    r = gcs_storage_delete_container_bundle(c->bundle, &e);
     if (r < 0 && !first) {
         first = r;
         *err = steal_pointer(&e);
     }
     lcow_error_release(&e);
+    if (r == 0 && c->made_bundle && c->bundle)
+        (void)rmdir(c->bundle); /* a mount point until the bind went */
     if (c->kind != CT_WORKLOAD && c->netns_id[0] && strcasecmp(c->netns_id, c->id) == 0) {
         struct gcs_network *net = gcs_network_for(g);
         if (net && gcs_network_namespace_remove(net, c->netns_id, &e) < 0)

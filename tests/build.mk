@@ -9,3 +9,5 @@ HARDENING_LIBS := host_bridge gcs_protocol vsock common
 $(eval $(call add_unit_test,hardening_limits,tests/integration/hardening_limits.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 $(eval $(call add_unit_test,hardening_faults,tests/integration/hardening_faults.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 $(eval $(call add_unit_test,hardening_security,tests/integration/hardening_security.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
+# wire-conformance replay of lcow-host.md §3.1-3.2 (standalone and pod) against gcs over unix:
+$(eval $(call add_unit_test,wire_replay,tests/integration/wire_replay.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))

@@ -57,7 +57,7 @@ void hl_write_text(const char *path, const char *text)
 void hl_make_rootfs(const char *root)
 {
     static const char *const applets[] = {"sh",   "echo", "cat", "sleep", "true", "false", "ls",
-                                          "grep", "dd",   "id",  "head",  "wc",   "yes"};
+                                          "grep", "dd",   "id",  "head",  "wc",   "yes",   "ps"};
     static const char *const dirs[] = {"bin", "etc", "proc", "dev", "tmp", "root"};
     char p[512];
     assert_int_equal(lcow_mkdir_p(root, 0755, NULL), 0);

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -412,12 +414,30 @@ static int build_process(struct rl_globals *g, const char *id, const struct exec
     return 0;
 }
 
-/* Forwards termination signals to the exec'd process while waiting for its exit. */
-static int wait_exit(const char *dir, int fd, int pid)
+/* Tells the supervisor our terminal's size for a console process. */
+static void send_size(const char *dir, int pid)
+{
+    struct winsize ws;
+    if (!isatty(STDIN_FILENO) || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row ||
+        !ws.ws_col)
+        return;
+    cleanup_json struct json_object *req = json_object_new_object();
+    json_object_object_add(req, "op", json_object_new_string("resize"));
+    json_object_object_add(req, "pid", json_object_new_int(pid));
+    json_object_object_add(req, "height", json_object_new_int(ws.ws_row));
+    json_object_object_add(req, "width", json_object_new_int(ws.ws_col));
+    struct lcow_error *e = NULL;
+    (void)rl_ctl_call(dir, req, NULL, 0, 10000, NULL, NULL, &e);
+    lcow_error_release(&e);
+}
+
+/* Forwards termination signals to the exec'd process while waiting for its exit (and window
+ * size changes for a console process). */
+static int wait_exit(const char *dir, int fd, int pid, bool tty)
 {
     sigset_t set;
     sigemptyset(&set);
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(sigs); i++)
         sigaddset(&set, sigs[i]);
     sigprocmask(SIG_BLOCK, &set, NULL);
@@ -430,8 +450,11 @@ static int wait_exit(const char *dir, int fd, int pid)
             return rl_failf("poll: %s", strerror(errno));
         }
         if (p[1].revents) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+            struct signalfd_siginfo si = {0};
+            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo == SIGWINCH) {
+                if (tty)
+                    send_size(dir, pid);
+            } else if (si.ssi_signo) {
                 cleanup_json struct json_object *req = json_object_new_object();
                 json_object_object_add(req, "op", json_object_new_string("kill"));
                 json_object_object_add(req, "signal", json_object_new_int((int)si.ssi_signo));
@@ -489,7 +512,19 @@ int rl_cmd_exec(struct rl_globals *g, int argc, char **argv)
             close(fd);
             return rl_fail(err);
         }
-        int code = wait_exit(dir, fd, pid);
+        /* With a console the remote pty does the line discipline: ours goes raw meanwhile. */
+        struct termios saved;
+        bool raw = o.tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+        if (raw) {
+            struct termios t = saved;
+            cfmakeraw(&t);
+            raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+        }
+        if (o.tty)
+            send_size(dir, pid);
+        int code = wait_exit(dir, fd, pid, o.tty);
+        if (raw)
+            (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         close(fd);
         return code;
     }
@@ -508,7 +543,7 @@ int rl_cmd_exec(struct rl_globals *g, int argc, char **argv)
         if (fd != 3 && (dup3(fd, 3, O_CLOEXEC) < 0 || close(fd) < 0))
             _exit(1);
         (void)sys_close_range(4, ~0U, 0);
-        _exit(wait_exit(dir, 3, pid));
+        _exit(wait_exit(dir, 3, pid, false));
     }
     close(fd);
     if (o.pid_file && rl_write_pid_file(o.pid_file, child, &err) < 0)

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +63,7 @@ struct proc {
     struct proc *next;
     uint32_t pid; /* in the UVM */
     bool is_init;
+    bool tty;
     int vs[3];    /* the GCS's stdio connections */
     int local[3]; /* host side: ours (init) or the exec caller's */
     bool in_open;
@@ -89,6 +92,8 @@ struct super {
     bool notified, uvm_lost, stopping;
     uint64_t stop_ns;
     int delete_ctl;
+    bool raw; /* our terminal is in raw mode for a console init */
+    struct termios saved;
     uint64_t t_layers, t_created, t_started, t_output, t_exit;
 };
 
@@ -508,6 +513,29 @@ static bool spec_terminal(struct json_object *process)
            json_object_get_boolean(v);
 }
 
+/* A console process gets our terminal's size now and on every SIGWINCH. */
+static void resize_from(struct super *s, uint32_t pid, int tty_fd)
+{
+    struct winsize ws;
+    if (!isatty(tty_fd) || ioctl(tty_fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+        return;
+    struct lcow_error *e = NULL;
+    if (host_bridge_resize(s->uvm->bridge, s->a->id, pid, ws.ws_row, ws.ws_col, CALL_MS, NULL, &e) <
+        0)
+        lcow_log(LCOW_LOG_DEBUG, "resize: %s", lcow_error_message(e));
+    lcow_error_release(&e);
+}
+
+/* With a console init in the foreground, the remote pty does the line discipline. */
+static void local_raw(struct super *s)
+{
+    if (!s->a->foreground || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &s->saved) < 0)
+        return;
+    struct termios t = s->saved;
+    cfmakeraw(&t);
+    s->raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+}
+
 static int start_init(struct super *s, struct lcow_error **err)
 {
     struct host_message m = {0};
@@ -525,6 +553,11 @@ static int start_init(struct super *s, struct lcow_error **err)
     p->next = s->procs;
     s->procs = s->init = p;
     s->t_started = lcow_now_ns();
+    if (spec_terminal(obj(s->a->spec, "process"))) {
+        p->tty = true;
+        resize_from(s, p->pid, STDIN_FILENO);
+        local_raw(s);
+    }
     s->st.status = RL_RUNNING;
     save_state(s);
     return 0;
@@ -689,6 +722,29 @@ static void ctl_start(struct super *s, int fd)
     close(fd);
 }
 
+static void ctl_resize(struct super *s, int fd, struct json_object *req)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    uint32_t pid = 0, h = 0, w = 0;
+    int r = lcow_json_get_uint32(req, "", "pid", &pid, &err);
+    if (r >= 0)
+        r = lcow_json_get_uint32(req, "", "height", &h, &err);
+    if (r >= 0)
+        r = lcow_json_get_uint32(req, "", "width", &w, &err);
+    if (r >= 0 && (!h || !w || h > 65535 || w > 65535))
+        r = lcow_error_make(&err, EINVAL, "invalid console size %ux%u", w, h);
+    if (r >= 0 && !bridge_up(s))
+        r = lcow_error_make(&err, EINVAL, "container %s is not running", s->a->id);
+    if (r >= 0)
+        r = host_bridge_resize(s->uvm->bridge, s->a->id, pid, (uint16_t)h, (uint16_t)w, CALL_MS,
+                               NULL, &err);
+    if (r < 0)
+        reply_err(fd, err);
+    else
+        reply(fd, "ok", json_object_new_boolean(true));
+    close(fd);
+}
+
 static void ctl_kill(struct super *s, int fd, struct json_object *req)
 {
     cleanup_error struct lcow_error *err = NULL;
@@ -726,7 +782,7 @@ static void ctl_exec(struct super *s, int fd, struct json_object *req, int fds[3
             r = lcow_error_make(&err, ENOMEM, "process");
     }
     if (r >= 0)
-        r = exec_proc(s, process, spec_terminal(process), p, &err);
+        r = exec_proc(s, process, p->tty = spec_terminal(process), p, &err);
     if (r < 0) {
         reply_err(fd, err);
         if (p) {
@@ -768,6 +824,8 @@ static void handle_ctl(struct super *s)
         ctl_start(s, fd);
     } else if (strcmp(op, "kill") == 0) {
         ctl_kill(s, fd, req);
+    } else if (strcmp(op, "resize") == 0) {
+        ctl_resize(s, fd, req);
     } else if (strcmp(op, "delete") == 0 && s->delete_ctl < 0) {
         s->delete_ctl = fd; /* answered once everything is released */
         begin_stop(s);
@@ -784,6 +842,11 @@ static void handle_signal(struct super *s)
     if (read(s->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
         return;
     int sig = (int)si.ssi_signo;
+    if (sig == SIGWINCH) {
+        if (s->init && s->init->tty && !s->init->exited && bridge_up(s))
+            resize_from(s, s->init->pid, STDIN_FILENO);
+        return;
+    }
     /* Signals go to the container's init, as runc forwards them; without one running, a
      * termination request stops the container. */
     if (s->init && !s->init->exited && bridge_up(s)) {
@@ -955,6 +1018,8 @@ static int super_init(struct super *s, struct rl_globals *g, const struct rl_sup
 
 static void super_done(struct super *s)
 {
+    if (s->raw)
+        (void)tcsetattr(STDIN_FILENO, TCSANOW, &s->saved);
     while (s->procs) {
         struct proc *p = s->procs;
         s->procs = p->next;

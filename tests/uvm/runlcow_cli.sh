@@ -71,6 +71,7 @@ ls "$root/.layers/"*.ext4 > /dev/null || fail "A: no cached layer image"
 echo "ok A: run: stdin, stdout, stderr, exit status 7, nothing left"
 
 # ---- A2: foreground run forwards signals to the container; its status is the container's -----
+: > "$d/a2.out"
 "$build/bin/runlcow" --root "$root" --scratch-size 64 run -b "$d/b" a2 < /dev/null \
   > "$d/a2.out" 2>&1 &
 a2=$!
@@ -116,6 +117,9 @@ rc=0; out=$(rl exec -p "$d/proc.json" b1) || rc=$?
 [ "$rc" = 6 ] && [ "$out" = "json bar /tmp" ] || fail "B: exec -p: status $rc, output '$out'"
 rc=0; out=$(rl exec -e X=y --cwd /etc b1 sh -c 'echo "$X $(pwd)"') || rc=$?
 [ "$out" = "y /etc" ] || fail "B: exec --env --cwd: '$out'"
+rc=0; out=$(script -qfec "$build/bin/runlcow --root $root exec -t b1 sh -c 'tty; exit 4'" /dev/null |
+  tr -d '\r') || rc=$?
+grep -q '^/dev/pts/' <<< "$out" || fail "B: exec -t: no pty in the container: '$out'"
 err=$(rl exec -p /nonexistent.json b1 2>&1) && fail "B: exec with a missing process.json"
 err=$(echo '{"args":[],"cwd":"/"}' > "$d/bad.json"; rl exec -p "$d/bad.json" b1 2>&1) &&
   fail "B: exec with empty args accepted"
@@ -129,6 +133,7 @@ err=$(rl kill b1 NOSUCH 2>&1) && fail "B: bad signal accepted"
 grep -q 'invalid signal' <<< "$err" || fail "B: bad signal message: $err"
 err=$(rl delete b1 2>&1) && fail "B: delete of a running container without --force"
 grep -q 'not stopped' <<< "$err" || fail "B: delete message: $err"
+: > "$d/long.out"
 rl exec b1 sh -c 'echo up; exec sleep 600' < /dev/null > "$d/long.out" 2>&1 &
 long=$!
 for _ in $(seq 100); do grep -q up "$d/long.out" && break; sleep 0.1; done
@@ -151,7 +156,7 @@ rl delete b1 || fail "B: delete"
 nothing_left b1
 err=$(rl state b1 2>&1) && fail "B: state after delete"
 grep -q 'does not exist' <<< "$err" || fail "B: state message: $err"
-echo "ok B: create/start/state/list/exec/exec -p/exec -d/kill/delete, gcs log, duplicate id"
+echo "ok B: create/start/state/list/exec/exec -t/exec -p/exec -d/kill/delete, gcs log, duplicate id"
 
 # ---- C: run -d, QEMU killed mid-run ---------------------------------------------------------
 rl run -d -b "$d/b" --pid-file "$d/c1.pid" c1 < /dev/null > "$d/c1.out" 2>&1 ||

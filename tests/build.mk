@@ -11,3 +11,7 @@ $(eval $(call add_unit_test,hardening_faults,tests/integration/hardening_faults.
 $(eval $(call add_unit_test,hardening_security,tests/integration/hardening_security.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 # wire-conformance replay of lcow-host.md §3.1-3.2 (standalone and pod) against gcs over unix:
 $(eval $(call add_unit_test,wire_replay,tests/integration/wire_replay.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
+# gcs under valgrind memcheck: a dynamically linked gcs (memcheck cannot see malloc in -static).
+$(eval $(call add_test_prog,gcs_dynamic,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))
+CHECK_DEPS += $(BUILD)/tests/gcs_dynamic
+$(eval $(call add_unit_test,hardening_valgrind,tests/integration/hardening_valgrind.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))

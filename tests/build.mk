@@ -15,3 +15,4 @@ $(eval $(call add_unit_test,wire_replay,tests/integration/wire_replay.c tests/in
 $(eval $(call add_test_prog,gcs_dynamic,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS) gcs_protocol vsock common,$(GCS_HANDLER_LDFLAGS) $(LIBS_JSON) -lpthread))
 CHECK_DEPS += $(BUILD)/tests/gcs_dynamic
 $(eval $(call add_unit_test,hardening_valgrind,tests/integration/hardening_valgrind.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
+CHECK_SCRIPTS += tests/integration/hardening_noshell.sh

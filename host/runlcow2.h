@@ -19,13 +19,14 @@ struct rl2_target {
     struct host_bridge *bridge; /* NULL when the UVM is gone */
     struct host_qmp *qmp;
     const char *id;
-    bool running; /* the init runs */
-    bool *paused; /* the supervisor's flag, set by pause/resume */
+    uint32_t init_pid; /* its guest pid */
+    bool running;      /* the init runs */
+    bool *paused;      /* the supervisor's flag, set by pause/resume */
 };
 
 /* ps ({"pids":[...]}), stats ({"stats":{LCOWMetrics}}), update ({"resources":{OCI
- * LinuxResources}} → ContainerConstraints Update), pause / resume (QMP stop / cont: one
- * container per UVM, so freezing the VM freezes exactly it). 0 with *ret_reply (new object)
+ * LinuxResources}} → ContainerConstraints Update), pause / resume (the container's cgroup
+ * frozen by a process run in the UVM; sets *paused). 0 with *ret_reply (new object)
  * for one of these ops, -ENOENT (no message) for an op that is not one of them. */
 int rl2_ctl_op(const struct rl2_target *t, const char *op, struct json_object *req,
                struct json_object **ret_reply, struct lcow_error **err);

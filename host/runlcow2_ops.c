@@ -107,19 +107,56 @@ static int op_update(const struct rl2_target *t, struct json_object *req, struct
     return 0;
 }
 
-/* QMP stop/cont: the vCPUs stop, so every process of the UVM (there is one container per
- * UVM) stops at once; the bridge and stdio connections stay open and resume with the VM. */
+/* Freezes or thaws the container's cgroup with a process run in the UVM (ExecuteProcess for
+ * the UVM id, as hcsshim's external processes): the bridge has no pause message, and stopping
+ * the whole VM (QMP stop) also stops the vsock device under the bridge. The script finds the
+ * init's cgroup itself (v2 cgroup.freeze, else the v1 freezer) and waits until it is frozen. */
+static const char freeze_script[] =
+    "pid=$1 v2=$2 v1=$3\n"
+    "cg=$(sed -n 's/^0:://p' /proc/$pid/cgroup)\n"
+    "if [ -n \"$cg\" ] && [ -e \"/sys/fs/cgroup$cg/cgroup.freeze\" ]; then\n"
+    "  d=/sys/fs/cgroup$cg; echo $v2 > $d/cgroup.freeze || exit 1\n"
+    "  i=0; until grep -qx \"frozen $v2\" $d/cgroup.events; do\n"
+    "    i=$((i+1)); [ $i -gt 200 ] && exit 2; sleep 0.01; done; exit 0\n"
+    "fi\n"
+    "f=$(sed -n 's/^[0-9]*:freezer://p' /proc/$pid/cgroup)\n"
+    "[ -n \"$f\" ] || exit 3\n"
+    "echo $v1 > /sys/fs/cgroup/freezer$f/freezer.state || exit 1\n"
+    "i=0; until grep -qx $v1 /sys/fs/cgroup/freezer$f/freezer.state; do\n"
+    "  i=$((i+1)); [ $i -gt 200 ] && exit 2; sleep 0.01; done\n";
+
 static int op_freeze(const struct rl2_target *t, bool pause, struct json_object **ret,
                      struct lcow_error **err)
 {
-    if (!t->qmp)
-        return lcow_error_make(err, EINVAL, "container %s has no UVM", t->id);
     if (*t->paused == pause)
         return lcow_error_make(err, EINVAL, "container %s is %s", t->id,
                                pause ? "paused already" : "not paused");
-    int r = host_qmp_call(t->qmp, pause ? "stop" : "cont", NULL, CALL_MS, NULL, err);
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%u", t->init_pid);
+    const char *argv[] = {"/bin/sh",
+                          "-c",
+                          freeze_script,
+                          "freeze",
+                          pid,
+                          pause ? "1" : "0",
+                          pause ? "FROZEN" : "THAWED",
+                          NULL};
+    struct host_exec x = {.argv = argv, .cwd = "/"};
+    struct host_process p = {.fd = {-1, -1, -1}};
+    int r = host_bridge_exec(t->bridge, NULL, &x, CALL_MS, &p, NULL, err);
     if (r < 0)
-        return lcow_error_wrap(err, "QMP %s", pause ? "stop" : "cont");
+        return lcow_error_wrap(err, "%s: start the freezer process", pause ? "pause" : "resume");
+    uint32_t code = 0;
+    r = host_bridge_wait_process(t->bridge, NULL, p.pid, CALL_MS, CALL_MS + 5000, &code, NULL, err);
+    host_process_close(&p);
+    if (r < 0)
+        return lcow_error_wrap(err, "%s: wait for the freezer process", pause ? "pause" : "resume");
+    if (code != 0)
+        return lcow_error_make(err, EIO, "%s %s: the freezer process exited with %u (%s)",
+                               pause ? "pause" : "resume", t->id, code,
+                               code == 2   ? "timed out"
+                               : code == 3 ? "no freezer cgroup"
+                                           : "write failed");
     *t->paused = pause;
     *ret = json_object_new_object();
     json_object_object_add(*ret, "ok", json_object_new_boolean(1));
@@ -156,8 +193,6 @@ int rl2_ctl_op(const struct rl2_target *t, const char *op, struct json_object *r
             continue;
         if (!t->running || (ctl_ops[i].needs_bridge && !t->bridge))
             return lcow_error_make(err, EINVAL, "container %s is not running", t->id);
-        if (ctl_ops[i].needs_bridge && t->paused && *t->paused)
-            return lcow_error_make(err, EINVAL, "container %s is paused", t->id);
         return ctl_ops[i].fn(t, req, ret_reply, err);
     }
     return -ENOENT;
@@ -175,7 +210,8 @@ static int call_running(struct rl_globals *g, const char *id, struct json_object
         return r;
     enum rl_status status = st.status;
     rl_state_done(&st);
-    if (status != RL_RUNNING)
+    /* By name: "paused" is a state of runlcow.h's enum only once pause exists there. */
+    if (status != RL_RUNNING && strcmp(rl_status_name(status), "paused") != 0)
         return lcow_error_make(err, EINVAL, "container %s is not running (%s)", id,
                                rl_status_name(status));
     cleanup_free char *dir = rl_dir(g, id);

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# runlcow's part-2 verbs end to end under QEMU, all in ONE container (one UVM):
+#   ps (json and table: the guest pids of the init and an exec), update of the memory limit
+#   (seen inside the container's cgroup), events --stats (runc's stats shape from GetProperties
+#   Statistics), pause/resume (the container's cgroup frozen from the UVM: its counter stops,
+#   ps still answers, then it counts again),
+#   then features, spec and bad input without a VM.
+set -euo pipefail
+top=${LCOW_TOP:-$(pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+RL_BUILD=$build
+. "$top/tests/uvm/runlcow_lib.sh"
+for f in "$build/vmlinux" "$build/initrd.img" "$build/bin/runlcow" "$build/bin/vhost-user-vsock" \
+         "$build/bin/ocirun"; do
+  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
+done
+command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
+
+d=$(mktemp -d /tmp/rlverbs.XXXXXX)
+root=$d/root
+cleanup() {
+  rl_kill_ours "$d"
+  rm -rf "$d"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$d"/*.out "$d"/*.err "$root"/*/runlcow.log "$root"/*/gcs.log; do
+    [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
+  done
+  exit 1
+}
+rl() { timeout 120 "$build/bin/runlcow" --root "$root" --scratch-size 64 "$@"; }
+
+# The init counts into /dev/shm/n every 0.1 s (busybox sh: no sleep fractions needed).
+rl_bundle "$d/b" /bin/sh -c 'i=0; while :; do i=$((i+1)); echo $i > /dev/shm/n; sleep 0.1; done'
+rl run -d -b "$d/b" v1 < /dev/null > "$d/run.out" 2> "$d/run.err" || fail "run -d"
+
+# ---- ps ----------------------------------------------------------------------------------------
+pids=$(rl ps --format json v1) || fail "ps json"
+jq -e 'type == "array" and length >= 1 and all(.[]; type == "number" and . > 0)' <<< "$pids" \
+  > /dev/null || fail "ps json: $pids"
+rl exec -d v1 /bin/sleep 30 || fail "exec -d"
+n2=$(rl ps -f json v1 | jq length)
+[ "$n2" -gt "$(jq length <<< "$pids")" ] || fail "ps does not show the exec: $(rl ps -f json v1)"
+rl ps v1 | head -1 | grep -qx PID || fail "ps table header"
+rl ps --format yaml v1 2> "$d/ps.err" && fail "ps --format yaml accepted"
+grep -q 'invalid format' "$d/ps.err" || fail "ps bad format message: $(cat "$d/ps.err")"
+echo "ok ps: json and table, init + exec ($n2 pids)"
+
+# ---- update: a memory limit seen inside --------------------------------------------------------
+rl update --memory 67108864 v1 || fail "update --memory"
+# The container's own cgroup, as /proc/self/cgroup names it (v2 in the UVM).
+cg='/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup | head -1)'
+lim=$(rl exec v1 /bin/sh -c "cat $cg/memory.max") || fail "read the limit"
+[ "$lim" = 67108864 ] || fail "memory limit inside: $lim"
+echo '{"pids":{"limit":77}}' | rl update --resources - v1 || fail "update --resources -"
+pl=$(rl exec v1 /bin/sh -c "cat $cg/pids.max") || fail "read pids.max"
+[ "$pl" = 77 ] || fail "pids limit inside: $pl"
+rl update v1 2> "$d/up.err" && fail "empty update accepted"
+echo "ok update: memory.max $lim, pids.max $pl"
+
+# ---- events --stats ------------------------------------------------------------------------------
+ev=$(rl events --stats v1) || fail "events --stats"
+jq -e '.type == "stats" and .id == "v1" and (.data.memory.usage.usage > 0) and
+  (.data.cpu.usage.total > 0) and (.data.pids.current >= 1)' <<< "$ev" > /dev/null ||
+  fail "events --stats: $ev"
+echo "ok events --stats: $(jq -c '{mem: .data.memory.usage.usage, cpu: .data.cpu.usage.total, pids: .data.pids.current}' <<< "$ev")"
+
+# ---- pause / resume --------------------------------------------------------------------------------
+# Self-calibrating: the ticks the counter makes in 3 s running, against 3 s paused.
+c0=$(rl exec v1 /bin/cat /dev/shm/n); sleep 3; c1=$(rl exec v1 /bin/cat /dev/shm/n)
+run_ticks=$((c1 - c0))
+[ "$run_ticks" -gt 4 ] || fail "the counter hardly runs: $run_ticks ticks in 3 s"
+p0=$(rl exec v1 /bin/cat /dev/shm/n)
+rl pause v1 || fail "pause"
+rl pause v1 2> "$d/p2.err" && fail "pause twice accepted"
+grep -q 'paused already' "$d/p2.err" || fail "pause twice: $(cat "$d/p2.err")"
+rl ps -f json v1 > /dev/null || fail "ps of a paused container"
+sleep 3
+rl resume v1 || fail "resume"
+p1=$(rl exec v1 /bin/cat /dev/shm/n)
+paused_ticks=$((p1 - p0))
+[ "$paused_ticks" -lt $((run_ticks / 2)) ] ||
+  fail "not frozen: $paused_ticks ticks over a 3 s pause, $run_ticks running"
+sleep 1
+p2=$(rl exec v1 /bin/cat /dev/shm/n)
+[ "$p2" -gt "$p1" ] || fail "counter stuck after resume: $p1 -> $p2"
+rl resume v1 2> /dev/null && fail "resume of a running container accepted"
+echo "ok pause/resume: $paused_ticks ticks over a 3 s pause vs $run_ticks running; counting again"
+
+rl delete --force v1 || fail "delete --force"
+
+# ---- no VM: features, spec, bad input --------------------------------------------------------------
+rl features | jq -e '.ociVersionMax and .linux.namespaces' > /dev/null || fail "features"
+mkdir "$d/s"
+rl spec --bundle "$d/s" || fail "spec"
+jq -e '.ociVersion and .root.path == "rootfs" and .process.args' "$d/s/config.json" > /dev/null ||
+  fail "spec output"
+rl spec --bundle "$d/s" 2> "$d/spec.err" && fail "spec overwrote config.json"
+for v in ps pause resume "events --stats" "update --memory 1"; do
+  # shellcheck disable=SC2086
+  rl $v nosuch 2> "$d/ns.err" && fail "$v of a missing container succeeded"
+  grep -q 'does not exist' "$d/ns.err" || fail "$v: $(cat "$d/ns.err")"
+done
+echo "ok features, spec, missing containers"

@@ -23,6 +23,7 @@
 #include "common/syscalls.h"
 #include "gcs/bridge.h"
 #include "gcs/container_internal.h"
+#include "gcs/limits.h"
 #include "gcs/reaper.h"
 #include "oci/cgroup.h"
 #include "oci/exec.h"
@@ -548,9 +549,15 @@ static int run_exec(struct gcs *g, struct ct_container *c,
 {
     pthread_mutex_lock(&ct_lock);
     bool running = c->status == CT_RUNNING && c->init && !c->init->exited;
+    unsigned n_execs = 0; /* live or not yet waited: each holds gcs memory and fds */
+    for (const struct ct_proc *e = c->execs; e; e = e->next)
+        n_execs++;
     pthread_mutex_unlock(&ct_lock);
     if (!running) /* runc's "cannot exec in a stopped container": E_FAIL */
         return lcow_error_make(err, EINVAL, "cannot exec in a stopped container `%s`", c->id);
+    if (n_execs >= GCS_LIMIT_CONTAINER_PROCESSES)
+        return lcow_error_make(err, EAGAIN, "container `%s` has %u processes, the limit", c->id,
+                               n_execs);
     struct oci_process *proc = NULL;
     int r = exec_process(c, &q->params, &proc, err);
     if (r < 0)

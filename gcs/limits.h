@@ -30,6 +30,9 @@
 #define GCS_LIMIT_CONTAINERS 1024u
 /* External (UVM) processes alive at once (gcs/process.c, PROC_MAX). */
 #define GCS_LIMIT_UVM_PROCESSES 4096u
+/* Processes exec'd into one container that gcs tracks (running, or exited and not yet waited):
+ * one more is answered E_FAIL (gcs/container_exec.c). */
+#define GCS_LIMIT_CONTAINER_PROCESSES 512u
 /* Each process has at most three stdio connections (stdin, stdout, stderr), so the stdio
  * connections gcs holds are bounded by its processes: 3 × (UVM processes + container
  * processes). */

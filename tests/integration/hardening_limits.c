@@ -6,7 +6,9 @@
  *     queue and are answered normally, the next is refused at once;
  *   - argv and environment bytes of an external process, of a container exec (OciProcess) and
  *     of a container's init (the Create spec);
- *   - mounts per container (GCS_LIMIT_MOUNTS).
+ *   - mounts per container (GCS_LIMIT_MOUNTS);
+ *   - processes exec'd into one container (GCS_LIMIT_CONTAINER_PROCESSES); a waited one frees
+ *     its slot.
  * Past every limit: an error response naming the limit, and gcs keeps serving. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -301,6 +303,44 @@ static void test_mounts(void **state)
     still_serving(h);
 }
 
+static void test_container_processes(void **state)
+{
+    struct hl *h = *state;
+    uint32_t init =
+        hl_run(h, "procs", hl_base_spec(h, (const char *const[]){"sleep", "60", NULL}), NULL);
+    static const char *const sl[] = {"sleep", "60", NULL};
+    uint32_t first = 0;
+    struct host_process p;
+    for (unsigned i = 0; i < GCS_LIMIT_CONTAINER_PROCESSES; i++) {
+        cleanup_free char *e = NULL;
+        int32_t hr = hl_execute(h, "procs", hl_oci_process(sl, false), false, false, false, &p, &e);
+        if (hr != 0)
+            fail_msg("exec #%u: 0x%08x %s", i, (unsigned)hr, e);
+        if (i == 0)
+            first = p.pid;
+    }
+    /* One past: refused. */
+    cleanup_free char *e = NULL;
+    assert_int_equal(hl_execute(h, "procs", hl_oci_process(sl, false), false, false, false, &p, &e),
+                     GCS_E_FAIL);
+    assert_non_null(strstr(e, "the limit"));
+    /* A process killed and waited frees its slot. */
+    struct gcs_signal_process_request q = {
+        .base = {.container_id = (char *)"procs", .activity_id = (char *)GCS_ZERO_GUID},
+        .process_id = first};
+    cleanup_free char *sig = NULL;
+    assert_int_equal(gcs_encode_signal_process_request(&q, &sig, NULL), 0);
+    assert_int_equal(hl_call(h, GCS_MSG_SIGNAL_PROCESS, sig, NULL, NULL), 0);
+    assert_int_equal(hl_wait_exit(h, "procs", first), 137);
+    assert_int_equal(
+        hl_execute(h, "procs", hl_oci_process(sl, false), false, false, false, &p, NULL), 0);
+    assert_int_equal(hl_simple(h, GCS_MSG_SHUTDOWN_FORCED, "procs"), 0);
+    assert_int_equal(hl_wait_exit(h, "procs", init), 137);
+    hl_expect_notification(h, "procs", GCS_NOTIFY_FORCED_EXIT);
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "procs"), 0);
+    still_serving(h);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -313,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_argv_env_external, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argv_env_container, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_container_processes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

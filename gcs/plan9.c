@@ -17,6 +17,7 @@
 struct p9_entry {
     char *path;
     bool pending; /* an Add or Remove is running on it */
+    bool stuck;   /* release_under could not unmount it */
     struct p9_entry *next;
 };
 
@@ -189,12 +190,81 @@ int gcs_plan9_apply(struct gcs_plan9 *p, const struct vsock_addr *base,
     }
 }
 
+int gcs_plan9_track(struct gcs_plan9 *p, const char *path, struct lcow_error **err)
+{
+    struct p9_entry *e = NULL;
+    int r = reserve(p, path, &e, err);
+    if (r == 0)
+        set_pending(p, e, false);
+    return r;
+}
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Claims one settled entry under dir (marks it pending), or NULL. */
+static struct p9_entry *claim_under(struct gcs_plan9 *p, const char *dir)
+{
+    pthread_mutex_lock(&p->lock);
+    struct p9_entry *e = p->head;
+    while (e && (e->pending || !under(e->path, dir)))
+        e = e->next;
+    if (e)
+        e->pending = true;
+    pthread_mutex_unlock(&p->lock);
+    return e;
+}
+
+int gcs_plan9_release_under(struct gcs_plan9 *p, const char *dir, struct lcow_error **err)
+{
+    int first = 0;
+    struct p9_entry *e;
+    /* An entry that fails stays claimed (pending, so it is not picked again) until the end. */
+    while ((e = claim_under(p, dir)) != NULL) {
+        struct lcow_error *e2 = NULL;
+        int r = mount_plan9_remove(e->path, &e2);
+        if (r == 0) {
+            drop(p, e);
+            continue;
+        }
+        e->stuck = true;
+        if (!first) {
+            first = r;
+            if (err && !*err)
+                *err = steal_pointer(&e2);
+        }
+        lcow_error_release(&e2);
+    }
+    pthread_mutex_lock(&p->lock);
+    for (e = p->head; e; e = e->next) {
+        if (e->stuck) {
+            e->stuck = false;
+            e->pending = false;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return first;
+}
+
 static struct gcs_plan9 *registry;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
 static void registry_init(void)
 {
     registry = gcs_plan9_new(GCS_PLAN9_FS_WAIT_MS);
+}
+
+int gcs_plan9_release_bundle(const char *dir, struct lcow_error **err)
+{
+    pthread_once(&registry_once, registry_init);
+    if (!registry)
+        return lcow_error_make(err, ENOMEM, "plan9 registry");
+    return gcs_plan9_release_under(registry, dir, err);
 }
 
 int gcs_plan9_mapped_directory(struct gcs *g, const struct gcs_modify_request *req,

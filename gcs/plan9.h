@@ -25,6 +25,16 @@ struct gcs_plan9 *gcs_plan9_free(struct gcs_plan9 *p);
 int gcs_plan9_apply(struct gcs_plan9 *p, const struct vsock_addr *base,
                     const struct gcs_modify_request *req, struct lcow_error **err);
 
+/* Unmounts and forgets every share mounted at or below `dir` (a container bundle about to be
+ * deleted: hcsshim's v2 shim sends DeleteContainerState before the MappedDirectory Removes,
+ * and the bundle tree cannot be removed while a 9p mount sits in it). A later Remove of such
+ * a path is -ENOENT. Returns 0 or the first failure (the rest are still tried). */
+int gcs_plan9_release_under(struct gcs_plan9 *p, const char *dir, struct lcow_error **err);
+/* The same on the process-wide registry gcs uses (for DeleteContainerState). */
+int gcs_plan9_release_bundle(const char *dir, struct lcow_error **err);
+/* Test hook: records `path` as added, without mounting. */
+int gcs_plan9_track(struct gcs_plan9 *p, const char *path, struct lcow_error **err);
+
 /* The gcs/modify.c row: gcs_plan9_apply on the process-wide registry and gcs's stdio base. */
 int gcs_plan9_mapped_directory(struct gcs *g, const struct gcs_modify_request *req,
                                struct lcow_error **err);

@@ -183,13 +183,45 @@ static void test_mount_failure_cleans_up(void **state)
     gcs_plan9_free(p);
 }
 
+/* DeleteContainerState before the Removes (hcsshim v2): shares under the bundle go first. */
+static void test_release_under(void **state)
+{
+    struct gcs_plan9 *p = gcs_plan9_new(0);
+    char b1[128], b1x[128], m0[128], m1[128], other[128];
+    snprintf(b1, sizeof(b1), "%s/c/b1", base_dir);
+    snprintf(b1x, sizeof(b1x), "%s/c/b1x/mounts/m0", base_dir);
+    snprintf(m0, sizeof(m0), "%s/c/b1/mounts/m0", base_dir);
+    snprintf(m1, sizeof(m1), "%s/c/b1/mounts/m1", base_dir);
+    snprintf(other, sizeof(other), "%s/c/b2/mounts/m0", base_dir);
+    const char *all[] = {m0, m1, b1x, other};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(mount_mkdir_p(all[i], 0700, NULL, NULL), 0);
+        assert_int_equal(gcs_plan9_track(p, all[i], NULL), 0);
+    }
+    assert_int_equal(gcs_plan9_track(p, m0, NULL), -EBUSY);
+    assert_int_equal(gcs_plan9_release_under(p, b1, NULL), 0);
+    assert_int_equal(access(m0, F_OK), -1);
+    assert_int_equal(access(m1, F_OK), -1);
+    assert_int_equal(access(b1x, F_OK), 0); /* a sibling with the same prefix stays */
+    assert_int_equal(access(other, F_OK), 0);
+    struct vsock_addr a;
+    base_addr(&a);
+    struct gcs_modify_request r;
+    request(&r, GCS_REQUEST_REMOVE, m0, 564, "1", false);
+    assert_int_equal(gcs_plan9_apply(p, &a, &r, NULL), -ENOENT);
+    request(&r, GCS_REQUEST_REMOVE, other, 564, "1", false);
+    assert_int_equal(gcs_plan9_apply(p, &a, &r, NULL), 0); /* not a mount here: just removed */
+    assert_int_equal(access(other, F_OK), -1);
+    assert_int_equal(gcs_plan9_release_under(p, b1, NULL), 0); /* nothing left: fine */
+    gcs_plan9_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_dial_failure),
-        cmocka_unit_test(test_mount_failure_cleans_up),
+        cmocka_unit_test(test_options),       cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_dial_failure),  cmocka_unit_test(test_mount_failure_cleans_up),
+        cmocka_unit_test(test_release_under),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "gcs/container.h"
+#include "gcs/limits.h"
 #include "gcs/stdio.h"
 
 struct oci_container;
@@ -17,8 +18,8 @@ struct oci_spec;
 struct oci_cgroup;
 struct oci_cgroup_layout;
 
-#define CT_MAX         1024 /* containers (style.md C10) */
-#define CT_WAITERS_MAX 256  /* outstanding WaitForProcess per process */
+#define CT_MAX         GCS_LIMIT_CONTAINERS /* containers (gcs/limits.h, style.md C10) */
+#define CT_WAITERS_MAX 256                  /* outstanding WaitForProcess per process */
 
 enum ct_status { CT_CREATING, CT_CREATED, CT_RUNNING, CT_TERMINATED };
 enum ct_kind { CT_STANDALONE, CT_SANDBOX, CT_WORKLOAD };

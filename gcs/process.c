@@ -29,9 +29,9 @@
 #include "gcs/reaper.h"
 #include "gcs/stdio.h"
 
-#define PROC_MAX         4096        /* live external processes (style.md C10) */
-#define WAITERS_MAX      256         /* outstanding WaitForProcess per process */
-#define EXIT_CODE_SIGNAL 0xFFFFFFFFu /* §4.4: killed by a signal, sent as 4294967295 */
+#define PROC_MAX         GCS_LIMIT_UVM_PROCESSES /* live external processes (gcs/limits.h) */
+#define WAITERS_MAX      256                     /* outstanding WaitForProcess per process */
+#define EXIT_CODE_SIGNAL 0xFFFFFFFFu             /* §4.4: killed by a signal, sent as 4294967295 */
 #define DEFAULT_PATH     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

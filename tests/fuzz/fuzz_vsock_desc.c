@@ -2,7 +2,11 @@
  * guest memory (descriptor tables, avail rings, packet headers and payloads), and the device
  * then processes both rings. Whatever the guest wrote, the back end must neither crash nor
  * touch memory outside the region (ASan checks that), and every connection it opens must be
- * released by a reset. A listener at <uds>_1 lets REQUESTs to port 1 create real connections. */
+ * released by a reset. A listener at <uds>_1 lets REQUESTs to port 1 create real connections.
+ *
+ * An input starting with 'V' is instead a byte stream from the vhost-user front end (without
+ * fds): every message is framed and handled until the stream ends, so the request handlers
+ * see arbitrary sizes, indices and payloads. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "vsock/vhost_user.h"
 #include "vsock/virtio_vsock.h"
 #include "vsock/vring.h"
 
@@ -70,12 +75,65 @@ static void setup_ring(struct vsock_vring *q, uint64_t base)
         abort();
 }
 
+/* The vhost-user side: a fresh back-end connection per input, on its own device. */
+static struct vsock_vu vu;
+static struct vsock_dev vu_dev;
+static int vu_epfd = -1;
+
+static void drain(int fd)
+{
+    char buf[4096];
+    while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+        ;
+}
+
+static void fuzz_vhost_user(const uint8_t *data, size_t size)
+{
+    if (vu_epfd < 0) {
+        char uds[96];
+        snprintf(uds, sizeof(uds), "%s/u", dir);
+        vu_epfd = epoll_create1(EPOLL_CLOEXEC);
+        vsock_vu_prepare(&vu);
+        if (vsock_dev_init(&vu_dev, vu_epfd, 3, uds, &vu.mem, &vu.vq[VSOCK_DEV_RX],
+                           &vu.vq[VSOCK_DEV_TX], NULL) < 0)
+            abort();
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        abort();
+    vsock_vu_prepare(&vu);
+    if (vsock_vu_attach(&vu, sv[1], vu_epfd, &vu_dev, NULL) < 0)
+        abort();
+    /* The whole stream first (64 KiB fits a Unix socket's buffer), so no message waits for
+     * bytes still to come; then handle until EOF, draining the replies as they come. */
+    if (size > 65536)
+        size = 65536;
+    for (size_t off = 0; off < size;) {
+        ssize_t w = send(sv[0], data + off, size - off, 0);
+        if (w <= 0)
+            abort();
+        off += (size_t)w;
+    }
+    shutdown(sv[0], SHUT_WR);
+    while (!vu.done) {
+        (void)vsock_vu_handle_one(&vu, NULL);
+        drain(sv[0]);
+    }
+    vsock_vu_destroy(&vu);
+    vsock_dev_reap(&vu_dev);
+    close(sv[0]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (epfd < 0)
         init_once();
+    if (size > 0 && data[0] == 'V') {
+        fuzz_vhost_user(data + 1, size - 1);
+        return 0;
+    }
     memset(ram, 0, sizeof(ram));
     memcpy(ram, data, size < sizeof(ram) ? size : sizeof(ram));
     setup_ring(&tx, 0x0000);

@@ -44,4 +44,31 @@ int rl2_cmd_spec(struct rl_globals *g, int argc, char **argv);
  * shape): cpu.usage, memory.usage/cache, pids; a new object. */
 struct json_object *rl2_stats_from_metrics(const struct json_object *m);
 
+/* ---- networking (runlcow2_net.c) ----------------------------------------------------------
+ * Bundle annotations: RL2_NET_ANNOTATION "user" gives the container a virtio-net adapter on
+ * QEMU user networking with restrict=on (nothing leaves the VM), in the network namespace its
+ * spec names (windows.network.networkNamespace); RL2_NET_GUESTFWD_ANNOTATION lists
+ * "tcp:GUESTIP:PORT-tcp:HOSTIP:PORT" forwards (separated by ';'), the only way out. The guest
+ * gets 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 (slirp's plan). */
+#define RL2_NET_ANNOTATION          "org.lcow.network"
+#define RL2_NET_GUESTFWD_ANNOTATION "org.lcow.network.guestfwd"
+
+struct rl2_net {
+    bool enabled;
+    char namespace_id[72];
+    char *netdev, *device; /* QEMU -netdev / -device values */
+};
+
+/* Reads the annotations of spec (config.json): ret->enabled false when networking is not
+ * asked for. -EINVAL naming the annotation or field when malformed. */
+int rl2_net_from_spec(const struct json_object *spec, struct rl2_net *ret, struct lcow_error **err);
+void rl2_net_done(struct rl2_net *n);
+/* The QEMU arguments (argv[0..4), NULL-terminated; cap >= 5): their count, 0 when disabled.
+ * The strings are borrowed from n. */
+size_t rl2_net_qemu_args(const struct rl2_net *n, const char **argv, size_t cap);
+/* Network ModifySettings Add (before the container's Create) or Remove, for the UVM id; no-op
+ * when disabled. */
+int rl2_net_modify(struct host_bridge *b, const struct rl2_net *n, bool add,
+                   struct lcow_error **err);
+
 #endif

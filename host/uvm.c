@@ -151,6 +151,8 @@ static void qemu_argv(const struct host_uvm_config *c, const struct host_uvm *u,
     add(a, "chardev:con");
     add(a, "-qmp");
     addf(a, "unix:%s/qmp.sock,server=on,wait=off", u->dir);
+    for (const char *const *x = c->extra_args; x && *x; x++)
+        add(a, *x);
     add(a, "-kernel");
     add(a, c->kernel);
     add(a, "-initrd");

@@ -34,6 +34,8 @@ struct host_uvm_config {
     const char *kernel_args;   /* extra tokens before "--", or NULL */
     const char *gcs_log_level; /* "info" when NULL */
     int timeout_ms;            /* QEMU start -> negotiated */
+    /* More QEMU arguments (devices: runlcow2's -netdev/-device), NULL-terminated, or NULL. */
+    const char *const *extra_args;
 };
 
 /* Milestones, lcow_now_ns() values (0: not seen). console/init are seen only when the

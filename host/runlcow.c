@@ -17,6 +17,8 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "host/runlcow.h"
+
+#define RUNLCOW_VERSION "0.1.0"
 #include "host/runlcow2.h"
 
 static const struct rl_command commands[] = {
@@ -146,12 +148,21 @@ static int parse_globals(struct rl_globals *g, int argc, char **argv)
         {"boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT},
         {"scratch-size", required_argument, NULL, O_SCRATCH},
         {"timeline", required_argument, NULL, O_TIMELINE},
+        {"version", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     unsigned v = 0;
     int o;
-    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
         switch (o) {
+        case 'v':
+            /* runc's three lines (containerd parses them). */
+            printf("runlcow version %s\ncommit: none\nspec: 1.2.0\n", RUNLCOW_VERSION);
+            return 2;
+        case 'h':
+            usage();
+            return 2;
         case O_ROOT:
             g->root = optarg;
             break;
@@ -263,7 +274,10 @@ int main(int argc, char **argv)
         .boot_timeout_ms = 120000,
         .scratch_bytes = 1024ull << 20,
     };
-    if (parse_globals(&g, argc, argv) != 0)
+    int pg = parse_globals(&g, argc, argv);
+    if (pg == 2) /* --version, --help */
+        return 0;
+    if (pg != 0)
         return 1;
     if (optind >= argc)
         return usage();
@@ -276,6 +290,12 @@ int main(int argc, char **argv)
     int r = -1;
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(commands); i++) {
         if (strcmp(commands[i].name, verb) == 0) {
+            if (argc - vi > 1 &&
+                (strcmp(argv[vi + 1], "-h") == 0 || strcmp(argv[vi + 1], "--help") == 0)) {
+                printf("usage: runlcow %s\n", commands[i].usage);
+                r = 0;
+                break;
+            }
             optind = 0; /* each verb parses its own flags from scratch (argv[0] = the verb) */
             r = commands[i].run(&g, argc - vi, argv + vi);
             break;

@@ -53,7 +53,7 @@ bool rl_log_is_stderr(void);
 
 /* ---- state (state.c) ------------------------------------------------------------------- */
 
-enum rl_status { RL_CREATING, RL_CREATED, RL_RUNNING, RL_STOPPED };
+enum rl_status { RL_CREATING, RL_CREATED, RL_RUNNING, RL_STOPPED, RL_PAUSED };
 const char *rl_status_name(enum rl_status s);
 
 /* The persisted state: <root>/<id>/state.json. */

@@ -42,7 +42,7 @@ static int parse_create(int argc, char **argv, bool run, struct create_opts *o, 
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, run ? "+b:d" : "+b:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, run ? "b:d" : "b:", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             o->bundle = optarg;

@@ -85,7 +85,7 @@ int rl_cmd_list(struct rl_globals *g, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     bool json = false, quiet = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+f:q", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
         if (c == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
             json = strcmp(optarg, "json") == 0;
         else if (c == 'q')
@@ -149,7 +149,7 @@ int rl_cmd_kill(struct rl_globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "a", opts, NULL)) != -1)
         if (c != 'a') /* --all: the init's pid namespace holds every process anyway */
             return rl_failf("usage: runlcow kill [--all] ID [SIGNAL]");
     if (optind >= argc || argc - optind > 2)
@@ -164,7 +164,7 @@ int rl_cmd_kill(struct rl_globals *g, int argc, char **argv)
         return rl_fail(err);
     enum rl_status status = st.status;
     rl_state_done(&st);
-    if (status != RL_RUNNING)
+    if (status != RL_RUNNING && status != RL_PAUSED)
         return rl_failf("container %s is not running (%s)", id, rl_status_name(status));
     cleanup_free char *dir = rl_dir(g, id);
     cleanup_json struct json_object *req = json_object_new_object();
@@ -236,7 +236,7 @@ int rl_cmd_delete(struct rl_globals *g, int argc, char **argv)
     static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
     bool force = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
         if (c != 'f')
             return rl_failf("usage: runlcow delete [--force] ID");
         force = true;
@@ -249,7 +249,7 @@ int rl_cmd_delete(struct rl_globals *g, int argc, char **argv)
     if (read_state(g, id, &st, &err) < 0)
         return rl_fail(err);
     cleanup_free char *dir = rl_dir(g, id);
-    if ((st.status == RL_RUNNING || st.status == RL_CREATING) && !force) {
+    if ((st.status == RL_RUNNING || st.status == RL_CREATING || st.status == RL_PAUSED) && !force) {
         int r = rl_failf("cannot delete container %s that is not stopped: %s", id,
                          rl_status_name(st.status));
         rl_state_done(&st);
@@ -491,7 +491,7 @@ int rl_cmd_exec(struct rl_globals *g, int argc, char **argv)
         return rl_fail(err);
     enum rl_status status = st.status;
     rl_state_done(&st);
-    if (status != RL_RUNNING)
+    if (status != RL_RUNNING && status != RL_PAUSED)
         return rl_failf("cannot exec in container %s: it is %s", id, rl_status_name(status));
     cleanup_json struct json_object *process = NULL;
     if (build_process(g, id, &o, argv + optind + 1, &process, &err) < 0)

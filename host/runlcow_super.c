@@ -31,6 +31,7 @@
 #include "host/oci_image.h"
 #include "host/qmp.h"
 #include "host/runlcow.h"
+#include "host/runlcow2.h"
 #include "host/uvm.h"
 #include "vsock/transport.h"
 
@@ -92,7 +93,8 @@ struct super {
     bool notified, uvm_lost, stopping;
     uint64_t stop_ns;
     int delete_ctl;
-    bool raw; /* our terminal is in raw mode for a console init */
+    bool paused; /* by runlcow2's pause (the container's cgroup frozen) */
+    bool raw;    /* our terminal is in raw mode for a console init */
     struct termios saved;
     uint64_t t_layers, t_created, t_started, t_output, t_exit;
 };
@@ -753,7 +755,8 @@ static void ctl_kill(struct super *s, int fd, struct json_object *req)
     int r = lcow_json_get_int32(req, "", "signal", &sig, &err);
     if (r >= 0)
         r = lcow_json_get_uint32(req, "", "pid", &pid, &err);
-    if (r >= 0 && (s->st.status != RL_RUNNING || !s->init || s->init->exited))
+    if (r >= 0 &&
+        ((s->st.status != RL_RUNNING && s->st.status != RL_PAUSED) || !s->init || s->init->exited))
         r = lcow_error_make(&err, EINVAL, "container %s is not running", s->a->id);
     if (r >= 0 && (sig <= 0 || sig > 64))
         r = lcow_error_make(&err, EINVAL, "invalid signal %d", sig);
@@ -771,7 +774,7 @@ static void ctl_exec(struct super *s, int fd, struct json_object *req, int fds[3
     cleanup_error struct lcow_error *err = NULL;
     struct json_object *process = lcow_json_field(req, "process");
     int r = 0;
-    if (s->st.status != RL_RUNNING || !s->init || s->init->exited)
+    if ((s->st.status != RL_RUNNING && s->st.status != RL_PAUSED) || !s->init || s->init->exited)
         r = lcow_error_make(&err, EINVAL, "cannot exec in a container that is not running");
     else if (!process || !json_object_is_type(process, json_type_object) || n_fds != 3)
         r = lcow_error_make(&err, EINVAL, "malformed exec request");
@@ -797,6 +800,33 @@ static void ctl_exec(struct super *s, int fd, struct json_object *req, int fds[3
     reply(fd, "pid", json_object_new_int((int)p->pid));
     p->next = s->procs;
     s->procs = p;
+}
+
+/* The verbs of part 2 (host/runlcow2.h: ps, pause, resume, update, events). */
+static void ctl_part2(struct super *s, int fd, const char *op, struct json_object *req)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    struct rl2_target t = {.bridge = bridge_up(s) ? s->uvm->bridge : NULL,
+                           .qmp = s->uvm ? s->uvm->qmp : NULL,
+                           .id = s->a->id,
+                           .init_pid = s->init ? s->init->pid : 0,
+                           .running = s->st.status >= RL_RUNNING && s->st.status != RL_STOPPED &&
+                                      s->init && !s->init->exited,
+                           .paused = &s->paused};
+    cleanup_json struct json_object *rep = NULL;
+    int r = rl2_ctl_op(&t, op, req, &rep, &err);
+    if (r == -ENOENT && !err)
+        lcow_error_make(&err, EINVAL, "unknown request `%s`", op);
+    if (r < 0) {
+        reply_err(fd, err);
+    } else {
+        if (strcmp(op, "pause") == 0 || strcmp(op, "resume") == 0) {
+            s->st.status = s->paused ? RL_PAUSED : RL_RUNNING;
+            save_state(s);
+        }
+        (void)rl_ctl_send(fd, rep, NULL, 0, NULL);
+    }
+    close(fd);
 }
 
 static void handle_ctl(struct super *s)
@@ -830,9 +860,7 @@ static void handle_ctl(struct super *s)
         s->delete_ctl = fd; /* answered once everything is released */
         begin_stop(s);
     } else {
-        lcow_error_make(&err, EINVAL, "unknown request `%s`", op);
-        reply_err(fd, err);
-        close(fd);
+        ctl_part2(s, fd, op, req);
     }
 }
 

@@ -18,7 +18,7 @@
 #include "common/json.h"
 #include "host/runlcow.h"
 
-static const char *const status_names[] = {"creating", "created", "running", "stopped"};
+static const char *const status_names[] = {"creating", "created", "running", "stopped", "paused"};
 
 const char *rl_status_name(enum rl_status s)
 {

@@ -7,7 +7,9 @@
  * An input starting with 'V' is instead a byte stream from the vhost-user front end (without
  * fds): every message is framed and handled until the stream ends, so the request handlers
  * see arbitrary sizes, indices and payloads. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "vsock/vhost_user.h"
@@ -31,19 +34,49 @@ static struct vsock_dev dev;
 static int epfd = -1, lfd = -1;
 static char dir[64];
 
+static void remove_dir(const char *d)
+{
+    static const char *const names[] = {"v", "v_1", "u"};
+    char p[128];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", d, names[i]);
+        unlink(p);
+    }
+    rmdir(d);
+}
+
 static void cleanup(void)
 {
     vsock_dev_destroy(&dev);
-    char p[128];
-    snprintf(p, sizeof(p), "%s/v_1", dir);
-    unlink(p);
-    rmdir(dir);
+    remove_dir(dir);
+}
+
+/* libFuzzer may leave without running atexit handlers: directories of runs whose process is
+ * gone are removed by the next run. */
+static void remove_stale_dirs(void)
+{
+    DIR *t = opendir("/tmp");
+    struct dirent *e;
+    while (t && (e = readdir(t))) {
+        int pid;
+        char d[300];
+        if (sscanf(e->d_name, "fuzz-vsock.%d", &pid) != 1 || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(d, sizeof(d), "/tmp/%s", e->d_name);
+        remove_dir(d);
+    }
+    if (t)
+        closedir(t);
 }
 
 static void init_once(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/fuzz-vsock.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    remove_stale_dirs();
+    snprintf(dir, sizeof(dir), "/tmp/fuzz-vsock.%d", (int)getpid());
+    remove_dir(dir);
+    if (mkdir(dir, 0700) < 0)
         abort();
     char uds[96];
     snprintf(uds, sizeof(uds), "%s/v", dir);

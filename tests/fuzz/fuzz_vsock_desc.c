@@ -37,7 +37,7 @@ static char dir[64];
 static void remove_dir(const char *d)
 {
     static const char *const names[] = {"v", "v_1", "u"};
-    char p[128];
+    char p[320];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", d, names[i]);
         unlink(p);

@@ -16,6 +16,10 @@ OCI_ROOT=$WORK/state-ocirun
 RUNC_ROOT=$WORK/state-runc
 FAILS=0
 
+# A timeout (TERM) or ^C still runs the callers' EXIT trap (oci_cleanup).
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
 oci_skip_unless_ready() {
   [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
   command -v runc >/dev/null || { echo "runc is not installed"; exit 1; }

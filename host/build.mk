@@ -70,6 +70,9 @@ $(eval $(call add_fuzz,fuzz_tar2ext4,tests/fuzz/fuzz_tar2ext4.c,host_image host_
 $(eval $(call add_unit_test,test_tar2ext4_fuzz_replay,tests/fuzz/fuzz_tar2ext4.c tests/fuzz/fuzz_tar2ext4_replay.c,host_image host_runlcow common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
 # UVM tier: a two-layer OCI image (whiteout, opaque dir, hard link) run by runlcow; cache reuse.
 CHECK_SCRIPTS += tests/uvm/oci_image_uvm.sh
+# UVM tier: ps, update, events --stats, pause/resume, features, spec; user networking with
+# guestfwd to a loopback HTTP server (two UVMs).
+CHECK_SCRIPTS += tests/uvm/runlcow2_verbs.sh
 # make bench: layer conversion MB/s vs plain mke2fs -d of the unpacked tree (and tar -x + mke2fs).
 BENCH_SCRIPTS += tests/bench/tar2ext4_bench.sh
 BENCH_DEPS += $(BUILD)/bin/lcow-tar2ext4

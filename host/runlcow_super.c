@@ -96,6 +96,7 @@ struct super {
     bool paused; /* by runlcow2's pause (the container's cgroup frozen) */
     bool raw;    /* our terminal is in raw mode for a console init */
     struct termios saved;
+    struct rl2_net net; /* runlcow2_net.c: user networking, when the bundle asks */
     uint64_t t_layers, t_created, t_started, t_output, t_exit;
 };
 
@@ -275,6 +276,9 @@ static int uvm_config_start(struct super *s, struct lcow_error **err)
         .gcs_log_level = s->g->debug ? "debug" : "info",
         .timeout_ms = s->g->boot_timeout_ms,
     };
+    const char *net_args[5] = {NULL};
+    if (rl2_net_qemu_args(&s->net, net_args, LCOW_ARRAY_SIZE(net_args)) > 0)
+        c.extra_args = net_args;
     int r = host_uvm_start(&c, &s->uvm, err);
     if (r < 0)
         return lcow_error_wrap(err, "boot the UVM");
@@ -288,9 +292,11 @@ static int setup(struct super *s, struct lcow_error **err)
     if (asprintf(&cache, "%s/.layers", s->g->root) < 0 ||
         asprintf(&s->scratch, "%s/scratch.img", s->dir) < 0)
         return lcow_error_make(err, ENOMEM, "paths");
-    /* The images first: a bad rootfs or image fails before anything boots. */
-    int r =
-        host_bundle_layers(s->st.bundle, s->st.rootfs, s->st.annotations, cache, &s->images, err);
+    /* The network settings and images first: bad ones fail before anything boots. */
+    int r = rl2_net_from_spec(s->a->spec, &s->net, err);
+    if (r < 0)
+        return r;
+    r = host_bundle_layers(s->st.bundle, s->st.rootfs, s->st.annotations, cache, &s->images, err);
     if (r < 0)
         return r;
     while (s->images[s->n_images])
@@ -332,6 +338,8 @@ static int setup(struct super *s, struct lcow_error **err)
         return r;
     s->res |= R_COMBINED;
     s->t_layers = lcow_now_ns();
+    if ((r = rl2_net_modify(s->uvm->bridge, &s->net, true, err)) < 0)
+        return r;
     if ((r = create_container(s, err)) < 0)
         return r;
     s->res |= R_CREATED;
@@ -1066,6 +1074,7 @@ static void super_done(struct super *s)
     rl_state_done(&s->st);
     free(s->image);
     lcow_strv_freep(&s->images);
+    rl2_net_done(&s->net);
     free(s->scratch);
     free(s->bundle_path);
     free(s->root_path);

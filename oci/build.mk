@@ -24,11 +24,13 @@ OCIRUN2_SRCS := oci/ocirun_cli.c oci/ocirun_exec.c oci/ocirun_ps.c oci/ocirun_up
 	oci/ocirun_events.c oci/ocirun_features.c
 CHECK_SCRIPTS += tests/integration/containerd_ocirun.sh tests/integration/oci2_diff.sh
 BENCH_SCRIPTS += tests/bench/containerd_run.sh
+$(eval $(call add_test_prog,oci2_seccomp_agent,tests/integration/oci2_seccomp_agent.c,,))
 # --- end ocirun2 ---
 
 # --- oci-core: spec model, executor, state dir, ocirun ---
 OCI_SRCS := oci/spec.c oci/names.c oci/mount_options.c oci/rootfs.c oci/prepare.c \
-	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/mount_ext.c
+	oci/child.c oci/executor.c oci/state.c oci/hooks.c oci/spec_write.c oci/mount_ext.c \
+	oci/seccomp_notify.c
 $(eval $(call add_lib,oci,$(OCI_SRCS)))
 OCI_LIBS := oci oci_cgroup oci_seccomp oci_spec_res common
 # Static like init and crun's fast path: no dynamic loading per container start.

@@ -830,6 +830,20 @@ static void wait_for_start(const struct oci_plan *p)
     }
 }
 
+/* Installs the filter; a listener fd (SCMP_ACT_NOTIFY) goes to the parent, which hands it to
+ * linux.seccomp.listenerPath before we go on (runc's procSeccomp / procSeccompDone). */
+static void load_seccomp(const struct oci_plan *p)
+{
+    int r = oci_seccomp_load(p->seccomp);
+    if (r < 0)
+        child_fail(p, -r, "load seccomp filter", NULL);
+    if (r > 0) {
+        sync_signal(p, SYNC_SECCOMP, 0, r);
+        close(r);
+        sync_expect(p, SYNC_SECCOMP_DONE);
+    }
+}
+
 static void reset_signals(void)
 {
     struct sigaction sa;
@@ -927,11 +941,8 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         FAIL(p, "prctl", "PR_SET_NO_NEW_PRIVS");
     /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it before the drop. */
-    if (p->seccomp && !p->no_new_privileges) {
-        int r = oci_seccomp_load(p->seccomp);
-        if (r < 0)
-            child_fail(p, -r, "load seccomp filter", NULL);
-    }
+    if (p->seccomp && !p->no_new_privileges)
+        load_seccomp(p);
     if (chdir(p->cwd) < 0 && errno != EACCES)
         FAIL(p, "chdir", p->cwd);
     finalize_user(p);
@@ -939,6 +950,9 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
         FAIL(p, "chdir", p->cwd);
     umask(p->has_umask ? p->umask : 022);
     find_executable(p, exe, sizeof(exe));
+    /* A listener must reach the parent while it still listens (create returns at "created"). */
+    if (p->seccomp && p->no_new_privileges && p->seccomp->notify)
+        load_seccomp(p);
     /* Only what --preserve-fds names survives the exec. */
     if (sys_close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0 &&
         errno != ENOSYS && errno != EINVAL)
@@ -954,11 +968,8 @@ __attribute__((noreturn)) void oci_child_main(const struct oci_plan *p)
                     "startContainer hook");
     if (hook_state_fds[1] >= 0)
         close(hook_state_fds[1]);
-    if (p->seccomp && p->no_new_privileges) {
-        int r = oci_seccomp_load(p->seccomp);
-        if (r < 0)
-            child_fail(p, -r, "load seccomp filter", NULL);
-    }
+    if (p->seccomp && p->no_new_privileges && !p->seccomp->notify)
+        load_seccomp(p);
     if (p->has_affinity_final &&
         sched_setaffinity(0, sizeof(p->affinity_final), &p->affinity_final) < 0)
         FAIL(p, "sched_setaffinity", "execCPUAffinity.final");

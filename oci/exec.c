@@ -22,6 +22,7 @@
 #include "oci/cgroup.h"
 #include "oci/executor.h"
 #include "oci/internal.h"
+#include "oci/seccomp_notify.h"
 
 #define EXEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -293,26 +294,62 @@ static int recv_msg(int fd, struct sync_msg *m, int *ret_fd, struct lcow_error *
     return 1;
 }
 
+/* linux.seccomp.listenerPath gets the listener with the state (status "running", the new
+ * process's pid), then the process goes on. */
+static int send_listener(struct exec_ctx *x, int listener, struct lcow_error **err)
+{
+    const struct oci_seccomp_program *prog = x->plan.seccomp;
+    const struct oci_spec *spec = x->o->spec;
+    if (prog == NULL || prog->listener_path == NULL || *prog->listener_path == '\0' || !spec)
+        return lcow_error_make(err, EINVAL, "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
+    cleanup_free char *state = oci_hook_state_json(spec, x->o->id ? x->o->id : "", "running",
+                                                   x->pid, x->o->bundle ? x->o->bundle : "");
+    if (state == NULL)
+        return lcow_error_make(err, ENOMEM, "seccomp state: out of memory");
+    int r = oci_seccomp_notify_send(prog->listener_path, prog->listener_metadata, spec->oci_version,
+                                    x->pid, state, listener, err);
+    if (r < 0)
+        return r;
+    struct sync_msg m = {.type = SYNC_SECCOMP_DONE};
+    if (LCOW_RETRY_EINTR(send(x->sync[0], &m, sizeof(m), MSG_NOSIGNAL)) < 0)
+        return lcow_error_errno(err, "exec: write to the new process");
+    return 0;
+}
+
 static int handshake(struct exec_ctx *x, struct lcow_error **err)
 {
     struct sync_msg m;
     bool have_pid = !x->plan.need_fork, created = false;
+    cleanup_close int listener = -1;
     int r;
     x->pid = x->child;
     /* With a pid namespace the helper sends SYNC_PID and exits while the process it forked
-     * goes on to SYNC_CREATED: two writers on one socket, so either may come first. */
+     * goes on to SYNC_SECCOMP (a notify filter) and SYNC_CREATED: two writers on one socket,
+     * so SYNC_PID may come last. */
     while (!have_pid || !created) {
-        if ((r = recv_msg(x->sync[0], &m, &x->pty_master, err)) < 0)
-            return r;
-        if (r == 0)
-            return lcow_error_make(err, EPIPE, "exec: the new process exited during set-up");
-        if (m.type == SYNC_PID && !have_pid) {
+        int fd = -1;
+        r = recv_msg(x->sync[0], &m, &fd, err);
+        if (r > 0 && m.type == SYNC_CREATED && !created) {
+            created = true;
+            x->pty_master = fd;
+        } else if (r > 0 && m.type == SYNC_SECCOMP && fd >= 0 && listener < 0) {
+            listener = fd;
+        } else if (r > 0 && m.type == SYNC_PID && !have_pid) {
             x->pid = m.pid;
             have_pid = true;
-        } else if (m.type == SYNC_CREATED && !created) {
-            created = true;
         } else {
+            if (fd >= 0)
+                close(fd);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                return lcow_error_make(err, EPIPE, "exec: the new process exited during set-up");
             return lcow_error_make(err, EPROTO, "exec: unexpected sync message %d", m.type);
+        }
+        if (listener >= 0 && have_pid) {
+            if ((r = send_listener(x, listener, err)) < 0)
+                return r;
+            listener = lcow_close_nointr(listener);
         }
     }
     if (x->plan.need_fork) {

@@ -44,6 +44,8 @@ struct oci_exec_opts {
     const char *console_socket;
     int preserve_fds;              /* fds 3 .. 3+n-1 stay open */
     const char *seccomp_cache_dir; /* see oci_create_opts */
+    /* For the state sent to linux.seccomp.listenerPath (a SCMP_ACT_NOTIFY profile). */
+    const char *bundle;
 };
 
 /* Starts the process and returns once it exec'd: 0 with *ret_pid (in the caller's pid

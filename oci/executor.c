@@ -22,6 +22,7 @@
 #include "common/syscalls.h"
 #include "oci/cgroup.h"
 #include "oci/internal.h"
+#include "oci/seccomp_notify.h"
 
 struct oci_container {
     const struct oci_spec *spec; /* borrowed from the caller, for poststart/poststop hooks */
@@ -323,6 +324,23 @@ static int run_create_hooks(struct create_ctx *x, struct lcow_error **err)
     return sync_send_fds(x->sync[0], SYNC_HOOKS_DONE, fds, 2, err);
 }
 
+/* linux.seccomp.listenerPath gets the listener and the state (status "creating"). */
+static int send_listener(struct create_ctx *x, int listener, struct lcow_error **err)
+{
+    const struct oci_seccomp_program *prog = x->plan.seccomp;
+    if (listener < 0)
+        return lcow_error_make(err, EPROTO, "container init: seccomp listener fd missing");
+    if (prog == NULL || prog->listener_path == NULL || *prog->listener_path == '\0')
+        return lcow_error_make(err, EINVAL,
+                               "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
+    cleanup_free char *state =
+        oci_hook_state_json(x->opts->spec, x->opts->id, "creating", x->init, x->opts->bundle);
+    if (state == NULL)
+        return lcow_error_make(err, ENOMEM, "seccomp state: out of memory");
+    return oci_seccomp_notify_send(prog->listener_path, prog->listener_metadata,
+                                   x->opts->spec->oci_version, x->init, state, listener, err);
+}
+
 static int handshake(struct create_ctx *x, struct lcow_error **err)
 {
     const struct oci_linux *lx = x->opts->spec->linux_;
@@ -361,7 +379,26 @@ static int handshake(struct create_ctx *x, struct lcow_error **err)
     }
     if (x->plan.sync_hooks && (r = run_create_hooks(x, err)) < 0)
         return r;
-    return sync_expect(fd, SYNC_CREATED, &m, &x->pty_master, err);
+    /* A SCMP_ACT_NOTIFY filter sends its listener before "created". */
+    for (;;) {
+        int listener = -1;
+        if ((r = sync_recv(fd, &m, &x->pty_master, err)) < 0)
+            return r;
+        if (r == 0)
+            return lcow_error_make(err, EPIPE, "container init exited during set-up");
+        if (m.type == SYNC_CREATED)
+            return 0;
+        if (m.type != SYNC_SECCOMP)
+            return lcow_error_make(err, EPROTO, "container init: unexpected message %d", m.type);
+        /* sync_recv put the attached fd in pty_master's slot: it is the listener. */
+        listener = x->pty_master;
+        x->pty_master = -1;
+        r = send_listener(x, listener, err);
+        if (listener >= 0)
+            lcow_close_nointr(listener);
+        if (r < 0 || (r = sync_send(fd, SYNC_SECCOMP_DONE, err)) < 0)
+            return r;
+    }
 }
 
 static void create_ctx_undo(struct create_ctx *x)

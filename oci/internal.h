@@ -199,6 +199,8 @@ enum sync_type {
     SYNC_ERROR,       /* child -> parent: errno + message, the child exits */
     SYNC_HOOKS,       /* child -> parent: mounts done, run prestart/createRuntime hooks */
     SYNC_HOOKS_DONE,  /* parent -> child, with the hook state memfd attached */
+    SYNC_SECCOMP,      /* child -> parent: the seccomp listener fd (SCMP_ACT_NOTIFY) attached */
+    SYNC_SECCOMP_DONE, /* parent -> child: sent to linux.seccomp.listenerPath */
 };
 
 #define OCI_SYNC_MSG_MAX 512

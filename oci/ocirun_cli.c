@@ -177,18 +177,11 @@ void ocirun_cgroup_close(struct oci_cgroup_layout *layout, struct oci_cgroup *cg
 
 const char *ocirun_status(const char *dir, const struct oci_state *st, bool *ret_paused)
 {
+    /* state.c reports a frozen created/running container as paused. */
     enum oci_status s = oci_state_status(dir, st);
-    bool paused = false;
-    if ((s == OCI_STATUS_RUNNING || s == OCI_STATUS_CREATED) && !st->no_cgroup) {
-        struct oci_cgroup_layout *l = NULL;
-        struct oci_cgroup *cg = NULL;
-        if (ocirun_cgroup_open(st, &l, &cg, NULL) == 0)
-            paused = oci_cgroup_is_frozen(cg, NULL) == 1;
-        ocirun_cgroup_close(l, cg);
-    }
     if (ret_paused)
-        *ret_paused = paused;
-    return paused ? "paused" : oci_status_name(s);
+        *ret_paused = s == OCI_STATUS_PAUSED;
+    return oci_status_name(s);
 }
 
 int ocirun_write_pid_file(const char *path, pid_t pid, struct lcow_error **err)

@@ -358,6 +358,7 @@ static int start(struct exec_run *x, int sfd, struct lcow_error **err)
         .console_socket = x->a.value[X_CONSOLE],
         .preserve_fds = preserve,
         .seccomp_cache_dir = cache,
+        .bundle = x->st.bundle,
     };
     pid_t pid = 0;
     cleanup_close int master = -1;

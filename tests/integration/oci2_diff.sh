@@ -236,7 +236,36 @@ stopped_codes() {
 }
 same "exit codes on a stopped container" stopped_codes
 
-# ---- 7. features, -h ----
+# ---- 7. seccomp notify: the listener and the state go to listenerPath ----
+AGENT=$TOP/$BUILD/tests/oci2_seccomp_agent
+export WORK # the bundle's listenerPath
+bundles notify '.process.args = ["sh", "-c", "mkdir /tmp/made && echo mkdir-ok; test -d /tmp/made && echo made || echo not-made"]
+  | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: ($ENV.WORK + "/agent.sock"),
+      listenerMetadata: "meta-data", syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}'
+notify() {
+  rm -f "$WORK/agent.sock" "$WORK/agent.state"
+  "$AGENT" "$WORK/agent.sock" "$WORK/agent.state" &
+  local agent=$!
+  for _ in $(seq 100); do [ -S "$WORK/agent.sock" ] && break; sleep 0.02; done
+  (cd "$WORK/notify-$B" && timeout 30 $RT run notify </dev/null)
+  echo "run=$?"
+  # The agent ends when the last filtered process is gone; never wait forever on it.
+  for _ in $(seq 100); do kill -0 "$agent" 2>/dev/null || break; sleep 0.05; done
+  kill "$agent" 2>/dev/null
+  wait "$agent"
+  echo "agent=$?"
+  jq -c '[(.ociVersion | type), .fds, (.pid | type), .metadata, .state.status, .state.id,
+    (.state | keys), (.pid == .state.pid)]' "$WORK/agent.state"
+}
+same "seccomp notify: listener + state to listenerPath, the agent answers (noNewPrivileges)" notify
+notify_nnp_off() {
+  jq '.process.noNewPrivileges = false' "$WORK/notify-$B/config.json" >"$WORK/cfg.tmp" &&
+    mv "$WORK/cfg.tmp" "$WORK/notify-$B/config.json"
+  notify
+}
+same "seccomp notify without noNewPrivileges" notify_nnp_off
+
+# ---- 8. features, -h ----
 same "features: the document's keys" sh -c '$RT features | jq -c "[keys, (.linux | keys - [\"intelRdt\", \"mountExtensions\"]), (.linux.seccomp | keys - [\"knownFlags\", \"supportedFlags\"]), .hooks]"'
 helps() {
   local c

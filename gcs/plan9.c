@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/io.h"
@@ -150,7 +151,10 @@ static int remove_share(struct gcs_plan9 *p, const struct gcs_mapped_directory *
     pthread_mutex_lock(&p->lock);
     struct p9_entry *e = find_locked(p, d->mount_path);
     int r = 0;
-    if (!e)
+    struct stat st;
+    if (!e && lstat(d->mount_path, &st) < 0 && errno == ENOENT)
+        r = 1; /* already gone (released with its bundle): done, as the Go GCS answers */
+    else if (!e)
         r = lcow_error_make(err, ENOENT, "MappedDirectory Remove: `%s` was not added",
                             d->mount_path);
     else if (e->pending)
@@ -159,8 +163,8 @@ static int remove_share(struct gcs_plan9 *p, const struct gcs_mapped_directory *
     else
         e->pending = true;
     pthread_mutex_unlock(&p->lock);
-    if (r < 0)
-        return r;
+    if (r != 0)
+        return r < 0 ? r : 0;
     if ((r = mount_plan9_remove(d->mount_path, err)) < 0) {
         set_pending(p, e, false); /* still mounted: a later Remove may succeed */
         return r;

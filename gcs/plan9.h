@@ -21,14 +21,16 @@ struct gcs_plan9 *gcs_plan9_free(struct gcs_plan9 *p);
 /* Applies a MappedDirectory request (Add, or "" = Add, and Remove; anything else -ENOTSUP).
  * MountPath must be under /run (mount_validate_run_path), Port 1..UINT32_MAX, ShareName a
  * plain token. An Add of a path already added (or being added), or of a mount point, is
- * -EBUSY; a Remove of a path never added is -ENOENT. Nothing is left behind on failure. */
+ * -EBUSY; a Remove of a path that no longer exists succeeds (the Go GCS's answer), of an
+ * existing path this registry did not add is -ENOENT. Nothing is left behind on failure. */
 int gcs_plan9_apply(struct gcs_plan9 *p, const struct vsock_addr *base,
                     const struct gcs_modify_request *req, struct lcow_error **err);
 
 /* Unmounts and forgets every share mounted at or below `dir` (a container bundle about to be
  * deleted: hcsshim's v2 shim sends DeleteContainerState before the MappedDirectory Removes,
  * and the bundle tree cannot be removed while a 9p mount sits in it). A later Remove of such
- * a path is -ENOENT. Returns 0 or the first failure (the rest are still tried). */
+ * a path then succeeds (nothing left to do). Returns 0 or the first failure (the rest are still
+ * tried). */
 int gcs_plan9_release_under(struct gcs_plan9 *p, const char *dir, struct lcow_error **err);
 /* The same on the process-wide registry gcs uses (for DeleteContainerState). */
 int gcs_plan9_release_bundle(const char *dir, struct lcow_error **err);

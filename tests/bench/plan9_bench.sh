@@ -43,6 +43,8 @@ mkdir -p "$d/share/many"
 head -c "${MB}M" /dev/urandom > "$d/share/big"
 for i in $(seq "$FILES"); do echo "$i" > "$d/share/many/f$i"; done
 
+# A private copy: teammates rebuild the shared image while tests run.
+cp "$build/initrd.img" "$d/initrd.img"
 "$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > /dev/null 2>&1 &
 pids+=($!)
 "$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
@@ -58,7 +60,7 @@ for _ in $(seq 100); do [ -S "$d/vu.sock" ] && [ -S "$d/h_564" ] && [ -S "$d/h_1
   -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
   -virtfs "local,path=$d/share,mount_tag=hostshare,security_model=none,id=fs0" \
   -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
-  -kernel "$build/vmlinux" -initrd "$build/initrd.img" \
+  -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
   -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel info' &
 pids+=($!)
 

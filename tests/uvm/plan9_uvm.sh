@@ -43,6 +43,8 @@ ln -s "$d/outside/secret" "$d/rw/escape-abs"
 head -c "${BIG_MB}M" /dev/urandom > "$d/rw/big"
 big_sum=$(sha256sum < "$d/rw/big" | cut -d' ' -f1)
 
+# A private copy: teammates rebuild the shared image while tests run.
+cp "$build/initrd.img" "$d/initrd.img"
 "$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > "$d/vhost.log" 2>&1 &
 pids+=($!)
 "$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
@@ -61,7 +63,7 @@ done
   -object memory-backend-memfd,id=mem,size=512M,share=on \
   -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
   -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
-  -kernel "$build/vmlinux" -initrd "$build/initrd.img" \
+  -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
   -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel info' &
 qpid=$!
 pids+=($qpid)
@@ -176,7 +178,9 @@ modify Remove "$m1" 1 false || fail "MappedDirectory Remove: $(cat "$d/out")"
 guest "grep -c ' $m1 ' /proc/mounts; ls -d $m1" && fail "m1 still there: $(cat "$d/out")"
 grep -qx 0 "$d/out" || fail "m1 still mounted: $(cat "$d/out")"
 wait_connections 1 || fail "the guest's connection for share 1 stayed open: $(ctl status)"
-if modify Remove "$m1" 1 false; then fail "a second Remove worked"; fi
+modify Remove "$m1" 1 false || fail "a second Remove (nothing there) failed: $(cat "$d/out")"
+if modify Remove /run/gcs 1 false; then fail "Remove of a path never added worked"; fi
+guest "ls -d /run/gcs" || fail "Remove of a path never added touched it"
 echo "PASS: Remove unmounts and removes the directory; the connection closes"
 
 # The host stops serving: share 1 can no longer be mounted, share 2's connection is cut.

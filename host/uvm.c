@@ -27,7 +27,7 @@
 #define LOG_PORT      109u
 #define ENTROPY_BYTES 512
 #define GUEST_CID     3u
-#define ARGV_MAX      64
+#define ARGV_MAX      (64 + 4 * HOST_UVM_PMEM_MAX)
 
 /* ---- accelerator ------------------------------------------------------------------------- */
 
@@ -78,7 +78,7 @@ static char *kernel_cmdline(const struct host_uvm_config *c)
 
 struct argv_buf {
     const char *v[ARGV_MAX + 1];
-    char *owned[16];
+    char *owned[16 + 2 * HOST_UVM_PMEM_MAX];
     size_t n, n_owned;
 };
 
@@ -110,8 +110,32 @@ static void argv_done(struct argv_buf *a)
         free(a->owned[i]);
 }
 
+/* virtio-pmem devices are memory devices: -m needs hot-plug slots and room for them. */
+static void pmem_argv(const struct host_uvm_config *c, const uint64_t *sizes, size_t n,
+                      struct argv_buf *a)
+{
+    uint64_t extra = 0;
+    for (size_t i = 0; i < n; i++)
+        extra += sizes[i];
+    add(a, "-m");
+    if (!n) {
+        addf(a, "%u", c->memory_mb);
+        return;
+    }
+    addf(a, "%uM,slots=%zu,maxmem=%lluM", c->memory_mb, n,
+         (unsigned long long)c->memory_mb + (unsigned long long)(extra >> 20));
+    for (size_t i = 0; i < n; i++) {
+        add(a, "-object");
+        addf(a, "memory-backend-file,id=pm%zu,mem-path=%s,size=%llu,share=off,readonly=on", i,
+             c->pmem[i], (unsigned long long)sizes[i]);
+        add(a, "-device");
+        addf(a, "virtio-pmem-pci,memdev=pm%zu,id=pmem%zu", i, i);
+    }
+}
+
 static void qemu_argv(const struct host_uvm_config *c, const struct host_uvm *u, const char *accel,
-                      const char *cmdline, struct argv_buf *a)
+                      const char *cmdline, const uint64_t *pmem_sizes, size_t n_pmem,
+                      struct argv_buf *a)
 {
     add(a, c->qemu);
     add(a, "-accel");
@@ -122,8 +146,7 @@ static void qemu_argv(const struct host_uvm_config *c, const struct host_uvm *u,
     }
     add(a, "-M");
     add(a, "pc,memory-backend=mem");
-    add(a, "-m");
-    addf(a, "%u", c->memory_mb);
+    pmem_argv(c, pmem_sizes, n_pmem, a);
     add(a, "-smp");
     addf(a, "%u", c->cpus);
     /* Shared memory: a vhost-user back end maps guest RAM (a private copy fails silently). */
@@ -377,15 +400,41 @@ static struct host_uvm *uvm_new(const char *dir)
     return u;
 }
 
+/* Sizes of the pmem images, checked before anything starts. */
+static int pmem_sizes(const struct host_uvm_config *c, uint64_t *sizes, size_t *ret_n,
+                      struct lcow_error **err)
+{
+    size_t n = 0;
+    for (; c->pmem && c->pmem[n]; n++) {
+        if (n == HOST_UVM_PMEM_MAX)
+            return lcow_error_make(err, E2BIG, "more than %d pmem images", HOST_UVM_PMEM_MAX);
+        struct stat st;
+        if (stat(c->pmem[n], &st) < 0)
+            return lcow_error_errno(err, "pmem image `%s`", c->pmem[n]);
+        if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size % HOST_UVM_PMEM_ALIGN)
+            return lcow_error_make(err, EINVAL,
+                                   "pmem image `%s`: size %lld is not a multiple of 2 MiB",
+                                   c->pmem[n], (long long)st.st_size);
+        sizes[n] = (uint64_t)st.st_size;
+    }
+    *ret_n = n;
+    return 0;
+}
+
 static int spawn_qemu(const struct host_uvm_config *c, struct host_uvm *u, struct lcow_error **err)
 {
+    uint64_t sizes[HOST_UVM_PMEM_MAX];
+    size_t n_pmem = 0;
+    int pr = pmem_sizes(c, sizes, &n_pmem, err);
+    if (pr < 0)
+        return pr;
     const char *accel =
         c->accel && strcmp(c->accel, "auto") != 0 ? c->accel : host_uvm_pick_accel();
     cleanup_free char *cmdline = kernel_cmdline(c);
     if (!cmdline)
         return lcow_error_make(err, ENOMEM, "kernel command line");
     struct argv_buf a = {0};
-    qemu_argv(c, u, accel, cmdline, &a);
+    qemu_argv(c, u, accel, cmdline, sizes, n_pmem, &a);
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
         argv_done(&a);

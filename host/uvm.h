@@ -36,7 +36,14 @@ struct host_uvm_config {
     int timeout_ms;            /* QEMU start -> negotiated */
     /* More QEMU arguments (devices: runlcow2's -netdev/-device), NULL-terminated, or NULL. */
     const char *const *extra_args;
+    /* Read-only images cold-plugged as virtio-pmem-pci devices, in order, so the N-th is
+     * /dev/pmemN in the guest (design.md §5): VPMemDevice DeviceNumber N. Each file's size
+     * must be a non-zero multiple of 2 MiB (QEMU maps it whole, read-only). NULL: none. */
+    const char *const *pmem;
 };
+
+#define HOST_UVM_PMEM_ALIGN (2u << 20)
+#define HOST_UVM_PMEM_MAX   16
 
 /* Milestones, lcow_now_ns() values (0: not seen). console/init are seen only when the
  * kernel prints (not `quiet`, or a loglevel= in kernel_args). */

@@ -79,7 +79,7 @@ detached() {
   pid=$(cat "$WORK/exec.pid")
   [ -d "/proc/$pid" ] && echo "pid file names a live process"
   # runc writes the pid file while its init is still on its way to the exec
-  for _ in $(seq 50); do [ -n "$(tr -d '\0' <"/proc/$pid/cmdline")" ] && break; sleep 0.02; done
+  for _ in $(seq 100); do tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q '^sleep' && break; sleep 0.02; done
   tr '\0' ' ' <"/proc/$pid/cmdline"
   echo
   grep -c . <<<"$($RT ps -f json box | jq '.[]')"
@@ -195,6 +195,25 @@ kill_all() {
   echo "delete=$?"
 }
 same "kill --all (no pid namespace): every process of the cgroup" kill_all
+
+# ---- 5b. events: an OOM kill in the stream ----
+bundles oom '.process.args = ["sleep", "600"] | .linux.resources.memory = {limit: 33554432, swap: 33554432}'
+oom_events() {
+  (cd "$WORK/oom-$B" && $RT run -d oom </dev/null) || return
+  $RT events --interval 30s oom >"$WORK/events.$B" 2>&1 &
+  local ev=$!
+  sleep 0.3
+  $RT exec oom sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a); echo ${#x}'
+  echo "exec=$?"
+  for _ in $(seq 50); do grep -q '"oom"' "$WORK/events.$B" && break; sleep 0.05; done
+  grep -m1 '"oom"' "$WORK/events.$B" | jq -c .
+  $RT delete -f oom
+  for _ in $(seq 60); do kill -0 "$ev" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$ev" 2>/dev/null && echo "events still running after delete"
+  kill "$ev" 2>/dev/null
+  wait "$ev" 2>/dev/null
+}
+same "events: an OOM kill is reported, the stream ends with the container" oom_events
 
 # ---- 6. the exit-code table (executor-notes §3.4) ----
 codes() {

@@ -35,7 +35,7 @@ CHECK_DEPS += $(BUILD)/bin/lcow-9p-server
 HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spawn.c \
 	host/state.c host/ctl.c host/spec.c
 $(eval $(call add_lib,host_runlcow,$(HOST_RUNLCOW_SRCS)))
-$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c host/runlcow2_ops.c host/runlcow2_net.c,host_image host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
+$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c host/runlcow2_ops.c host/runlcow2_net.c host/runlcow2_console.c,host_image host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
 # libFuzzer: frames through the decoder and handlers of one connection (make fuzz; make check's
 # smoke run), and the same harness replaying tests/fuzz/corpus/fuzz_p9/ as a plain test.
 $(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthread))
@@ -76,3 +76,5 @@ CHECK_SCRIPTS += tests/uvm/runlcow2_verbs.sh
 # make bench: layer conversion MB/s vs plain mke2fs -d of the unpacked tree (and tar -x + mke2fs).
 BENCH_SCRIPTS += tests/bench/tar2ext4_bench.sh
 BENCH_DEPS += $(BUILD)/bin/lcow-tar2ext4
+# --console-socket receiver for the UVM test (runc's recvtty, reduced).
+$(eval $(call add_test_prog,rl2_recvtty,tests/uvm/rl2_recvtty.c,,))

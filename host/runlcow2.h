@@ -44,6 +44,13 @@ int rl2_cmd_spec(struct rl_globals *g, int argc, char **argv);
  * shape): cpu.usage, memory.usage/cache, pids; a new object. */
 struct json_object *rl2_stats_from_metrics(const struct json_object *m);
 
+/* ---- --console-socket (runlcow2_console.c) ------------------------------------------------
+ * Opens a host pty, sends its master over SCM_RIGHTS to the Unix socket at path (runc's
+ * contract: one message, body "/dev/ptmx"), and returns the slave (CLOEXEC) in *ret_slave, to
+ * become the stdio of the process whose output the guest's terminal produces. Nothing is left
+ * open on failure. */
+int rl2_console_socket_send(const char *path, int *ret_slave, struct lcow_error **err);
+
 /* ---- networking (runlcow2_net.c) ----------------------------------------------------------
  * Bundle annotations: RL2_NET_ANNOTATION "user" gives the container a virtio-net adapter on
  * QEMU user networking with restrict=on (nothing leaves the VM), in the network namespace its

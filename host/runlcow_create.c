@@ -19,12 +19,14 @@
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "host/runlcow.h"
+#include "host/runlcow2.h"
 
 #define READY_MAX 4096
 
 struct create_opts {
     const char *bundle;
     const char *pid_file;
+    const char *console_socket;
     bool detach;
 };
 
@@ -54,8 +56,8 @@ static int parse_create(int argc, char **argv, bool run, struct create_opts *o, 
             o->pid_file = optarg;
             break;
         case O_CONSOLE:
-            return rl_failf("--console-socket is not supported yet (runlcow relays a terminal "
-                            "through its own stdio)");
+            o->console_socket = optarg;
+            break;
         case O_PRESERVE:
             if (strcmp(optarg, "0") != 0)
                 return rl_failf("--preserve-fds is not supported (no host fds reach the UVM)");
@@ -204,6 +206,26 @@ static int spawn_supervisor(struct rl_globals *g, struct rl_super_args *a)
     return rl_failf("%s", buf);
 }
 
+/* --console-socket (runlcow2_console.c): the master of a host pty goes to the socket, its
+ * slave becomes our stdio, which the supervisor relays to the guest's terminal. */
+static int console_stdio(struct json_object *spec, const char *path, struct lcow_error **err)
+{
+    struct json_object *proc = NULL, *t = NULL;
+    if (!json_object_object_get_ex(spec, "process", &proc) ||
+        !json_object_object_get_ex(proc, "terminal", &t) || !json_object_get_boolean(t))
+        return lcow_error_make(err, EINVAL,
+                               "--console-socket needs process.terminal true in config.json");
+    int slave = -1;
+    int r = rl2_console_socket_send(path, &slave, err);
+    if (r < 0)
+        return r;
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(slave, fd) < 0)
+            r = lcow_error_errno(err, "dup2 the console");
+    close(slave);
+    return r;
+}
+
 static int create_or_run(struct rl_globals *g, int argc, char **argv, bool run)
 {
     struct create_opts o = {.bundle = "."};
@@ -222,7 +244,8 @@ static int create_or_run(struct rl_globals *g, int argc, char **argv, bool run)
     /* Everything is checked before the state directory exists. */
     if (rl_dir_create(g, id, &err) < 0)
         return rl_fail(err);
-    if (keep_config(g, id, spec, &err) < 0) {
+    if (keep_config(g, id, spec, &err) < 0 ||
+        (o.console_socket && console_stdio(spec, o.console_socket, &err) < 0)) {
         struct lcow_error *e = NULL;
         (void)rl_dir_remove(g, id, &e);
         lcow_error_release(&e);

@@ -105,6 +105,29 @@ for v in ps pause resume "events --stats" "update --memory 1"; do
 done
 echo "ok features, spec, missing containers"
 
+# ---- --console-socket: a host pty's master to the caller, the guest terminal behind it --------------
+[ -x "$build/tests/rl2_recvtty" ] || fail "missing $build/tests/rl2_recvtty"
+rl_bundle "$d/t" /bin/sh -c 'tty; read x; echo "got:$x"; exit 5'
+jq '.process.terminal=true' "$d/t/config.json" > "$d/t.json" && mv "$d/t.json" "$d/t/config.json"
+"$build/tests/rl2_recvtty" "$d/tty.sock" "$d/tty.out" 'hello\n' &
+recv=$!
+for _ in $(seq 50); do [ -S "$d/tty.sock" ] && break; sleep 0.1; done
+rl create --console-socket "$d/tty.sock" -b "$d/t" tty1 < /dev/null > /dev/null 2> "$d/tty.err" ||
+  fail "create --console-socket"
+rl start tty1 || fail "start tty1"
+for _ in $(seq 300); do kill -0 "$recv" 2>/dev/null || break; sleep 0.1; done
+wait "$recv" || fail "recvtty got no master"
+grep -q '^/dev/pts/' "$d/tty.out" || fail "not a terminal in the guest: $(cat -A "$d/tty.out")"
+grep -q 'got:hello' "$d/tty.out" || fail "terminal input lost: $(cat -A "$d/tty.out")"
+for _ in $(seq 100); do [ "$(rl state tty1 | jq -r .status)" = stopped ] && break; sleep 0.1; done
+rl delete tty1 || fail "delete tty1"
+jq '.process.terminal=false' "$d/t/config.json" > "$d/t.json" && mv "$d/t.json" "$d/t/config.json"
+rl create --console-socket "$d/tty.sock" -b "$d/t" tty2 2> "$d/tty2.err" < /dev/null &&
+  fail "console socket without a terminal accepted"
+grep -q 'process.terminal' "$d/tty2.err" || fail "tty2: $(cat "$d/tty2.err")"
+[ ! -e "$root/tty2" ] || fail "state left for tty2"
+echo "ok console-socket: the pty master reached the receiver; tty and input through the guest terminal"
+
 # ---- networking: user networking (restrict=on) + guestfwd to a test HTTP server on loopback ---------
 mkdir -p "$d/www"
 echo "hello-from-host" > "$d/www/index.html"

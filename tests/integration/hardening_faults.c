@@ -350,7 +350,13 @@ static void test_churn(void **state)
     assert_int_equal(fds2, fds0);
     assert_int_equal(cg2, cg0);
     assert_int_equal(hl_mounts_under(h->dir), 0);
-    assert_true(rss2 - rss1 < 1024);
+    const char *san = getenv("SANITIZER");
+    if (san && *san)
+        printf("churn: RSS growth not checked in a SANITIZER=%s build (its allocator keeps freed "
+               "memory in quarantine); fds, mounts and cgroups were\n",
+               san);
+    else
+        assert_true(rss2 - rss1 < 1024);
     hl_no_notification(h, 200);
     still_serving(h);
 }

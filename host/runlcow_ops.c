@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "common/syscalls.h"
 #include "host/runlcow.h"
+#include "host/runlcow2.h"
 
 static const struct {
     const char *name;
@@ -277,7 +278,7 @@ int rl_cmd_delete(struct rl_globals *g, int argc, char **argv)
 /* ---- exec ----------------------------------------------------------------------------------- */
 
 struct exec_opts {
-    const char *process_file, *pid_file, *cwd, *user;
+    const char *process_file, *pid_file, *cwd, *user, *console_socket;
     const char *env[256];
     size_t n_env;
     bool tty, detach;
@@ -324,7 +325,8 @@ static int parse_exec(int argc, char **argv, struct exec_opts *o)
             o->user = optarg;
             break;
         case O_CONSOLE:
-            return rl_failf("--console-socket is not supported yet");
+            o->console_socket = optarg;
+            break;
         default:
             return rl_failf("usage: runlcow exec [-d] [-t] [--pid-file FILE] [--cwd DIR] "
                             "[-e K=V]... [-u UID[:GID]] (-p process.json ID | ID ARGS...)");
@@ -500,7 +502,17 @@ int rl_cmd_exec(struct rl_globals *g, int argc, char **argv)
     cleanup_json struct json_object *req = json_object_new_object();
     json_object_object_add(req, "op", json_object_new_string("exec"));
     json_object_object_add(req, "process", json_object_get(process));
-    const int fds[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+    /* --console-socket (runlcow2_console.c): a host pty's slave is the process's stdio. */
+    cleanup_close int slave = -1;
+    if (o.console_socket) {
+        struct json_object *t = NULL;
+        if (!json_object_object_get_ex(process, "terminal", &t) || !json_object_get_boolean(t))
+            return rl_failf("--console-socket needs a terminal (-t or process.terminal)");
+        if (rl2_console_socket_send(o.console_socket, &slave, &err) < 0)
+            return rl_fail(err);
+    }
+    const int fds[3] = {slave >= 0 ? slave : STDIN_FILENO, slave >= 0 ? slave : STDOUT_FILENO,
+                        slave >= 0 ? slave : STDERR_FILENO};
     int fd = -1;
     cleanup_json struct json_object *reply = NULL;
     if (rl_ctl_call(dir, req, fds, 3, 120000, &fd, &reply, &err) < 0)

@@ -89,6 +89,20 @@ p1=$(rl exec v1 /bin/cat /dev/shm/n); sleep 1; p2=$(rl exec v1 /bin/cat /dev/shm
 rl resume v1 2> /dev/null && fail "resume of a running container accepted"
 echo "ok pause/resume: CPU time frozen at $u1 ns while paused, then $u2; counting again"
 
+# exec -t --console-socket -d (containerd's tty exec): the exec's terminal behind a host pty.
+"$build/tests/rl2_recvtty" "$d/etty.sock" "$d/etty.out" 'exec-in\n' &
+recv=$!
+for _ in $(seq 50); do [ -S "$d/etty.sock" ] && break; sleep 0.1; done
+rl exec -t -d --console-socket "$d/etty.sock" v1 /bin/sh -c 'tty; read x; echo "exec-got:$x"' \
+  < /dev/null || fail "exec --console-socket"
+for _ in $(seq 300); do kill -0 "$recv" 2>/dev/null || break; sleep 0.1; done
+wait "$recv" || fail "exec: recvtty got no master"
+grep -q '^/dev/pts/' "$d/etty.out" && grep -q 'exec-got:exec-in' "$d/etty.out" ||
+  fail "exec console: $(cat -A "$d/etty.out")"
+rl exec --console-socket "$d/etty.sock" v1 /bin/true 2> "$d/etty.err" &&
+  fail "exec --console-socket without -t accepted"
+echo "ok exec -t --console-socket: tty and input through the exec's terminal"
+
 rl delete --force v1 || fail "delete --force"
 
 # ---- no VM: features, spec, bad input --------------------------------------------------------------

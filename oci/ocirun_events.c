@@ -190,6 +190,8 @@ static int stream(const char *dir, const struct oci_state *st, const struct oci_
     cleanup_close int oom = oci_cgroup_oom_fd(cg, NULL); /* no memory controller: stats only */
     uint64_t kills = 0;
     (void)oci_cgroup_oom_kills(cg, &kills, NULL);
+    const char *mem = oci_cgroup_dir(cg, OCI_CG_MEMORY), *v2 = oci_cgroup_v2_dir(cg);
+    bool v1 = mem && !(v2 && strcmp(mem, v2) == 0);
     int64_t next = (int64_t)(lcow_now_ns() / 1000000) + interval_ms;
     for (;;) {
         int64_t now = (int64_t)(lcow_now_ns() / 1000000);
@@ -202,7 +204,9 @@ static int stream(const char *dir, const struct oci_state *st, const struct oci_
         if (n > 0 && (p.revents & POLLIN)) {
             uint64_t now_kills = 0;
             oci_cgroup_oom_drain(oom);
-            if (oci_cgroup_oom_kills(cg, &now_kills, NULL) < 0 || now_kills > kills)
+            /* v1's eventfd fires once per OOM condition (runc reports each), possibly before
+             * the kill is counted; v2's inotify fires on any memory.events change. */
+            if (oci_cgroup_oom_kills(cg, &now_kills, NULL) < 0 || now_kills > kills || v1)
                 print_event("oom", st->id, NULL);
             kills = now_kills;
         }

@@ -78,3 +78,6 @@ BENCH_SCRIPTS += tests/bench/tar2ext4_bench.sh
 BENCH_DEPS += $(BUILD)/bin/lcow-tar2ext4
 # --console-socket receiver for the UVM test (runc's recvtty, reduced).
 $(eval $(call add_test_prog,rl2_recvtty,tests/uvm/rl2_recvtty.c,,))
+# containerd (private instance) running tasks with `ctr run --runc-binary build/bin/runlcow`:
+# echo, exit code, exec, kill, delete (three UVMs).
+CHECK_SCRIPTS += tests/uvm/containerd_runlcow.sh

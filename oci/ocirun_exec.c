@@ -23,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/io.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "oci/cgroup.h"
 #include "oci/exec.h"
 #include "oci/executor.h"
@@ -362,8 +363,11 @@ static int start(struct exec_run *x, int sfd, struct lcow_error **err)
     };
     pid_t pid = 0;
     cleanup_close int master = -1;
+    lcow_debug("exec in `%s` (init %d): %s%s", x->st.id, (int)x->st.pid, x->proc->args[0],
+               x->a.set[X_DETACH] ? ", detached" : "");
     if (oci_exec(&o, &pid, &master, err) < 0)
         return ocirun_fail(EXEC_FAIL, "exec failed: %s", lcow_error_message(*err));
+    lcow_debug("exec in `%s`: process %d started", x->st.id, (int)pid);
     if (x->a.value[X_PID_FILE] && ocirun_write_pid_file(x->a.value[X_PID_FILE], pid, err) < 0) {
         (void)kill(pid, SIGKILL);
         return ocirun_fail(EXEC_FAIL, "%s", lcow_error_message(*err));

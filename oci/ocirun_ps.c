@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/io.h"
+#include "common/log.h"
 #include "oci/cgroup.h"
 #include "oci/ocirun_ext.h"
 
@@ -41,6 +42,8 @@ static int freeze_cmd(const char *cmd, int argc, char **argv, bool freeze)
         else if (ocirun_cgroup_open(&st, &layout, &cg, &err) < 0 ||
                  oci_cgroup_freeze(cg, freeze, &err) < 0)
             code = ocirun_fail(1, "%s", lcow_error_message(err));
+        else
+            lcow_debug("%s `%s`: cgroup %s", cmd, st.id, freeze ? "frozen" : "thawed");
         ocirun_cgroup_close(layout, cg);
         oci_state_done(&st);
     }

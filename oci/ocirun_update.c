@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/io.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "oci/cgroup.h"
 #include "oci/ocirun_ext.h"
 #include "oci/spec_resources.h"
@@ -247,8 +248,10 @@ static int update(const struct ocirun_args *a, struct lcow_error **err)
                                         : resources_from_flags(a, &res, err)) == 0 &&
              (r = oci_linux_resources_parse(res, "resources", &parsed, err)) == 0) {
         if ((r = ocirun_cgroup_open(&st, &layout, &cg, err)) == 0 &&
-            (r = oci_cgroup_apply(cg, &parsed, NULL, OCI_CGROUP_UPDATE, err)) == 0)
+            (r = oci_cgroup_apply(cg, &parsed, NULL, OCI_CGROUP_UPDATE, err)) == 0) {
+            lcow_debug("update `%s`: %s", st.id, json_object_to_json_string(res));
             r = persist(dir, res, err);
+        }
         oci_linux_resources_done(&parsed);
     }
     ocirun_cgroup_close(layout, cg);

@@ -284,6 +284,18 @@ notify_nnp_off() {
 }
 same "seccomp notify without noNewPrivileges" notify_nnp_off
 
+# ---- 7b. --log FILE --log-format json: one JSON object per line, the last one the error ----
+json_log() {
+  rm -f "$WORK/log.$B"
+  $RT --log "$WORK/log.$B" --log-format json exec nosuch true 2>/dev/null
+  echo "exec=$?"
+  $RT --log "$WORK/log.$B" --log-format json pause nosuch 2>/dev/null
+  echo "pause=$?"
+  jq -c '[.level, (.msg | type), (.time | type)]' "$WORK/log.$B" | grep error | tail -2
+  jq -e . "$WORK/log.$B" >/dev/null && echo "every line is JSON"
+}
+same "--log-format json: error records (level, msg, time)" json_log
+
 # ---- 8. features, -h ----
 same "features: the document's keys" sh -c '$RT features | jq -c "[keys, (.linux | keys - [\"intelRdt\", \"mountExtensions\"]), (.linux.seccomp | keys - [\"knownFlags\", \"supportedFlags\"]), .hooks]"'
 helps() {

@@ -24,6 +24,7 @@
 #include "gcs/bridge.h"
 #include "gcs/container_internal.h"
 #include "gcs/network.h"
+#include "gcs/plan9.h"
 #include "gcs/reaper.h"
 #include "gcs/storage.h"
 #include "oci/cgroup.h"
@@ -794,6 +795,14 @@ static int delete_container(struct gcs *g, struct ct_container *c, struct lcow_e
     /* Undo gcs's own mounts first: a sandbox's root mounts sit inside its bundle, and with a
      * v2 pod's bundle bound onto the scratch (CombinedLayers) they would keep that bind busy. */
     int r = ct_unprepare(g, c, &e);
+    if (r < 0 && !first) {
+        first = r;
+        *err = steal_pointer(&e);
+    }
+    lcow_error_release(&e);
+    /* hcsshim deletes the state before removing its Plan9 shares, which live in the bundle:
+     * unmount them here, or the bundle tree cannot go (and must never be walked through). */
+    r = gcs_plan9_release_bundle(c->bundle, &e);
     if (r < 0 && !first) {
         first = r;
         *err = steal_pointer(&e);

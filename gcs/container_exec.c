@@ -42,6 +42,7 @@ struct stream {
     bool copy;      /* splice refused (EINVAL): read/write through buf */
     bool draining;  /* the host went away: keep reading so the process never blocks */
     bool handshake; /* waiting for the host to close after our SHUT_WR */
+    bool wait_out;  /* src readable, dst full: poll dst alone, or poll keeps waking on src */
     bool done;
 };
 
@@ -79,7 +80,28 @@ static void stream_finish(struct stream *s)
     stream_close(s);
 }
 
-/* Moves what is available from s->src to s->dst; never blocks (both ends non-blocking). */
+/* Copy mode's write: dst is non-blocking, and what was read must not be lost on EAGAIN. */
+static int write_all_wait(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            (void)poll(&pfd, 1, -1);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Moves what is available from s->src to s->dst; never blocks on src (both ends
+ * non-blocking). Sets s->wait_out when a readable src could not move anything: dst is full. */
 static void stream_pump(struct stream *s, char *buf, int tee)
 {
     if (s->handshake) {
@@ -103,7 +125,7 @@ static void stream_pump(struct stream *s, char *buf, int tee)
             n = read(s->src, buf, RELAY_BUF);
             if (n > 0 && tee >= 0)
                 (void)!lcow_write_all(tee, buf, (size_t)n);
-            if (n > 0 && !s->draining && lcow_write_all(s->dst, buf, (size_t)n) < 0)
+            if (n > 0 && !s->draining && write_all_wait(s->dst, buf, (size_t)n) < 0)
                 n = -1;
         }
         if (n == 0) {
@@ -111,6 +133,8 @@ static void stream_pump(struct stream *s, char *buf, int tee)
             return;
         }
         if (n < 0) {
+            if (errno == EAGAIN && rounds == 0 && !s->copy && !s->draining && tee < 0)
+                s->wait_out = true;
             if (errno == EAGAIN || errno == EINTR)
                 return;
             if (s->to_host && !s->draining) {
@@ -165,12 +189,14 @@ static void pipe_relay(struct relay *r)
                 idx[n++] = i;
                 continue;
             }
-            pfd[n] = (struct pollfd){.fd = s->src, .events = POLLIN};
-            idx[n++] = i;
-            if (!s->draining) {
+            if (s->wait_out && !s->draining) {
                 pfd[n] = (struct pollfd){.fd = s->dst, .events = POLLOUT};
                 idx[n++] = i | 0x100;
+                continue;
             }
+            /* Not dst's POLLOUT as well: a writable dst would wake poll with nothing to move. */
+            pfd[n] = (struct pollfd){.fd = s->src, .events = POLLIN};
+            idx[n++] = i;
         }
         if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
             break;
@@ -186,10 +212,16 @@ static void pipe_relay(struct relay *r)
         }
         for (int i = 0; i < 3; i++) {
             struct stream *s = &r->s[i];
-            if (s->done || !ready_in[i])
+            if (s->done)
                 continue;
-            if (has_out[i] && !ready_out[i])
-                continue; /* wait until the destination has room */
+            if (has_out[i]) {
+                /* Waited for room only: the source had data when we stopped. */
+                if (!ready_out[i])
+                    continue;
+                s->wait_out = false;
+            } else if (!ready_in[i]) {
+                continue;
+            }
             stream_pump(s, buf, i > 0 ? r->tee : -1);
             if (i == 0 && s->done)
                 continue;

@@ -11,58 +11,26 @@
 # against ours and against Debian's diod (-r/-w FD), so the transport's share is visible. Each figure is the median of PLAN9_BENCH_ROUNDS alternating rounds, timed inside
 # the guest (/proc/uptime, 10 ms). Reported as MB/s, stats/s and ours/qemu ratios.
 set -euo pipefail
-top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
-for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
-         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server" \
-         "$build/tests/plan9_server_bench"; do
-  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
-done
+. "${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/uvm/boot_lib.sh"
+uvm_init
+uvm_require "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
+  "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server" \
+  "$build/tests/plan9_server_bench"
+UVM_FAIL_LOGS="console.log host.log p9.log out"
+fail() { uvm_fail "$@"; }
 MB=${PLAN9_BENCH_MB:-64}
 FILES=${PLAN9_BENCH_FILES:-500}
 ROUNDS=${PLAN9_BENCH_ROUNDS:-3}
-
-d=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$d"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in console.log host.log p9.log out; do [ -f "$d/$f" ] && { echo "--- $f"; tail -n 20 "$d/$f"; }; done
-  exit 1
-}
 
 mkdir -p "$d/share/many"
 head -c "${MB}M" /dev/urandom > "$d/share/big"
 for i in $(seq "$FILES"); do echo "$i" > "$d/share/many/f$i"; done
 
-# A private copy: teammates rebuild the shared image while tests run.
-cp "$build/initrd.img" "$d/initrd.img"
-"$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > /dev/null 2>&1 &
-pids+=($!)
-"$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
-  --timeout 1200 &
-pids+=($!)
-"$build/bin/lcow-9p-server" --listen "unix:$d/h:564" --share "1=$d/share" > "$d/p9.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -S "$d/vu.sock" ] && [ -S "$d/h_564" ] && [ -S "$d/h_109" ] && break; sleep 0.05; done
+uvm_start_host 1200
+uvm_spawn "$build/bin/lcow-9p-server" --listen "unix:$d/h:564" --share "1=$d/share" > "$d/p9.log" 2>&1
+uvm_wait_sockets "$d/vu.sock" "$d/h_564" "$d/h_109" || true
 [ -S "$d/h_564" ] || fail "helpers did not start"
-
-"$qemu" -accel tcg -M pc,memory-backend=mem -m 512 \
-  -object memory-backend-memfd,id=mem,size=512M,share=on \
-  -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
-  -virtfs "local,path=$d/share,mount_tag=hostshare,security_model=none,id=fs0" \
-  -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
-  -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
-  -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel info' &
-pids+=($!)
+uvm_start_qemu -virtfs "local,path=$d/share,mount_tag=hostshare,security_model=none,id=fs0"
 
 bridge() { timeout 600 "$build/bin/lcow-bridge" --listen "unix:$d/h" --timeout 590 "$@"; }
 guest() { bridge exec -- /bin/sh -c "$1" > "$d/out" 2>&1 || fail "guest: $1: $(cat "$d/out")"; }

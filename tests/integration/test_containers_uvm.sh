@@ -5,50 +5,18 @@
 # the host driving Create / ExecuteProcess(init) / Wait / DeleteContainerState over the bridge
 # with lcow-bridge. QEMU and helpers die on every exit path.
 set -euo pipefail
-top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
-for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
-         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge"; do
-  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
-done
-
-d=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$d"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  tr -d '\r' < "$d/console.log" > "$d/console.txt" 2>/dev/null || true
-  for f in console.txt host.log vhost.log out; do
-    [ -f "$d/$f" ] && { echo "--- $f"; tail -n 40 "$d/$f"; }
-  done
-  exit 1
-}
+. "${LCOW_TOP:-$(pwd)}/tests/uvm/boot_lib.sh"
+uvm_init
+uvm_require "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
+  "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge"
+fail() { uvm_fail "$@"; }
 bridge() { timeout 130 "$build/bin/lcow-bridge" --listen "unix:$d/h" --timeout 120 "$@"; }
 
-"$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > "$d/vhost.log" 2>&1 &
-pids+=($!)
-"$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
-  --timeout 200 &
-pids+=($!)
-for _ in $(seq 100); do [ -S "$d/vu.sock" ] && [ -S "$d/h_109" ] && break; sleep 0.05; done
+uvm_start_host 200
+uvm_wait_sockets "$d/vu.sock" "$d/h_109" || true
 [ -S "$d/vu.sock" ] || fail "vhost-user-vsock did not listen"
 
-"$qemu" -accel tcg -M pc,memory-backend=mem -m 512 \
-  -object memory-backend-memfd,id=mem,size=512M,share=on \
-  -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
-  -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
-  -kernel "$build/vmlinux" -initrd "$build/initrd.img" \
-  -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel debug' &
-qpid=$!
-pids+=($qpid)
+UVM_GCS_LOGLEVEL=debug uvm_start_qemu
 
 # The rootfs: a directory of the initramfs with busybox (the host would mount layers here).
 r=/run/gcs/c/ct/rootfs
@@ -132,7 +100,6 @@ bridge raw 0x10100601 "$(req wait "$init")" > "$d/out" 2>&1 || fail "wait init: 
 bridge raw 0x10100d01 "$(req base)" > "$d/out" 2>&1 || fail "delete ct2: $(cat "$d/out")"
 
 bridge shutdown --forced > "$d/out" 2>&1 || fail "shutdown: $(cat "$d/out")"
-for _ in $(seq 300); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$qpid" 2>/dev/null && fail "the VM did not power off"
+uvm_wait_exit 30 || fail "the VM did not power off"
 grep -q 'container ct created' "$d/host.log" || fail "no create in gcs's log"
 echo PASS

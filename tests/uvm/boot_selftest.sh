@@ -6,42 +6,26 @@
 # vsock:1:0x40000000. After NegotiateProtocol it sends ShutdownForced for the UVM id: gcs
 # exits, and init must power the VM off. One boot per run; QEMU is killed on every exit path.
 set -euo pipefail
-top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
-for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest"; do
-  [ -f "$f" ] || { echo "FAIL: missing $f (make initrd)"; exit 1; }
-done
-
-d=$(mktemp -d)
-qpid=
-cleanup() {
-  [ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$d"
-}
-trap cleanup EXIT
+. "${LCOW_TOP:-$(pwd)}/tests/uvm/boot_lib.sh"
+uvm_init
+uvm_require "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest"
 log="$build/test-logs/boot_selftest.console"
 mkdir -p "$(dirname "$log")"
 
 # The test initrd: the real one plus a second archive with the guest-side host (the kernel
 # unpacks concatenated archives in order).
-. "$top/tests/uvm/boot_lib.sh"
 boot_make_initrd "$build" "$d"
 append=$(boot_append)
 start=$(date +%s.%N)
 "$qemu" -accel tcg -M pc -m 512 -display none -nodefaults -no-reboot -serial "file:$log" \
   -kernel "$build/vmlinux" -initrd "$d/initrd.img" -append "$append" &
 qpid=$!
+UVM_PIDS+=($qpid)
 # Power-off ends QEMU (-no-reboot); 120 s is far above a TCG boot (about 5 s here).
-for _ in $(seq 1200); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$qpid" 2>/dev/null; then
+if ! uvm_wait_exit 120; then
   cat "$log"; echo "FAIL: the VM did not power off within 120 s"; exit 1
 fi
 rc=0; wait "$qpid" || rc=$?
-qpid=
 end=$(date +%s.%N)
 cat "$log"
 echo "qemu exit status $rc after $(echo "$end - $start" | bc) s"

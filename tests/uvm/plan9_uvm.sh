@@ -7,32 +7,13 @@
 # both ways (checksums), Remove unmounting,
 # the server no longer serving a removed share. QEMU and every helper die on every exit path.
 set -euo pipefail
-top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
-for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
-         "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server"; do
-  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
-done
+. "${LCOW_TOP:-$(pwd)}/tests/uvm/boot_lib.sh"
+uvm_init
+uvm_require "$build/vmlinux" "$build/initrd.img" "$build/tests/boot-selftest" \
+  "$build/bin/vhost-user-vsock" "$build/bin/lcow-bridge" "$build/bin/lcow-9p-server"
+UVM_FAIL_LOGS="console.txt host.log vhost.log p9.log out"
+fail() { uvm_fail "$@"; }
 BIG_MB=${PLAN9_BIG_MB:-256}
-
-d=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$d"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in console.txt host.log vhost.log p9.log out; do
-    [ -f "$d/$f" ] && { echo "--- $f"; tail -n 30 "$d/$f"; }
-  done
-  exit 1
-}
 
 mkdir -p "$d/rw" "$d/ro" "$d/outside"
 echo "hello from the host" > "$d/rw/hello.txt"
@@ -43,30 +24,12 @@ ln -s "$d/outside/secret" "$d/rw/escape-abs"
 head -c "${BIG_MB}M" /dev/urandom > "$d/rw/big"
 big_sum=$(sha256sum < "$d/rw/big" | cut -d' ' -f1)
 
-# A private copy: teammates rebuild the shared image while tests run.
-cp "$build/initrd.img" "$d/initrd.img"
-"$build/bin/vhost-user-vsock" --socket "$d/vu.sock" --uds "$d/h" --guest-cid 3 > "$d/vhost.log" 2>&1 &
-pids+=($!)
-"$build/tests/boot-selftest" --listen "listen:unix:$d/h" --entropy 1 --log 109 --out "$d/host.log" \
-  --timeout 600 &
-pids+=($!)
-"$build/bin/lcow-9p-server" --listen "unix:$d/h:564" --share "1=$d/rw" --share "2=$d/ro:ro" \
-  --control "$d/ctl" ${PLAN9_SERVER_ARGS:-} > "$d/p9.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  [ -S "$d/vu.sock" ] && [ -S "$d/h_109" ] && [ -S "$d/h_564" ] && [ -S "$d/ctl" ] && break
-  sleep 0.05
-done
+uvm_start_host 600
+uvm_spawn "$build/bin/lcow-9p-server" --listen "unix:$d/h:564" --share "1=$d/rw" \
+  --share "2=$d/ro:ro" --control "$d/ctl" ${PLAN9_SERVER_ARGS:-} > "$d/p9.log" 2>&1
+uvm_wait_sockets "$d/vu.sock" "$d/h_109" "$d/h_564" "$d/ctl" || true
 [ -S "$d/h_564" ] || fail "lcow-9p-server did not listen"
-
-"$qemu" -accel tcg -M pc,memory-backend=mem -m 512 \
-  -object memory-backend-memfd,id=mem,size=512M,share=on \
-  -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu \
-  -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
-  -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
-  -append 'console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel info' &
-qpid=$!
-pids+=($qpid)
+uvm_start_qemu
 
 bridge() { timeout 300 "$build/bin/lcow-bridge" --listen "unix:$d/h" --timeout 290 "$@"; }
 # guest SCRIPT: runs /bin/sh -c SCRIPT in the UVM; output in $d/out.
@@ -194,6 +157,5 @@ modify Remove "$m2" 2 true || fail "Remove of a share whose server went away: $(
 echo "PASS: a share removed on the host is no longer served"
 
 bridge shutdown --forced > "$d/out" 2>&1 || fail "shutdown: $(cat "$d/out")"
-for _ in $(seq 300); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$qpid" 2>/dev/null && fail "the VM did not power off"
+uvm_wait_exit 30 || fail "the VM did not power off"
 echo PASS

@@ -9,28 +9,15 @@
 # overlay, removal in reverse, SCSIDevice Remove through the real sysfs `delete`. One boot;
 # QEMU is killed on every exit path.
 set -euo pipefail
-top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "$qemu" ] || { echo "FAIL: qemu-system-x86_64 missing (Debian qemu-system-x86)"; exit 1; }
-for f in "$build/vmlinux" "$build/initrd.img" "$build/tests/storage-selftest"; do
-  [ -f "$f" ] || { echo "FAIL: missing $f (make initrd)"; exit 1; }
-done
+. "${LCOW_TOP:-$(pwd)}/tests/uvm/boot_lib.sh"
+uvm_init
+uvm_require "$build/vmlinux" "$build/initrd.img" "$build/tests/storage-selftest"
 for t in mkfs.ext4 cpio gzip; do command -v $t >/dev/null || { echo "FAIL: missing $t"; exit 1; }; done
 
-d=$(mktemp -d)
-qpid=
-cleanup() {
-  [ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$d"
-}
-trap cleanup EXIT
 log="$build/test-logs/storage_uvm.console"
 mkdir -p "$(dirname "$log")"
 
-mkdir -p "$d/l1" "$d/l2" "$d/extra/bin"
+mkdir -p "$d/l1" "$d/l2"
 echo l1 > "$d/l1/shared"; echo a > "$d/l1/a"
 echo l2 > "$d/l2/shared"
 mkfs.ext4 -q -d "$d/l1" "$d/l1.img" 8M
@@ -46,14 +33,7 @@ dd if="$d/l2.img" of="$d/parted.img" bs=1M seek=1 conv=notrunc status=none
 
 # The test initrd: an archive with the guest program (and its libraries in a sanitizer build)
 # first, then the real initrd (the kernel unpacks concatenated archives in order).
-x=$d/extra
-install -m 0755 "$build/tests/storage-selftest" "$x/bin/storage-selftest"
-{ ldd "$build/tests/storage-selftest" 2>/dev/null || true; } |
-  awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
-    install -D -m 0755 "$(readlink -f "$lib")" "$x$lib"
-  done
-(cd "$x" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$d/extra.cpio.gz"
-cat "$d/extra.cpio.gz" "$build/initrd.img" > "$d/initrd.img"
+uvm_initrd_with "$d" "$build/tests/storage-selftest"
 
 start=$(date +%s.%N)
 "$qemu" -accel tcg -M pc -m 512,slots=2,maxmem=1G -display none -nodefaults -no-reboot \
@@ -69,12 +49,11 @@ start=$(date +%s.%N)
   -object memory-backend-file,id=pm0,share=off,mem-path="$d/pmem.img",size=16M,readonly=on \
   -device virtio-pmem-pci,memdev=pm0,id=nv0 &
 qpid=$!
-for _ in $(seq 1800); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$qpid" 2>/dev/null; then
+UVM_PIDS+=($qpid)
+if ! uvm_wait_exit 180; then
   cat "$log"; echo "FAIL: the VM did not power off within 180 s"; exit 1
 fi
 rc=0; wait "$qpid" || rc=$?
-qpid=
 cat "$log"
 echo "qemu exit status $rc after $(echo "$(date +%s.%N) - $start" | bc) s"
 grep -q 'STORAGE-UVM PASS' "$log" || { echo "FAIL: no PASS marker"; exit 1; }

@@ -46,7 +46,7 @@ $(eval $(call add_lib,gcs_container,$(GCS_CONTAINER_SRCS)))
 GCS_HANDLER_LIBS += gcs_container oci_exec oci oci_cgroup oci_seccomp oci_spec_res gcs_network gcs_storage mount
 GCS_HANDLER_LDFLAGS += $(LIBS_SECCOMP)
 # Containers through the bridge over unix: (root; busybox rootfs and cgroups made at run time).
-$(eval $(call add_unit_test,test_containers,tests/integration/test_containers.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+$(eval $(call add_unit_test,test_containers,tests/integration/test_containers.c,gcs_harness host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 # Pure helpers (traversal-checked joins, user resolution, cgroup paths). Static libraries
 # resolve forward only, so the cycle gcs_container <-> gcs_bridge is listed twice.
 GCS_CONTAINER_TEST_LIBS := gcs_container gcs_bridge gcs_container oci_exec oci oci_cgroup oci_seccomp \
@@ -55,7 +55,7 @@ $(eval $(call add_unit_test,test_containers_unit,tests/integration/test_containe
 # A container inside the real UVM (QEMU TCG, initramfs root: --no-pivot, §5.9 start-up).
 CHECK_SCRIPTS += tests/integration/test_containers_uvm.sh
 # make bench: per-container bridge overhead vs ocirun run, exec, stdio vs raw sockets, RSS.
-$(eval $(call add_test_prog,containers_bench,tests/bench/containers_bench.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON) -lpthread))
+$(eval $(call add_test_prog,containers_bench,tests/bench/containers_bench.c,gcs_harness host_bridge gcs_protocol vsock common,$(LIBS_JSON) -lpthread))
 BENCH_SCRIPTS += $(BUILD)/tests/containers_bench
 
 # plan9: MappedDirectory Add/Remove (gcs/plan9.c over mount/plan9.c): dial the host's 9p

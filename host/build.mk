@@ -7,7 +7,7 @@ $(eval $(call add_lib,host_bridge,$(HOST_BRIDGE_SRCS)))
 $(eval $(call add_prog,lcow-bridge,host/lcow_bridge.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 
 # gcs over unix: against this client (negotiation, processes, waits, reconnects, bad input).
-$(eval $(call add_unit_test,test_bridge,tests/integration/test_bridge.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
+$(eval $(call add_unit_test,test_bridge,tests/integration/test_bridge.c,gcs_harness host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 
 # make bench: gcs round trips vs a minimal echo server with the same framing, and idle RSS.
 $(eval $(call add_test_prog,bridge_bench,tests/bench/bridge_bench.c,host_bridge gcs_protocol vsock common,$(LIBS_JSON)))

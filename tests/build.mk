@@ -16,3 +16,7 @@ $(eval $(call add_test_prog,gcs_dynamic,gcs/main.c,gcs_bridge $(GCS_HANDLER_LIBS
 CHECK_DEPS += $(BUILD)/tests/gcs_dynamic
 $(eval $(call add_unit_test,hardening_valgrind,tests/integration/hardening_valgrind.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 CHECK_SCRIPTS += tests/integration/hardening_noshell.sh
+
+# cleanup: the integration tests' gcs-over-unix harness (tests/lib/gcs_harness.h), no cmocka
+# inside so benchmarks link it too.
+$(eval $(call add_lib,gcs_harness,tests/lib/gcs_harness.c))

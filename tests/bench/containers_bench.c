@@ -27,6 +27,7 @@
 #include "common/json.h"
 #include "gcs/protocol.h"
 #include "host/bridge_client.h"
+#include "tests/lib/gcs_harness.h"
 
 #define T_MS    60000
 #define RUNS    30
@@ -34,9 +35,8 @@
 #define N_LIVE  50
 #define STDIO_B (1ull << 30)
 
-static char dir[64], rootfs[128], cgroot[64], bin_dir[512];
-static struct host_bridge *b;
-static pid_t gcs = -1;
+static struct gcs_harness gh;
+static char bin_dir[512];
 
 static void die(const char *what, struct lcow_error *e)
 {
@@ -69,7 +69,7 @@ static struct json_object *spec(const char *const *args, const char *cgpath)
     struct json_object *s = json_object_new_object(), *root = json_object_new_object();
     json_object_object_add(s, "ociVersion", json_object_new_string("1.0.2"));
     json_object_object_add(s, "process", process(args));
-    json_object_object_add(root, "path", json_object_new_string(rootfs));
+    json_object_object_add(root, "path", json_object_new_string(gh.rootfs));
     json_object_object_add(root, "readonly", json_object_new_boolean(1));
     json_object_object_add(s, "root", root);
     struct json_object *mounts = json_object_new_array(), *m = json_object_new_object();
@@ -97,7 +97,7 @@ static int32_t call(uint32_t type, const char *payload, char **ret)
     cleanup_error struct lcow_error *e = NULL;
     struct host_message m = {0};
     int32_t hr = 0;
-    if (host_bridge_call(b, type, payload, T_MS, &m, &e) < 0 ||
+    if (host_bridge_call(gh.b, type, payload, T_MS, &m, &e) < 0 ||
         host_message_result(&m, &hr, NULL, &e) < 0)
         die("call", e);
     if (ret)
@@ -109,7 +109,7 @@ static int32_t call(uint32_t type, const char *payload, char **ret)
 static void create(const char *cid, struct json_object *s)
 {
     char bundle[256];
-    snprintf(bundle, sizeof(bundle), "%s/c/%s", dir, cid);
+    snprintf(bundle, sizeof(bundle), "%s/c/%s", gh.dir, cid);
     struct json_object *cfg = json_object_new_object(), *sv = json_object_new_object();
     json_object_object_add(sv, "Major", json_object_new_int(2));
     json_object_object_add(sv, "Minor", json_object_new_int(1));
@@ -135,7 +135,7 @@ static uint32_t execute(const char *cid, struct json_object *proc, bool in, bool
     cleanup_error struct lcow_error *e = NULL;
     const bool want[3] = {in, out, false};
     for (int i = 0; i < 3; i++)
-        if (want[i] && (lfd[i] = host_bridge_stdio_listen(b, &ports[i], &e)) < 0)
+        if (want[i] && (lfd[i] = host_bridge_stdio_listen(gh.b, &ports[i], &e)) < 0)
             die("listen", e);
     struct gcs_execute_process_request q = {
         .base = {.container_id = (char *)cid, .activity_id = (char *)GCS_ZERO_GUID},
@@ -165,7 +165,7 @@ static uint32_t wait_exit(const char *cid, uint32_t pid)
 {
     cleanup_error struct lcow_error *e = NULL;
     uint32_t code = 0;
-    if (host_bridge_wait_process(b, cid, pid, GCS_INFINITE_TIMEOUT, T_MS, &code, NULL, &e) < 0)
+    if (host_bridge_wait_process(gh.b, cid, pid, GCS_INFINITE_TIMEOUT, T_MS, &code, NULL, &e) < 0)
         die("wait", e);
     return code;
 }
@@ -174,7 +174,7 @@ static void simple(uint32_t type, const char *cid)
 {
     cleanup_error struct lcow_error *e = NULL;
     struct host_message m = {0};
-    if (host_bridge_simple(b, type, cid, T_MS, &m, &e) < 0)
+    if (host_bridge_simple(gh.b, type, cid, T_MS, &m, &e) < 0)
         die("request", e);
     host_message_done(&m);
 }
@@ -183,7 +183,7 @@ static void drain_notification(void)
 {
     struct host_message m = {0};
     cleanup_error struct lcow_error *e = NULL;
-    if (host_bridge_next_notification(b, T_MS, &m, &e) < 0)
+    if (host_bridge_next_notification(gh.b, T_MS, &m, &e) < 0)
         die("notification", e);
     host_message_done(&m);
 }
@@ -211,10 +211,10 @@ static double ocirun_run(int i)
 {
     char bundle[256], id[32], cfg[300], root[200], cg[128], ocirun[600];
     snprintf(id, sizeof(id), "floor%d", i);
-    snprintf(bundle, sizeof(bundle), "%s/floor/%s", dir, id);
+    snprintf(bundle, sizeof(bundle), "%s/floor/%s", gh.dir, id);
     snprintf(cfg, sizeof(cfg), "%s/config.json", bundle);
-    snprintf(root, sizeof(root), "%s/ocirun", dir);
-    snprintf(cg, sizeof(cg), "%s/floor/%s", cgroot, id);
+    snprintf(root, sizeof(root), "%s/ocirun", gh.dir);
+    snprintf(cg, sizeof(cg), "%s/floor/%s", gh.cgroot, id);
     snprintf(ocirun, sizeof(ocirun), "%s/ocirun", bin_dir);
     lcow_mkdir_p(bundle, 0755, NULL);
     struct json_object *s = spec((const char *const[]){"true", NULL}, cg);
@@ -375,72 +375,9 @@ static long rss_kb(pid_t pid)
 
 /* ---- setup / cleanup ----------------------------------------------------------------------- */
 
-static void make_rootfs(void)
-{
-    static const char *const applets[] = {"sh", "cat", "sleep", "true"};
-    char p[300];
-    snprintf(p, sizeof(p), "%s/bin", rootfs);
-    lcow_mkdir_p(p, 0755, NULL);
-    snprintf(p, sizeof(p), "%s/proc", rootfs);
-    mkdir(p, 0755);
-    snprintf(p, sizeof(p), "%s/etc", rootfs);
-    mkdir(p, 0755);
-    static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s/etc/%s", rootfs, etc[i]);
-        lcow_write_file(p, "", 0, O_WRONLY | O_CREAT, 0644, NULL);
-    }
-    cleanup_free char *bb = NULL;
-    size_t len = 0;
-    if (lcow_read_file("/bin/busybox", 64u << 20, &bb, &len, NULL) < 0)
-        die("read /bin/busybox", NULL);
-    snprintf(p, sizeof(p), "%s/bin/busybox", rootfs);
-    lcow_write_file(p, bb, len, O_WRONLY | O_CREAT | O_TRUNC, 0755, NULL);
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof(p), "%s/bin/%s", rootfs, applets[i]);
-        (void)!symlink("busybox", p);
-    }
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *w)
-{
-    (void)st;
-    (void)w;
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static int rm_cg(const char *path, const struct stat *st, int flag, struct FTW *w)
-{
-    (void)st;
-    (void)w;
-    if (flag == FTW_DP)
-        rmdir(path);
-    return 0;
-}
-
 static void cleanup(void)
 {
-    host_bridge_free(b);
-    b = NULL;
-    if (gcs > 0) {
-        kill(gcs, SIGKILL);
-        waitpid(gcs, NULL, 0);
-    }
-    usleep(100 * 1000);
-    cleanup_dir DIR *d = opendir("/sys/fs/cgroup");
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        char p[512];
-        struct stat st;
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s", de->d_name, cgroot);
-        if (de->d_name[0] != '.' && stat(p, &st) == 0)
-            nftw(p, rm_cg, 16, FTW_DEPTH | FTW_PHYS);
-    }
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    gh_teardown(&gh);
 }
 
 int main(void)
@@ -453,29 +390,20 @@ int main(void)
         fprintf(stderr, "containers_bench: needs root and busybox-static\n");
         return 77;
     }
-    snprintf(dir, sizeof(dir), "/tmp/lcow-ctb-XXXXXX");
-    if (!mkdtemp(dir))
+    if (gh_init(&gh, "lcow-ctb") < 0)
         return 1;
-    snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
-    snprintf(cgroot, sizeof(cgroot), "/lcow-ctb-%d", (int)getpid());
     atexit(cleanup);
-    make_rootfs();
-    char addr[128], log[128], gcs_bin[600];
-    snprintf(addr, sizeof(addr), "unix:%s/b", dir);
-    snprintf(log, sizeof(log), "%s/gcs.log", dir);
+    if (gh_make_rootfs(gh.rootfs, (const char *const[]){"sh", "cat", "sleep", "true", NULL}) < 0)
+        die("rootfs", NULL);
+    char gcs_bin[600];
     snprintf(gcs_bin, sizeof(gcs_bin), "%s/gcs", bin_dir);
     cleanup_error struct lcow_error *e = NULL;
-    if (host_bridge_listen(addr, &b, &e) < 0)
-        die("listen", e);
-    gcs = fork();
-    if (gcs == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl(gcs_bin, gcs_bin, "-v4", "-loglevel", "warning", "-logfile", log, "-bridge", addr,
-              "-cgroup-root", cgroot, "-disable-time-sync", (char *)NULL);
-        _exit(127);
-    }
-    if (host_bridge_accept(b, T_MS, &e) < 0 || host_bridge_negotiate(b, T_MS, &e) < 0)
-        die("connect", e);
+    if (gh_start(&gh,
+                 (const char *const[]){gcs_bin, "-v4", "-loglevel", "warning", "-logfile", gh.log,
+                                       "-bridge", gh.addr, "-cgroup-root", gh.cgroot,
+                                       "-disable-time-sync", NULL},
+                 true, T_MS, &e) < 0)
+        die("start gcs", e);
 
     /* Create + Execute(init) + Wait of a /bin/true container vs ocirun run, interleaved. */
     double tg[RUNS], tf[RUNS], te[EXECS];
@@ -510,14 +438,14 @@ int main(void)
 
     double raw = raw_cat(), piped = pipe_cat(), via = gcs_cat();
 
-    long rss0 = rss_kb(gcs);
+    long rss0 = rss_kb(gh.gcs);
     for (int i = 0; i < N_LIVE; i++) {
         char cid[32];
         snprintf(cid, sizeof(cid), "live%d", i);
         create(cid, spec((const char *const[]){"sleep", "600", NULL}, NULL));
         execute(cid, NULL, false, false, NULL);
     }
-    long rss50 = rss_kb(gcs);
+    long rss50 = rss_kb(gh.gcs);
 
     printf("containers over the bridge (unix:, medians of %d):\n", RUNS);
     printf("  Create+Execute(init)+Wait of /bin/true: %.2f ms; ocirun run (floor): %.2f ms; "

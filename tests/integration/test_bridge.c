@@ -25,17 +25,10 @@
 #include "common/json.h"
 #include "gcs/protocol.h"
 #include "host/bridge_client.h"
+#include "tests/lib/gcs_harness.h"
 
 #define T_MS 5000 /* every wait in these tests is bounded */
 #define UVM  GCS_UVM_CONTAINER_ID
-
-struct fixture {
-    char dir[64];
-    char addr[128]; /* unix:DIR/b */
-    char log[128];
-    pid_t gcs;
-    struct host_bridge *b;
-};
 
 static char gcs_copy_dir[] = "/tmp/lcow-bridge-bin-XXXXXX";
 static char gcs_copy[64];
@@ -81,52 +74,40 @@ static int copy_gcs(void)
 }
 
 /* Starts gcs with `-bridge bridge` plus extra flags; stdin/stdout from in/out when >= 0. */
-static pid_t start_gcs(struct fixture *f, const char *bridge, const char *extra, int in, int out)
+static pid_t start_gcs(struct gcs_harness *f, const char *bridge, const char *extra, int in,
+                       int out)
 {
-    pid_t pid = fork();
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = gcs_path();
+    argv[n++] = "-v4";
+    argv[n++] = "-log-format=json";
+    argv[n++] = "-loglevel";
+    argv[n++] = "debug";
+    argv[n++] = "-logfile";
+    argv[n++] = f->log;
+    /* The host's own kernel log is none of these tests' business. */
+    argv[n++] = "-kmsgLogLevel=0";
+    argv[n++] = "-bridge";
+    argv[n++] = bridge;
+    /* `extra` is one flag or several separated by spaces (no quoting). */
+    cleanup_free char *copy = extra ? strdup(extra) : NULL;
+    char *save = NULL;
+    for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && n < 30;
+         t = strtok_r(NULL, " ", &save))
+        argv[n++] = t;
+    argv[n] = NULL;
+    pid_t pid = gh_spawn(argv, in, out);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        /* Even if this test is killed (timeout), its gcs does not outlive it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (in >= 0)
-            dup2(in, 0);
-        if (out >= 0)
-            dup2(out, 1);
-        char *argv[32];
-        int n = 0;
-        argv[n++] = (char *)gcs_path();
-        argv[n++] = (char *)"-v4";
-        argv[n++] = (char *)"-log-format=json";
-        argv[n++] = (char *)"-loglevel";
-        argv[n++] = (char *)"debug";
-        argv[n++] = (char *)"-logfile";
-        argv[n++] = f->log;
-        /* The host's own kernel log is none of these tests' business. */
-        argv[n++] = (char *)"-kmsgLogLevel=0";
-        argv[n++] = (char *)"-bridge";
-        argv[n++] = (char *)bridge;
-        /* `extra` is one flag or several separated by spaces (no quoting). */
-        char *copy = extra ? strdup(extra) : NULL, *save = NULL;
-        for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && n < 30;
-             t = strtok_r(NULL, " ", &save))
-            argv[n++] = t;
-        argv[n] = NULL;
-        execv(argv[0], argv);
-        _exit(127);
-    }
     return pid;
 }
 
-static int setup_dir(struct fixture **ret)
+static int setup_dir(struct gcs_harness **ret)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/lcow-bridge-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->addr, sizeof(f->addr), "unix:%s/b", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/gcs.log", f->dir);
-    f->gcs = -1;
+    struct gcs_harness *f = calloc(1, sizeof(*f));
     *ret = f;
+    if (!f || gh_init(f, "lcow-bridge") < 0)
+        return -1;
     return 0;
 }
 
@@ -136,7 +117,7 @@ static int teardown(void **state);
  * (cmocka runs no teardown after it). */
 static int setup(void **state)
 {
-    struct fixture *f;
+    struct gcs_harness *f;
     if (setup_dir(&f) < 0)
         return -1;
     *state = f;
@@ -157,7 +138,7 @@ static int setup_negotiated(void **state)
 {
     if (setup(state) < 0)
         return -1;
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     if (host_bridge_negotiate(f->b, T_MS, &err) < 0) {
         fprintf(stderr, "negotiate: %s\n", lcow_error_message(err));
@@ -167,23 +148,8 @@ static int setup_negotiated(void **state)
     return 0;
 }
 
-static void remove_tree(const char *dir)
-{
-    cleanup_dir DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        if (unlink(p) < 0 && (errno == EISDIR || errno == EPERM))
-            remove_tree(p);
-    }
-    rmdir(dir);
-}
-
 /* Every JSON log line must be one object with logrus's fields (§1.7). */
-static void check_log(const struct fixture *f)
+static void check_log(const struct gcs_harness *f)
 {
     cleanup_free char *text = NULL;
     if (lcow_read_file(f->log, 16 << 20, &text, NULL, NULL) < 0)
@@ -201,21 +167,17 @@ static void check_log(const struct fixture *f)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    if (f->gcs > 0) {
-        kill(f->gcs, SIGKILL);
-        waitpid(f->gcs, NULL, 0);
-    }
-    host_bridge_free(f->b);
+    struct gcs_harness *f = *state;
+    gh_stop(f);
     check_log(f);
-    remove_tree(f->dir);
+    gh_remove_tree(f->dir);
     free(f);
     return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static int32_t call_result(struct fixture *f, uint32_t type, const char *payload,
+static int32_t call_result(struct gcs_harness *f, uint32_t type, const char *payload,
                            struct host_message *ret)
 {
     cleanup_error struct lcow_error *err = NULL;
@@ -248,7 +210,7 @@ static char *read_all(int fd)
     return buf;
 }
 
-static uint32_t exec_proc(struct fixture *f, const struct host_exec *x, struct host_process *p)
+static uint32_t exec_proc(struct gcs_harness *f, const struct host_exec *x, struct host_process *p)
 {
     cleanup_error struct lcow_error *err = NULL;
     if (host_bridge_exec(f->b, NULL, x, T_MS, p, NULL, &err) < 0)
@@ -256,7 +218,7 @@ static uint32_t exec_proc(struct fixture *f, const struct host_exec *x, struct h
     return p->pid;
 }
 
-static uint32_t wait_exit(struct fixture *f, uint32_t pid)
+static uint32_t wait_exit(struct gcs_harness *f, uint32_t pid)
 {
     cleanup_error struct lcow_error *err = NULL;
     uint32_t code = 0;
@@ -266,7 +228,7 @@ static uint32_t wait_exit(struct fixture *f, uint32_t pid)
     return code;
 }
 
-static int32_t wait_result(struct fixture *f, uint32_t pid, uint32_t timeout_ms)
+static int32_t wait_result(struct gcs_harness *f, uint32_t pid, uint32_t timeout_ms)
 {
     cleanup_error struct lcow_error *err = NULL;
     uint32_t code = 0;
@@ -276,7 +238,7 @@ static int32_t wait_result(struct fixture *f, uint32_t pid, uint32_t timeout_ms)
     return result;
 }
 
-static int32_t signal_proc(struct fixture *f, uint32_t pid, int sig)
+static int32_t signal_proc(struct gcs_harness *f, uint32_t pid, int sig)
 {
     cleanup_error struct lcow_error *err = NULL;
     int32_t result = 0;
@@ -286,7 +248,7 @@ static int32_t signal_proc(struct fixture *f, uint32_t pid, int sig)
 }
 
 /* Sends a raw ExecuteProcess with the given ProcessParameters text (already JSON-escaped). */
-static int32_t exec_raw(struct fixture *f, const char *params_escaped)
+static int32_t exec_raw(struct gcs_harness *f, const char *params_escaped)
 {
     cleanup_free char *payload = NULL;
     assert_true(asprintf(&payload,
@@ -296,7 +258,7 @@ static int32_t exec_raw(struct fixture *f, const char *params_escaped)
     return call_result(f, GCS_MSG_EXECUTE_PROCESS, payload, NULL);
 }
 
-static void assert_still_serving(struct fixture *f)
+static void assert_still_serving(struct gcs_harness *f)
 {
     cleanup_error struct lcow_error *err = NULL;
     struct host_message m = {0};
@@ -309,7 +271,7 @@ static void assert_still_serving(struct fixture *f)
 
 static void test_negotiate(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     struct host_message m = {0};
     const char *q = "{\"ContainerId\":\"\",\"ActivityId\":\"" GCS_ZERO_GUID
                     "\",\"MinimumVersion\":4,\"MaximumVersion\":4}\n";
@@ -326,7 +288,7 @@ static void test_negotiate(void **state)
 
 static void test_negotiate_bad_range(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *q = "{\"ContainerId\":\"\",\"MinimumVersion\":5,\"MaximumVersion\":9}";
     assert_int_equal(call_result(f, GCS_MSG_NEGOTIATE_PROTOCOL, q, NULL),
                      GCS_HCS_E_UNSUPPORTED_PROTOCOL_VERSION);
@@ -337,7 +299,7 @@ static void test_negotiate_bad_range(void **state)
 
 static void test_unnegotiated(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     struct host_message m = {0};
     const char *start = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
     assert_int_equal(call_result(f, GCS_MSG_START, start, &m), GCS_E_NOTIMPL);
@@ -348,7 +310,7 @@ static void test_unnegotiated(void **state)
 
 static void test_unknown_type(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *b = "{\"ContainerId\":\"" UVM "\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
     struct host_message m = {0};
     assert_int_equal(call_result(f, GCS_MSG_UPDATE_CONTAINER, b, &m), GCS_E_NOTIMPL);
@@ -363,7 +325,7 @@ static void test_unknown_type(void **state)
 
 static void test_dump_stacks_and_start(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     assert_still_serving(f);
     const char *start = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
     assert_int_equal(call_result(f, GCS_MSG_START, start, NULL), 0);
@@ -380,7 +342,7 @@ static void test_dump_stacks_and_start(void **state)
 
 static void test_echo(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *argv[] = {"/bin/echo", "hi", NULL};
     struct host_exec x = {.argv = argv, .std_out = true};
     struct host_process p;
@@ -395,7 +357,7 @@ static void test_echo(void **state)
 
 static void test_cat_stdin_half_close(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *argv[] = {"cat", NULL};
     struct host_exec x = {.argv = argv, .std_in = true, .std_out = true, .std_err = true};
     struct host_process p;
@@ -413,7 +375,7 @@ static void test_cat_stdin_half_close(void **state)
 
 static void test_env_cwd_cmdline(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     /* The complete environment: nothing inherited from gcs. */
     const char *argv[] = {"/usr/bin/env", NULL};
     const char *env[] = {"A=b c", "PATH=/bin", NULL};
@@ -435,7 +397,7 @@ static void test_env_cwd_cmdline(void **state)
 
 static void test_exec_errors(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     /* Empty argv (CommandArgs and CommandLine both empty) is an error, not a crash. */
     assert_int_equal(exec_raw(f, "{\\\"CommandLine\\\":\\\"\\\"}"), GCS_E_FAIL);
     assert_int_equal(exec_raw(f, "{\\\"CommandArgs\\\":[\\\"/nonexistent/x\\\"]}"), GCS_E_FAIL);
@@ -458,7 +420,7 @@ static void test_exec_errors(void **state)
 
 static void test_pty(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *argv[] = {"/bin/sh", "-c", "tty; stty size; read l; echo got $l", NULL};
     struct host_exec x = {
         .argv = argv, .tty = true, .std_in = true, .std_out = true, .rows = 30, .cols = 100};
@@ -475,7 +437,7 @@ static void test_pty(void **state)
 
 static void test_pty_resize(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *argv[] = {"/bin/sh", "-c", "read l; stty size", NULL};
     struct host_exec x = {.argv = argv, .tty = true, .std_in = true, .std_out = true};
     struct host_process p;
@@ -510,7 +472,7 @@ static void test_pty_resize(void **state)
 /* A WaitForProcess stays outstanding while other requests complete (§2.8). */
 static void test_wait_concurrent(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *sl[] = {"sleep", "60", NULL};
     struct host_exec x = {.argv = sl};
     struct host_process p;
@@ -548,7 +510,7 @@ static void test_wait_concurrent(void **state)
 
 static void test_wait_timeout(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *sl[] = {"sleep", "60", NULL};
     struct host_exec x = {.argv = sl};
     struct host_process p;
@@ -575,7 +537,7 @@ static void test_wait_timeout(void **state)
  * all get the exit code. */
 static void test_wait_cap(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *sl[] = {"sleep", "60", NULL};
     struct host_exec x = {.argv = sl};
     struct host_process p;
@@ -602,7 +564,7 @@ static void test_wait_cap(void **state)
 
 static void test_redial_renegotiate(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     for (int i = 0; i < 2; i++) {
         host_bridge_drop(f->b);
@@ -617,7 +579,7 @@ static void test_redial_renegotiate(void **state)
 
 static void test_use_inouterr(void **state)
 {
-    struct fixture *f;
+    struct gcs_harness *f;
     assert_int_equal(setup_dir(&f), 0);
     *state = f;
     int sp[2];
@@ -646,7 +608,7 @@ static void test_use_inouterr(void **state)
 
 static void test_listen_mode(void **state)
 {
-    struct fixture *f;
+    struct gcs_harness *f;
     assert_int_equal(setup_dir(&f), 0);
     *state = f;
     char listen_addr[160];
@@ -675,7 +637,7 @@ static void test_listen_mode(void **state)
  * redialling the default address, and bind the listen form, without exiting. */
 static void test_vsock_forms(void **state)
 {
-    struct fixture *f;
+    struct gcs_harness *f;
     assert_int_equal(setup_dir(&f), 0);
     *state = f;
     const char *forms[] = {"vsock:2:1073741824", "listen:vsock:0x4000f00d"};
@@ -696,7 +658,7 @@ static void test_vsock_forms(void **state)
 
 static void test_shutdown_uvm(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     const char *q = "{\"ContainerId\":\"" UVM "\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
     assert_int_equal(call_result(f, GCS_MSG_SHUTDOWN_FORCED, q, NULL), 0);
     int status = 0;
@@ -709,7 +671,7 @@ static void test_shutdown_uvm(void **state)
 /* ---- bad input (§6) ------------------------------------------------------------------------- */
 
 /* After a frame-level violation gcs drops the link and redials; the new link works. */
-static void expect_drop_and_redial(struct fixture *f)
+static void expect_drop_and_redial(struct gcs_harness *f)
 {
     cleanup_error struct lcow_error *err = NULL;
     struct host_message m = {0};
@@ -729,7 +691,7 @@ static void raw_header(uint8_t h[16], uint32_t type, uint32_t size, uint64_t id)
 
 static void test_bad_frames(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     uint8_t h[16];
     /* Size smaller than the header. */
@@ -764,7 +726,7 @@ static void test_bad_frames(void **state)
 
 static void test_bad_json(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     /* Invalid JSON. */
     assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, "{not json", NULL),
                      GCS_HCS_E_INVALID_JSON);
@@ -830,7 +792,7 @@ static void test_bad_json(void **state)
  * larger frames), and gcs keeps serving. */
 static void test_huge_fields(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     size_t n = 1 << 20;
     cleanup_free char *big = malloc(n + 1);
     memset(big, 'a', n);
@@ -877,7 +839,7 @@ static void test_huge_fields(void **state)
  * gets its own process's code (one reaper, one table). */
 static void test_many_processes(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     enum { N = 24 };
     struct host_process p[N];
     uint64_t wait_id[N];
@@ -917,7 +879,7 @@ static void test_many_processes(void **state)
  * for by a FIFO under -dev-root (writing to the real one would touch this machine's log). */
 static void test_kmsg_forwarding(void **state)
 {
-    struct fixture *f;
+    struct gcs_harness *f;
     assert_int_equal(setup_dir(&f), 0);
     *state = f;
     char dev[96], fifo[128], extra[160];
@@ -967,7 +929,7 @@ static long rss_kib(pid_t pid)
  * empty fake sysfs) does not hold up other requests; it fails after -device-timeout-ms. */
 static void test_long_operation_concurrent(void **state)
 {
-    struct fixture *f;
+    struct gcs_harness *f;
     assert_int_equal(setup_dir(&f), 0);
     *state = f;
     char sys[96], vmbus[128], dev[96], extra[320];
@@ -1027,7 +989,7 @@ static int count_fds(pid_t pid)
 /* Many exec + wait cycles (pipes and consoles): no fd, thread or child is left behind. */
 static void test_no_leaks(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     int before = -1;
     for (int i = 0; i < 60; i++) {
         const char *argv[] = {"/bin/sh", "-c", "read x; echo $x; echo e >&2", NULL};
@@ -1059,7 +1021,7 @@ static void test_no_leaks(void **state)
  * of queueing without bound, then answers every request once the host reads. */
 static void test_backpressure(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     const char *b = "{\"ContainerId\":\"c1\",\"ActivityId\":\"" GCS_ZERO_GUID "\"}";
     cleanup_free uint8_t *fr = NULL;

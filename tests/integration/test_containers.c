@@ -31,143 +31,21 @@
 #include "common/json.h"
 #include "gcs/protocol.h"
 #include "host/bridge_client.h"
+#include "tests/lib/gcs_harness.h"
 
 #define T_MS 20000 /* every wait in these tests is bounded */
 #define INF  GCS_INFINITE_TIMEOUT
-
-struct fixture {
-    char dir[64];
-    char addr[128];
-    char log[128];
-    char rootfs[128];
-    char cgroot[64];  /* -cgroup-root */
-    char devroot[96]; /* -dev-root: a fake /dev with a few nodes */
-    pid_t gcs;
-    struct host_bridge *b;
-};
 
 static char gcs_bin[512];
 
 /* ---- fixture ------------------------------------------------------------------------------ */
 
-static void write_text(const char *path, const char *text)
-{
-    assert_int_equal(
-        lcow_write_file(path, text, strlen(text), O_WRONLY | O_CREAT | O_TRUNC, 0644, NULL), 0);
-}
-
-/* A busybox rootfs: /bin/busybox plus applet links, passwd/group, mount targets. */
-static void make_rootfs(const char *root)
-{
-    static const char *const applets[] = {"sh",    "echo", "cat",  "sleep", "true",
-                                          "false", "id",   "stty", "dd",    "hostname",
-                                          "ls",    "kill", "head"};
-    static const char *const dirs[] = {"bin", "etc", "proc", "dev", "tmp", "shared"};
-    char p[512];
-    assert_int_equal(mkdir(root, 0755), 0);
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
-        assert_int_equal(mkdir(p, 0755), 0);
-    }
-    cleanup_free char *bb = NULL;
-    size_t len = 0;
-    assert_int_equal(lcow_read_file("/bin/busybox", 64u << 20, &bb, &len, NULL), 0);
-    snprintf(p, sizeof(p), "%s/bin/busybox", root);
-    assert_int_equal(lcow_write_file(p, bb, len, O_WRONLY | O_CREAT | O_TRUNC, 0755, NULL), 0);
-    for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++) {
-        snprintf(p, sizeof(p), "%s/bin/%s", root, applets[i]);
-        assert_int_equal(symlink("busybox", p), 0);
-    }
-    snprintf(p, sizeof(p), "%s/etc/passwd", root);
-    write_text(p, "root:x:0:0:root:/root:/bin/sh\nguest:x:1234:2345:guest:/tmp:/bin/sh\n");
-    snprintf(p, sizeof(p), "%s/etc/group", root);
-    write_text(p, "root:x:0:\nguests:x:2345:\nother:x:3456:\n");
-    static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s/etc/%s", root, etc[i]);
-        write_text(p, "");
-    }
-}
-
-static pid_t start_gcs(struct fixture *f)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl(gcs_bin, gcs_bin, "-v4", "-log-format=json", "-loglevel", "debug", "-logfile", f->log,
-              "-bridge", f->addr, "-cgroup-root", f->cgroot, "-dev-root", f->devroot,
-              "-gcs-mem-limit-bytes", "4096", "-disable-time-sync", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *w)
-{
-    (void)st;
-    (void)w;
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-/* Removes the test cgroup in every hierarchy, deepest first (cgroup dirs hold no files one can
- * unlink, so plain rmdir in post-order). */
-static int rm_cgroup(const char *path, const struct stat *st, int flag, struct FTW *w)
-{
-    (void)st;
-    (void)w;
-    if (flag == FTW_DP)
-        rmdir(path);
-    return 0;
-}
-
-static void remove_cgroups(const char *name)
-{
-    cleanup_dir DIR *d = opendir("/sys/fs/cgroup");
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        char p[512];
-        snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/%s", de->d_name, name);
-        struct stat st;
-        if (de->d_name[0] != '.' && stat(p, &st) == 0)
-            nftw(p, rm_cgroup, 16, FTW_DEPTH | FTW_PHYS);
-    }
-}
-
-/* Unmounts whatever is left under dir (a failed test may leave sandbox mounts). */
-static void unmount_all(const char *dir)
-{
-    for (int i = 0; i < 64; i++) {
-        cleanup_free char *mi = NULL;
-        if (lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL) < 0)
-            return;
-        char best[512] = "";
-        char *save = NULL;
-        for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-            char mp[512];
-            if (sscanf(l, "%*s %*s %*s %*s %511s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0 &&
-                strlen(mp) > strlen(best))
-                snprintf(best, sizeof(best), "%s", mp);
-        }
-        if (!best[0] || umount2(best, MNT_DETACH) < 0)
-            return;
-    }
-}
-
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     if (!f)
         return 0;
-    host_bridge_free(f->b);
-    if (f->gcs > 0) {
-        kill(f->gcs, SIGKILL);
-        waitpid(f->gcs, NULL, 0);
-    }
+    gh_stop(f);
     if (getenv("CT_KEEP_LOG")) { /* debugging: keep gcs's log */
         cleanup_free char *log = NULL;
         size_t len = 0;
@@ -175,11 +53,7 @@ static int teardown(void **state)
             lcow_write_file(getenv("CT_KEEP_LOG"), log, len, O_WRONLY | O_CREAT | O_APPEND, 0644,
                             NULL);
     }
-    /* Container inits re-parented to gcs die with their pid namespace; SIGKILL any other. */
-    usleep(50 * 1000);
-    unmount_all(f->dir);
-    remove_cgroups(f->cgroot + 1);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    gh_teardown(f);
     free(f);
     *state = NULL;
     return 0;
@@ -187,38 +61,30 @@ static int teardown(void **state)
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    static const char *const applets[] = {"sh",    "echo", "cat",  "sleep", "true",
+                                          "false", "id",   "stty", "dd",    "hostname",
+                                          "ls",    "kill", "head", NULL};
+    struct gcs_harness *f = calloc(1, sizeof(*f));
     *state = f;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/lcow-ct-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f || gh_init(f, "lcow-ct") < 0)
         return -1;
-    snprintf(f->addr, sizeof(f->addr), "unix:%s/b", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/gcs.log", f->dir);
-    snprintf(f->rootfs, sizeof(f->rootfs), "%s/rootfs", f->dir);
-    snprintf(f->cgroot, sizeof(f->cgroot), "/lcow-ct-%d-%ld", (int)getpid(),
-             (long)(lcow_now_ns() % 1000000));
     char c[128];
     snprintf(c, sizeof(c), "%s/c", f->dir);
     mkdir(c, 0755);
-    make_rootfs(f->rootfs);
-    snprintf(f->devroot, sizeof(f->devroot), "%s/dev", f->dir);
-    mkdir(f->devroot, 0755);
-    char node[160];
-    snprintf(node, sizeof(node), "%s/fakezero", f->devroot);
-    mknod(node, S_IFCHR | 0666, makedev(1, 5));
-    snprintf(node, sizeof(node), "%s/fakenull", f->devroot);
-    mknod(node, S_IFCHR | 0666, makedev(1, 3));
+    assert_int_equal(gh_make_rootfs(f->rootfs, applets), 0);
+    gh_make_devroot(f);
+    /* clang-format off */
+    const char *const argv[] = {gcs_bin, "-v4", "-log-format=json", "-loglevel", "debug",
+        "-logfile", f->log, "-bridge", f->addr, "-cgroup-root", f->cgroot,
+        "-dev-root", f->devroot, "-gcs-mem-limit-bytes", "4096", "-disable-time-sync", NULL};
+    /* clang-format on */
     cleanup_error struct lcow_error *err = NULL;
-    if (host_bridge_listen(f->addr, &f->b, &err) < 0)
-        goto fail;
-    f->gcs = start_gcs(f);
-    if (host_bridge_accept(f->b, T_MS, &err) < 0 || host_bridge_negotiate(f->b, T_MS, &err) < 0)
-        goto fail;
+    if (gh_start(f, argv, true, T_MS, &err) < 0) {
+        fprintf(stderr, "setup: %s\n", lcow_error_message(err));
+        teardown(state);
+        return -1;
+    }
     return 0;
-fail:
-    fprintf(stderr, "setup: %s\n", lcow_error_message(err));
-    teardown(state);
-    return -1;
 }
 
 /* ---- request helpers ---------------------------------------------------------------------- */
@@ -247,7 +113,7 @@ static struct json_object *oci_process(const char *const *args, bool tty)
 }
 
 /* A spec with its own pid/mount/ipc/uts namespaces and /proc. */
-static struct json_object *base_spec(struct fixture *f, const char *const *args, bool tty)
+static struct json_object *base_spec(struct gcs_harness *f, const char *const *args, bool tty)
 {
     struct json_object *s = json_object_new_object();
     json_object_object_add(s, "ociVersion", json_object_new_string("1.0.2"));
@@ -297,14 +163,14 @@ static void annotate(struct json_object *spec, const char *k, const char *v)
     json_object_object_add(a, k, json_object_new_string(v));
 }
 
-static void bundle_of(struct fixture *f, const char *cid, char *buf, size_t cap)
+static void bundle_of(struct gcs_harness *f, const char *cid, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s/c/%s", f->dir, cid);
 }
 
 /* The Create payload with the spec (taken) and schema major.minor. */
-static char *create_payload(struct fixture *f, const char *cid, struct json_object *spec, int major,
-                            int minor)
+static char *create_payload(struct gcs_harness *f, const char *cid, struct json_object *spec,
+                            int major, int minor)
 {
     char bundle[256];
     bundle_of(f, cid, bundle, sizeof(bundle));
@@ -328,7 +194,7 @@ static char *create_payload(struct fixture *f, const char *cid, struct json_obje
 }
 
 /* Sends a request and returns its Result (HRESULT). */
-static int32_t call(struct fixture *f, uint32_t type, const char *payload, char **ret_payload)
+static int32_t call(struct gcs_harness *f, uint32_t type, const char *payload, char **ret_payload)
 {
     cleanup_error struct lcow_error *err = NULL;
     struct host_message m = {0};
@@ -343,13 +209,13 @@ static int32_t call(struct fixture *f, uint32_t type, const char *payload, char 
     return hr;
 }
 
-static int32_t create(struct fixture *f, const char *cid, struct json_object *spec)
+static int32_t create(struct gcs_harness *f, const char *cid, struct json_object *spec)
 {
     cleanup_free char *p = create_payload(f, cid, spec, 2, 1);
     return call(f, GCS_MSG_CREATE, p, NULL);
 }
 
-static int32_t simple(struct fixture *f, uint32_t type, const char *cid)
+static int32_t simple(struct gcs_harness *f, uint32_t type, const char *cid)
 {
     cleanup_error struct lcow_error *err = NULL;
     struct host_message m = {0};
@@ -362,7 +228,7 @@ static int32_t simple(struct fixture *f, uint32_t type, const char *cid)
 }
 
 /* ExecuteProcess on a container: the init when proc is NULL, else an exec (proc taken). */
-static int32_t execute(struct fixture *f, const char *cid, struct json_object *proc, bool in,
+static int32_t execute(struct gcs_harness *f, const char *cid, struct json_object *proc, bool in,
                        bool out, bool errs, struct host_process *ret)
 {
     const bool want[3] = {in, out, errs};
@@ -405,7 +271,7 @@ static int32_t execute(struct fixture *f, const char *cid, struct json_object *p
     return hr;
 }
 
-static int32_t wait_code(struct fixture *f, const char *cid, uint32_t pid, uint32_t timeout,
+static int32_t wait_code(struct gcs_harness *f, const char *cid, uint32_t pid, uint32_t timeout,
                          uint32_t *code)
 {
     cleanup_error struct lcow_error *err = NULL;
@@ -416,14 +282,14 @@ static int32_t wait_code(struct fixture *f, const char *cid, uint32_t pid, uint3
     return r < 0 ? hr : 0;
 }
 
-static uint32_t wait_exit(struct fixture *f, const char *cid, uint32_t pid)
+static uint32_t wait_exit(struct gcs_harness *f, const char *cid, uint32_t pid)
 {
     uint32_t code = 0xdead;
     assert_int_equal(wait_code(f, cid, pid, INF, &code), 0);
     return code;
 }
 
-static int32_t signal_proc(struct fixture *f, const char *cid, uint32_t pid, int sig)
+static int32_t signal_proc(struct gcs_harness *f, const char *cid, uint32_t pid, int sig)
 {
     struct gcs_signal_process_request q = {
         .base = {.container_id = (char *)cid, .activity_id = (char *)GCS_ZERO_GUID},
@@ -453,7 +319,7 @@ static size_t read_all(int fd, char *buf, size_t cap)
 }
 
 /* The next notification: its container id and Type. */
-static void expect_notification(struct fixture *f, const char *cid, const char *type)
+static void expect_notification(struct gcs_harness *f, const char *cid, const char *type)
 {
     cleanup_error struct lcow_error *err = NULL;
     struct host_message m = {0};
@@ -468,13 +334,13 @@ static void expect_notification(struct fixture *f, const char *cid, const char *
     host_message_done(&m);
 }
 
-static void no_notification(struct fixture *f)
+static void no_notification(struct gcs_harness *f)
 {
     struct host_message m = {0};
     assert_int_not_equal(host_bridge_next_notification(f->b, 200, &m, NULL), 0);
 }
 
-static bool cgroup_exists(struct fixture *f, const char *rel)
+static bool cgroup_exists(struct gcs_harness *f, const char *rel)
 {
     char p[512];
     snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/%s", f->cgroot, rel);
@@ -490,7 +356,7 @@ static bool mounted_under(const char *dir)
 }
 
 /* Delete, then: no config.json, no bundle dir we made, no cgroup, no mounts. */
-static void delete_and_check(struct fixture *f, const char *cid, const char *cgroup_rel)
+static void delete_and_check(struct gcs_harness *f, const char *cid, const char *cgroup_rel)
 {
     assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, cid), 0);
     char bundle[256];
@@ -505,7 +371,7 @@ static void delete_and_check(struct fixture *f, const char *cid, const char *cgr
 static const char *const SLEEP[] = {"sleep", "600", NULL}; /* long: sanitizer runs are slow */
 
 /* Create + Start + init Execute of a long-running container; returns the init pid. */
-static uint32_t run_sleeper(struct fixture *f, const char *cid)
+static uint32_t run_sleeper(struct gcs_harness *f, const char *cid)
 {
     assert_int_equal(create(f, cid, base_spec(f, SLEEP, false)), 0);
     assert_int_equal(simple(f, GCS_MSG_START, cid), 0);
@@ -518,7 +384,7 @@ static uint32_t run_sleeper(struct fixture *f, const char *cid)
 
 static void test_standalone_hello(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     static const char *const args[] = {"echo", "hello", NULL};
     assert_int_equal(create(f, "hello", base_spec(f, args, false)), 0);
     assert_int_equal(simple(f, GCS_MSG_START, "hello"), 0);
@@ -540,7 +406,7 @@ static void test_standalone_hello(void **state)
 
 static void test_stdin_roundtrip(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     static const char *const args[] = {"cat", NULL};
     assert_int_equal(create(f, "cat", base_spec(f, args, false)), 0);
     struct host_process p;
@@ -558,7 +424,7 @@ static void test_stdin_roundtrip(void **state)
 
 static void test_tty_resize(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     static const char *const args[] = {"sh", "-c", "read x; stty size", NULL};
     assert_int_equal(create(f, "tty", base_spec(f, args, true)), 0);
     struct host_process p;
@@ -584,7 +450,7 @@ static void test_tty_resize(void **state)
 
 static void test_exec(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     uint32_t init = run_sleeper(f, "ex");
     static const char *const code7[] = {"sh", "-c", "exit 7", NULL};
     struct host_process p;
@@ -646,7 +512,7 @@ static void test_exec(void **state)
 /* Each way of stopping the init gives its exit code and notification type. */
 static void test_signals(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     static const struct {
         const char *cid;
         int how; /* >0 SignalProcess(sig), 0: SignalProcess(0), -1 graceful, -2 forced */
@@ -697,7 +563,7 @@ static void test_signals(void **state)
 /* CRI: a sandbox and two workloads sharing its namespaces and its sandbox:// mount. */
 static void test_cri_lifecycle(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     struct json_object *spec = base_spec(f, SLEEP, false);
     annotate(spec, "io.kubernetes.cri.container-type", "sandbox");
     annotate(spec, "io.microsoft.cri.skip-pod-networking", "true");
@@ -754,7 +620,7 @@ static void test_cri_lifecycle(void **state)
 
 static void test_properties_update(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     uint32_t init = run_sleeper(f, "props");
     static const char *const q =
         "{\"ContainerId\":\"props\",\"ActivityId\":\"" GCS_ZERO_GUID "\",\"Query\":"
@@ -793,7 +659,7 @@ static void test_properties_update(void **state)
 
 static void test_oom(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     static const char *const args[] = {"dd",     "if=/dev/zero", "of=/dev/null",
                                        "bs=64M", "count=1",      NULL};
     struct json_object *spec = base_spec(f, args, false);
@@ -814,7 +680,7 @@ static void test_oom(void **state)
 
 static void test_concurrent(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     uint64_t ids[N_CONC];
     char cid[N_CONC][16];
@@ -905,7 +771,7 @@ static int zombies_of(pid_t pid)
 
 static void test_exec_cycles(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     uint32_t init = run_sleeper(f, "cyc");
     static const char *const t[] = {"true", NULL};
     struct host_process p;
@@ -942,7 +808,7 @@ static void test_exec_cycles(void **state)
 
 static void test_bad_input(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     uint32_t code;
     struct host_process p;
     /* Unknown container id. */
@@ -1028,7 +894,7 @@ static void test_bad_input(void **state)
  * code, and then (only then) the one notification arrives (§1.5, §2.9). */
 static void test_waiters_reconnect(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     uint32_t init = run_sleeper(f, "multi");
     struct gcs_wait_for_process_request q = {
@@ -1072,7 +938,7 @@ static void test_waiters_reconnect(void **state)
 /* §5.9 under -cgroup-root: /pods with MemTotal - reserve, /gcs holding gcs. */
 static void test_startup_cgroups(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     char p[512];
     snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/gcs/cgroup.procs", f->cgroot);
     cleanup_free char *procs = NULL;
@@ -1112,7 +978,7 @@ static void test_startup_cgroups(void **state)
  * refused. */
 static void test_tee_log(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     static const char *const args[] = {"echo", "teed", NULL};
     struct json_object *spec = base_spec(f, args, false);
     annotate(spec, "io.microsoft.container.lcow.tee-log-path", "app/out.log");
@@ -1139,7 +1005,7 @@ static void test_tee_log(void **state)
  * node (here the fake -dev-root). */
 static void test_devices(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     struct json_object *spec = base_spec(f, SLEEP, false);
     annotate(spec, "io.kubernetes.cri.container-type", "sandbox");
     annotate(spec, "io.microsoft.cri.skip-pod-networking", "true");
@@ -1226,7 +1092,7 @@ static void test_devices(void **state)
 /* The container's seccomp profile applies to exec'd processes too (runc exec). */
 static void test_exec_seccomp(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     struct json_object *spec = base_spec(f, SLEEP, false);
     struct json_object *sc = json_object_new_object(), *rules = json_object_new_array();
     struct json_object *rule = json_object_new_object();
@@ -1259,7 +1125,7 @@ static void test_exec_seccomp(void **state)
  * left, and no notification follows. */
 static void test_delete_running(void **state)
 {
-    struct fixture *f = *state;
+    struct gcs_harness *f = *state;
     cleanup_error struct lcow_error *err = NULL;
     assert_int_equal(create(f, "busy", base_spec(f, SLEEP, false)), 0);
     struct host_process p;

@@ -86,6 +86,7 @@ struct super {
     char *image, *scratch;
     char **images; /* read-only layers, top-most first (image = images[0]) */
     size_t n_images, n_plugged, n_mounted;
+    bool vpmem; /* layers cold-plugged as virtio-pmem (VPMemDevice), else SCSI */
     char *bundle_path, *root_path, *scratch_path;
     unsigned res;
     struct proc *procs, *init;
@@ -177,10 +178,59 @@ static int scsi_unplug_guest(struct super *s, unsigned lun, struct lcow_error **
     return modify(s, &q, "SCSIDevice Remove", err);
 }
 
-static char *layer_mount(size_t i)
+/* hcsshim's guest paths: /run/layers/p<DeviceNumber> for VPMem, /run/mounts/scsi/m<n>. */
+static char *layer_mount(const struct super *s, size_t i)
 {
     char *p = NULL;
-    return asprintf(&p, "/run/mounts/scsi/m%u", layer_lun(i)) < 0 ? NULL : p;
+    int n = s->vpmem ? asprintf(&p, "/run/layers/p%zu", i)
+                     : asprintf(&p, "/run/mounts/scsi/m%u", layer_lun(i));
+    return n < 0 ? NULL : p;
+}
+
+/* VPMem when every image can be a virtio-pmem device (a multiple of 2 MiB: lcow-tar2ext4's
+ * images are), hcsshim's first choice for read-only layers; SCSI otherwise. */
+static bool layers_fit_pmem(const struct super *s)
+{
+    if (s->n_images > HOST_UVM_PMEM_MAX)
+        return false;
+    for (size_t i = 0; i < s->n_images; i++) {
+        struct stat st;
+        if (stat(s->images[i], &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+            st.st_size % HOST_UVM_PMEM_ALIGN)
+            return false;
+    }
+    return true;
+}
+
+static int vpmem_layer(struct super *s, bool add, size_t i, const char *mount,
+                       struct lcow_error **err)
+{
+    struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_VPMEM_DEVICE,
+                                   .request_type = add ? GCS_REQUEST_ADD : GCS_REQUEST_REMOVE,
+                                   .request_type_name = add ? "Add" : "Remove"};
+    q.settings.vpmem_device =
+        (struct gcs_vpmem_device){.device_number = (uint32_t)i, .mount_path = (char *)mount};
+    if (!add)
+        return modify(s, &q, "layer VPMemDevice Remove", err);
+    /* Under QEMU nd_pmem binds the namespaces after the GCS starts (a late module): until then
+     * /dev/pmemN opens with ENXIO. Retried as the fs-module wait above. */
+    uint64_t deadline = lcow_now_ns() + FS_WAIT_NS;
+    for (;;) {
+        struct lcow_error *e = NULL;
+        int r = modify(s, &q, "layer VPMemDevice Add", &e);
+        if (r >= 0)
+            return r;
+        if (lcow_now_ns() >= deadline || !strstr(lcow_error_message(e), "No such device")) {
+            if (err && !*err)
+                *err = e;
+            else
+                lcow_error_release(&e);
+            return r;
+        }
+        lcow_error_release(&e);
+        struct timespec ts = {0, 100 * 1000000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static int combined_layers(struct super *s, bool add, struct lcow_error **err)
@@ -188,7 +238,8 @@ static int combined_layers(struct super *s, bool add, struct lcow_error **err)
     struct gcs_layer layers[LAYERS_MAX] = {0};
     char mounts[LAYERS_MAX][32];
     for (size_t i = 0; i < s->n_images && i < LAYERS_MAX; i++) {
-        snprintf(mounts[i], sizeof(mounts[i]), "/run/mounts/scsi/m%u", layer_lun(i));
+        cleanup_free char *m = layer_mount(s, i);
+        snprintf(mounts[i], sizeof(mounts[i]), "%s", m ? m : "");
         layers[i].path = mounts[i];
     }
     struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_COMBINED_LAYERS,
@@ -276,6 +327,8 @@ static int uvm_config_start(struct super *s, struct lcow_error **err)
         .gcs_log_level = s->g->debug ? "debug" : "info",
         .timeout_ms = s->g->boot_timeout_ms,
     };
+    if (s->vpmem)
+        c.pmem = (const char *const *)s->images;
     const char *net_args[5] = {NULL};
     if (rl2_net_qemu_args(&s->net, net_args, LCOW_ARRAY_SIZE(net_args)) > 0)
         c.extra_args = net_args;
@@ -305,6 +358,7 @@ static int setup(struct super *s, struct lcow_error **err)
         return lcow_error_make(err, E2BIG, "%zu layers (1 to %u)", s->n_images, LAYERS_MAX);
     if (!(s->image = strdup(s->images[0])))
         return lcow_error_make(err, ENOMEM, "paths");
+    s->vpmem = layers_fit_pmem(s);
     if ((r = host_scratch_create(s->scratch, s->g->scratch_bytes, err)) < 0)
         return r;
     s->res |= R_SCRATCH_FILE;
@@ -314,15 +368,19 @@ static int setup(struct super *s, struct lcow_error **err)
     for (size_t i = 0; i < s->n_images; i++) {
         char node[32];
         snprintf(node, sizeof(node), "l%zu", i);
-        cleanup_free char *mount = layer_mount(i);
+        cleanup_free char *mount = layer_mount(s, i);
         if (!mount)
             return lcow_error_make(err, ENOMEM, "paths");
-        if ((r = plug(s, node, s->images[i], true, layer_lun(i), err)) < 0)
+        if (!s->vpmem && (r = plug(s, node, s->images[i], true, layer_lun(i), err)) < 0)
             return r;
         s->n_plugged = i + 1;
         s->res |= R_LAYER_PLUG;
-        if ((r = scsi_disk(s, true, layer_lun(i), mount, true, false, "layer MappedVirtualDisk",
-                           err)) < 0)
+        if (s->vpmem)
+            r = vpmem_layer(s, true, i, mount, err);
+        else
+            r = scsi_disk(s, true, layer_lun(i), mount, true, false, "layer MappedVirtualDisk",
+                          err);
+        if (r < 0)
             return r;
         s->n_mounted = i + 1;
         s->res |= R_LAYER_MOUNT;
@@ -391,13 +449,16 @@ static void release(struct super *s)
         }
         /* Guest half before host half, every layer (hcsshim's release order). */
         for (size_t i = s->n_plugged; i-- > 0;) {
-            cleanup_free char *mount = layer_mount(i);
+            cleanup_free char *mount = layer_mount(s, i);
             char node[32];
             snprintf(node, sizeof(node), "l%zu", i);
             if (s->res & R_LAYER_MOUNT && i < s->n_mounted && mount &&
-                scsi_disk(s, false, layer_lun(i), mount, true, false, "layer Remove", &e) < 0)
+                (s->vpmem ? vpmem_layer(s, false, i, mount, &e)
+                          : scsi_disk(s, false, layer_lun(i), mount, true, false, "layer Remove",
+                                      &e)) < 0)
                 warn_err(&e);
-            if (s->res & R_LAYER_PLUG) {
+            /* Cold-plugged pmem devices go with the VM. */
+            if (s->res & R_LAYER_PLUG && !s->vpmem) {
                 if (scsi_unplug_guest(s, layer_lun(i), &e) < 0)
                     warn_err(&e);
                 unplug(s, node);

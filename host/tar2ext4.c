@@ -28,6 +28,7 @@
 #define OVERLAY_XATTRS "trusted.overlay."
 #define READ_CHUNK     (256 * 1024)
 #define ENTRIES_MAX    (1u << 22)
+#define PMEM_ALIGN     (2ull << 20)
 #define BLOCK          4096ull
 
 int host_tar_entry_name(const char *name, char **ret_path, enum host_tar_kind *ret_kind,
@@ -602,7 +603,8 @@ int host_ext4_from_dir(const char *dir, const struct host_tar_stats *stats, cons
     /* Data, 256-byte inodes and their bitmaps, directories, with slack for ext4's metadata;
      * the file is sparse where unused, so generous costs little. */
     uint64_t size = stats->data_bytes + stats->data_bytes / 4 + stats->inodes * 512 + (16ull << 20);
-    size = (size + BLOCK - 1) & ~(BLOCK - 1);
+    /* A multiple of 2 MiB, so the image can be a virtio-pmem device as it is (VPMem). */
+    size = (size + PMEM_ALIGN - 1) & ~(PMEM_ALIGN - 1);
     {
         cleanup_close int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0)

@@ -2,7 +2,8 @@
 # OCI image layers end to end under QEMU: a two-layer image layout built here (base: busybox,
 # /etc/deleted, /opq/{old1,old2}, /keep/file; top, zstd: a whiteout of /etc/deleted, /opq made
 # opaque with /opq/new, a hard link) is the bundle's root.path; runlcow converts each layer into
-# a cached ext4 (lcow-tar2ext4's library), attaches both read-only and the guest stacks them
+# a cached ext4 (lcow-tar2ext4's library), cold-plugs both as virtio-pmem (VPMemDevice) and the
+# guest stacks them
 # with overlayfs: the deleted file is gone, the opaque directory shows only the upper entry,
 # the hard link shares its inode. A second run of the same image reuses both cached layers
 # (annotation form, image named by ref). One UVM per run; everything under a temp dir.
@@ -81,7 +82,8 @@ jq -nc --arg m "$man" --argjson s "$(stat -c %s "$d/manifest.json")" \
 
 (cd "$d/bundle" && "$build/bin/ocirun" spec >/dev/null)
 script='test ! -e /etc/deleted && echo deleted-gone; cat /etc/kept; ls /opq; cat /keep/file;
-  [ "$(stat -c %i /keep/a)" = "$(stat -c %i /keep/b)" ] && echo hardlink-shared'
+  [ "$(stat -c %i /keep/a)" = "$(stat -c %i /keep/b)" ] && echo hardlink-shared
+  grep -o "lowerdir=[^,]*" /proc/mounts | head -1'
 jq --arg s "$script" '.process.terminal=false | .process.args=["/bin/sh","-c",$s] |
   .root.path="image"' "$d/bundle/config.json" > "$d/c.json"
 mv "$d/c.json" "$d/bundle/config.json"
@@ -90,13 +92,14 @@ mv "$d/c.json" "$d/bundle/config.json"
 rc=0
 rl run -b "$d/bundle" img1 < /dev/null > "$d/1.out" 2> "$d/1.err" || rc=$?
 [ "$rc" = 0 ] || fail "run exit status $rc"
-want=$'deleted-gone\nlower\nnew\nbase\nhardlink-shared'
+# The layers are VPMem devices (images of a multiple of 2 MiB), top-most first.
+want=$'deleted-gone\nlower\nnew\nbase\nhardlink-shared\nlowerdir=/run/layers/p0:/run/layers/p1'
 [ "$(cat "$d/1.out")" = "$want" ] || fail "output: $(cat "$d/1.out")"
 n=$(ls "$root/.layers"/oci-*.ext4 | wc -l)
 [ "$n" = 2 ] || fail "$n cached layer images, want 2"
 [ -e "$root/.layers/oci-${l0#sha256:}.ext4" ] && [ -e "$root/.layers/oci-${l1#sha256:}.ext4" ] ||
   fail "cache names: $(ls "$root/.layers")"
-echo "ok 1: two-layer OCI image: whiteout, opaque dir, hard link, lower file; layers cached by digest"
+echo "ok 1: two-layer OCI image as VPMem layers: whiteout, opaque dir, hard link, lower file; cached by digest"
 
 # ---- 2: the same image by annotation and ref reuses the cached layers --------------------------
 before=$(stat -c %Y "$root/.layers/oci-${l0#sha256:}.ext4")

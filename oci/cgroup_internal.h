@@ -43,8 +43,6 @@ int cg_v1_memory(const char *dir, const struct oci_memory *m, bool update, struc
 int cg_v1_cpu(const char *dir, const struct oci_cpu *c, struct lcow_error **err);
 int cg_v1_cpuset(const char *dir, const struct oci_cpu *c, struct lcow_error **err);
 int cg_v1_blkio(const char *dir, const struct oci_blkio *b, struct lcow_error **err);
-int cg_v1_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n,
-                  struct lcow_error **err);
 int cg_v1_net_cls(const char *dir, const struct oci_network *n, struct lcow_error **err);
 int cg_v1_net_prio(const char *dir, const struct oci_network *n, struct lcow_error **err);
 /* update: a live container's list is changed by difference (allows first, then removals)
@@ -56,8 +54,9 @@ int cg_v2_memory(const char *dir, const struct oci_memory *m, struct lcow_error 
 int cg_v2_cpu(const char *dir, const struct oci_cpu *c, struct lcow_error **err);
 int cg_v2_cpuset(const char *dir, const struct oci_cpu *c, struct lcow_error **err);
 int cg_v2_io(const char *dir, const struct oci_blkio *b, struct lcow_error **err);
-int cg_v2_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n,
-                  struct lcow_error **err);
+/* hugetlb: the same files but for their suffix (v1 limit_in_bytes, v2 max). */
+int cg_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n, bool v2,
+               struct lcow_error **err);
 /* rdma.max has one format on both versions. */
 int cg_rdma(const char *dir, const struct oci_rdma_limit *l, size_t n, struct lcow_error **err);
 int cg_pids(const char *dir, const struct oci_pids *p, struct lcow_error **err);

@@ -253,8 +253,7 @@ int oci_cgroup_apply(struct oci_cgroup *cg, const struct oci_linux_resources *re
     if (r >= 0 && res->n_hugepage_limits) {
         if ((dir = cg_ctrl_dir(cg, OCI_CG_HUGETLB, &v2)) == NULL)
             return missing("linux.resources.hugepageLimits", err);
-        r = v2 ? cg_v2_hugetlb(dir, res->hugepage_limits, res->n_hugepage_limits, err)
-               : cg_v1_hugetlb(dir, res->hugepage_limits, res->n_hugepage_limits, err);
+        r = cg_hugetlb(dir, res->hugepage_limits, res->n_hugepage_limits, v2, err);
     }
     if (r >= 0 && res->n_rdma) {
         if ((dir = cg_ctrl_dir(cg, OCI_CG_RDMA, &v2)) == NULL)

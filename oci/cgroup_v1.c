@@ -232,15 +232,17 @@ int cg_v1_blkio(const char *dir, const struct oci_blkio *b, struct lcow_error **
     return 0;
 }
 
-/* ---------------------------------------------------------------- hugetlb */
+/* ---------------------------------------------------------------- hugetlb (both versions) */
 
-int cg_v1_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n,
-                  struct lcow_error **err)
+int cg_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n, bool v2,
+               struct lcow_error **err)
 {
+    /* The same bound in hugetlb.SIZE.limit_in_bytes (v1) or hugetlb.SIZE.max (v2). */
+    const char *limit = v2 ? "max" : "limit_in_bytes";
     for (size_t i = 0; i < n; i++) {
         char file[96], rsvd[96];
-        snprintf(file, sizeof(file), "hugetlb.%.32s.limit_in_bytes", h[i].page_size);
-        snprintf(rsvd, sizeof(rsvd), "hugetlb.%.32s.rsvd.limit_in_bytes", h[i].page_size);
+        snprintf(file, sizeof(file), "hugetlb.%.32s.%s", h[i].page_size, limit);
+        snprintf(rsvd, sizeof(rsvd), "hugetlb.%.32s.rsvd.%s", h[i].page_size, limit);
         int r = cg_writef(dir, file, err, "%" PRIu64, h[i].limit);
         /* The reservation limit (kernel 5.7+) keeps the same bound, as runc sets both. */
         if (r >= 0 && cg_file_exists(dir, rsvd))

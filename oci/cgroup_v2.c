@@ -150,24 +150,6 @@ int cg_v2_io(const char *dir, const struct oci_blkio *b, struct lcow_error **err
     return 0;
 }
 
-/* ---------------------------------------------------------------- hugetlb */
-
-int cg_v2_hugetlb(const char *dir, const struct oci_hugepage_limit *h, size_t n,
-                  struct lcow_error **err)
-{
-    for (size_t i = 0; i < n; i++) {
-        char file[96], rsvd[96];
-        snprintf(file, sizeof(file), "hugetlb.%.32s.max", h[i].page_size);
-        snprintf(rsvd, sizeof(rsvd), "hugetlb.%.32s.rsvd.max", h[i].page_size);
-        int r = cg_writef(dir, file, err, "%" PRIu64, h[i].limit);
-        if (r >= 0 && cg_file_exists(dir, rsvd))
-            r = cg_writef(dir, rsvd, err, "%" PRIu64, h[i].limit);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- unified */
 
 int cg_v2_unified(const char *dir, const struct oci_kv *kv, size_t n, struct lcow_error **err)

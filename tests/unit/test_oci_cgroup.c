@@ -541,6 +541,41 @@ static void test_v1_net_and_rdma(void **state)
     write_text(f->self, hybrid_self);
 }
 
+/* A v1 hugetlb hierarchy: limit_in_bytes, and the reservation file when the kernel has it. */
+static void test_v1_hugetlb(void **state)
+{
+    struct fake *f = *state;
+    write_text(f->mountinfo, "33 31 0:40 / /sys/fs/cgroup/hugetlb rw - cgroup cgroup rw,hugetlb\n");
+    write_text(f->self, "3:hugetlb:/\n");
+    struct oci_cgroup_layout *l = detect(f);
+    struct oci_cgroup *cg = NULL;
+    assert_int_equal(oci_cgroup_create(l, "/huge", NULL, OCI_CGROUP_EXCLUSIVE, &cg, NULL), 0);
+    const char *h = oci_cgroup_dir(cg, OCI_CG_HUGETLB);
+    assert_non_null(h);
+    touch(h, "hugetlb.2MB.limit_in_bytes");
+    touch(h, "hugetlb.2MB.rsvd.limit_in_bytes");
+    touch(h, "hugetlb.1GB.limit_in_bytes"); /* no rsvd file: an older kernel */
+    struct oci_linux_resources r = {0};
+    parse_res("{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304},"
+              "{\"pageSize\":\"1GB\",\"limit\":0}]}",
+              &r);
+    cleanup_error struct lcow_error *err = NULL;
+    if (oci_cgroup_apply(cg, &r, NULL, 0, &err) < 0)
+        fail_msg("apply: %s", lcow_error_message(err));
+    expect_file(h, "hugetlb.2MB.limit_in_bytes", "4194304");
+    expect_file(h, "hugetlb.2MB.rsvd.limit_in_bytes", "4194304");
+    expect_file(h, "hugetlb.1GB.limit_in_bytes", "0");
+    char p[512];
+    snprintf(p, sizeof(p), "%s/hugetlb.1GB.rsvd.limit_in_bytes", h);
+    assert_int_equal(access(p, F_OK), -1);
+    oci_linux_resources_done(&r);
+    oci_cgroup_destroy(cg, NULL);
+    oci_cgroup_free(cg);
+    oci_cgroup_layout_free(l);
+    write_text(f->mountinfo, hybrid_mountinfo);
+    write_text(f->self, hybrid_self);
+}
+
 static void test_unified_on_legacy(void **state)
 {
     struct fake *f = *state;
@@ -740,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_v1_files),
         cmocka_unit_test(test_v2_files),
         cmocka_unit_test(test_v1_net_and_rdma),
+        cmocka_unit_test(test_v1_hugetlb),
         cmocka_unit_test(test_unified_on_legacy),
         cmocka_unit_test(test_device_program),
         cmocka_unit_test(test_stats_metrics_json),

@@ -243,20 +243,6 @@ static int plan_cgroup(struct exec_ctx *x, struct lcow_error **err)
     return 0;
 }
 
-static int connect_console(const char *path, struct lcow_error **err)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return lcow_error_make(err, ENAMETOOLONG, "console socket `%s`: path too long", path);
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return lcow_error_errno(err, "socket");
-    if (LCOW_RETRY_EINTR(connect(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0)
-        return lcow_error_errno(err, "connect console socket `%s`", path);
-    return take_fd(&fd);
-}
-
 /* ---- the handshake ---- */
 
 /* 1: a message, 0: EOF (the child exec'd or died), <0: error (SYNC_ERROR becomes its errno
@@ -424,7 +410,7 @@ static int do_exec(struct exec_ctx *x, struct lcow_error **err)
         (r = plan_cgroup(x, err)) < 0)
         return r;
     if (p->terminal && o->console_socket &&
-        (x->console_fd = connect_console(o->console_socket, err)) < 0)
+        (x->console_fd = oci_console_connect(o->console_socket, err)) < 0)
         return x->console_fd;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
         return lcow_error_errno(err, "socketpair");

@@ -189,7 +189,7 @@ static pid_t clone_child(unsigned long flags, int cgroup_fd, bool helper)
     return (pid_t)pid;
 }
 
-static int connect_console(const char *path, struct lcow_error **err)
+int oci_console_connect(const char *path, struct lcow_error **err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path))
@@ -273,7 +273,7 @@ static int prepare_fds(struct create_ctx *x, struct lcow_error **err)
     const struct oci_create_opts *o = x->opts;
     struct oci_plan *p = &x->plan;
     if (p->terminal && o->console_socket) {
-        x->console_fd = connect_console(o->console_socket, err);
+        x->console_fd = oci_console_connect(o->console_socket, err);
         if (x->console_fd < 0)
             return x->console_fd;
     }

@@ -212,6 +212,11 @@ struct sync_msg {
     char msg[OCI_SYNC_MSG_MAX];
 };
 
+/* ---- executor.c, shared with exec.c ---- */
+
+/* A connected AF_UNIX stream socket (CLOEXEC) to --console-socket `path`, for the pty master. */
+int oci_console_connect(const char *path, struct lcow_error **err);
+
 /* ---- child.c ---- */
 
 /* Runs in the cloned child; never returns (execs or _exits). */

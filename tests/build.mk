@@ -3,6 +3,9 @@
 # fuzz targets filling issue 12's gaps: process.json, and the /etc files made from host input.
 $(eval $(call add_fuzz,fuzz_oci_process,tests/fuzz/fuzz_oci_process.c,oci oci_spec_res common,$(LIBS_JSON)))
 $(eval $(call add_fuzz,fuzz_etc_files,tests/fuzz/fuzz_etc_files.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
+# The same harnesses replaying their seeds (and earlier crash artifacts) as plain tests.
+$(eval $(call add_unit_test,test_oci_process_fuzz_replay,tests/fuzz/fuzz_oci_process.c tests/fuzz/fuzz_oci_process_replay.c,oci oci_spec_res common,$(LIBS_JSON)))
+$(eval $(call add_unit_test,test_etc_files_fuzz_replay,tests/fuzz/fuzz_etc_files.c tests/fuzz/fuzz_etc_files_replay.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 
 # hardening (issue 12): limits, faults and security over the real bridge; shared fixture.
 HARDENING_LIBS := host_bridge gcs_protocol vsock common

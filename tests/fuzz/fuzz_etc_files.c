@@ -30,6 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char scratch[64];
 
+/* The scratch directory goes when the fuzzer (or the replay) exits. */
+static void remove_scratch(void)
+{
+    static const char *const files[] = {"hostname", "hosts", "resolv.conf"};
+    char p[128];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/%s", scratch, files[i]);
+        unlink(p);
+    }
+    rmdir(scratch);
+}
+
 static void check_union(char *const *v)
 {
     for (size_t i = 0; v[i]; i++) {
@@ -97,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!scratch[0]) {
         snprintf(scratch, sizeof(scratch), "/tmp/fuzz-etc-XXXXXX");
         CHECK(mkdtemp(scratch) != NULL);
+        atexit(remove_scratch);
     }
     struct lcow_error *err = NULL;
     r = gcs_net_write_etc_files(scratch, hostname, r == 0 ? rc : NULL, &err);

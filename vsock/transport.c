@@ -155,19 +155,30 @@ static void describe(const struct vsock_addr *a, uint32_t port, char *buf, size_
         snprintf(buf, cap, "unix:%s_%u", a->path, port);
 }
 
+/* The socket address of (a, port), its description for errors, and a fresh CLOEXEC stream
+ * socket of the right family: what dialling and listening both start with. */
+static int open_socket(const struct vsock_addr *a, uint32_t port, struct sockaddr_storage *ss,
+                       socklen_t *len, char what[160], struct lcow_error **err)
+{
+    int r = make_sockaddr(a, port, ss, len, err);
+    if (r < 0)
+        return r;
+    describe(a, port, what, 160);
+    int fd =
+        socket(a->kind == VSOCK_ADDR_VSOCK ? AF_VSOCK : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return lcow_error_errno(err, "socket for `%s`", what);
+    return fd;
+}
+
 int vsock_dial(const struct vsock_addr *a, uint32_t port, struct lcow_error **err)
 {
     struct sockaddr_storage ss;
     socklen_t len = 0;
     char what[160];
-    int r = make_sockaddr(a, port, &ss, &len, err);
-    if (r < 0)
-        return r;
-    describe(a, port, what, sizeof(what));
-    cleanup_close int fd =
-        socket(a->kind == VSOCK_ADDR_VSOCK ? AF_VSOCK : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cleanup_close int fd = open_socket(a, port, &ss, &len, what, err);
     if (fd < 0)
-        return lcow_error_errno(err, "socket for `%s`", what);
+        return fd;
     if (LCOW_RETRY_EINTR(connect(fd, (struct sockaddr *)&ss, len)) < 0)
         return lcow_error_errno(err, "connect `%s`", what); /* fd closed by cleanup */
     return take_fd(&fd);
@@ -201,14 +212,9 @@ int vsock_listen(const struct vsock_addr *a, uint32_t port, int backlog, struct 
     struct sockaddr_storage ss;
     socklen_t len = 0;
     char what[160];
-    int r = make_sockaddr(a, port, &ss, &len, err);
-    if (r < 0)
-        return r;
-    describe(a, port, what, sizeof(what));
-    cleanup_close int fd =
-        socket(a->kind == VSOCK_ADDR_VSOCK ? AF_VSOCK : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cleanup_close int fd = open_socket(a, port, &ss, &len, what, err);
     if (fd < 0)
-        return lcow_error_errno(err, "socket for `%s`", what);
+        return fd;
     if (a->kind == VSOCK_ADDR_UNIX)
         (void)unlink(((struct sockaddr_un *)&ss)->sun_path); /* a stale socket from a dead run */
     if (bind(fd, (struct sockaddr *)&ss, len) < 0)

@@ -284,6 +284,32 @@ notify_nnp_off() {
 }
 same "seccomp notify without noNewPrivileges" notify_nnp_off
 
+notify_exec() {
+  jq '.process.args = ["sleep", "600"]' "$WORK/notify-$B/config.json" >"$WORK/cfg.tmp" &&
+    mv "$WORK/cfg.tmp" "$WORK/notify-$B/config.json"
+  local agent try
+  for try in create exec; do
+    rm -f "$WORK/agent.sock" "$WORK/agent.$try"
+    "$AGENT" "$WORK/agent.sock" "$WORK/agent.$try" &
+    agent=$!
+    for _ in $(seq 100); do [ -S "$WORK/agent.sock" ] && break; sleep 0.02; done
+    if [ $try = create ]; then
+      (cd "$WORK/notify-$B" && timeout 30 $RT run -d notify2 </dev/null)
+      echo "run=$?"
+      local first=$agent
+    else
+      timeout 30 $RT exec notify2 sh -c 'mkdir /tmp/e && echo mkdir-ok; test -d /tmp/e && echo made || echo not-made'
+      echo "exec=$?"
+    fi
+  done
+  for _ in $(seq 100); do kill -0 "$agent" 2>/dev/null || break; sleep 0.05; done
+  kill "$agent" "$first" 2>/dev/null
+  wait "$agent" 2>/dev/null
+  jq -c '[.fds, .metadata, .state.status, .state.id, (.pid | type)]' "$WORK/agent.exec"
+  $RT delete -f notify2
+}
+same "seccomp notify on exec: its own listener, state status running" notify_exec
+
 # ---- 7b. --log FILE --log-format json: one JSON object per line, the last one the error ----
 json_log() {
   rm -f "$WORK/log.$B"

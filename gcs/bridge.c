@@ -193,6 +193,23 @@ void gcs_reply_ok(struct gcs *g, struct gcs_req *req)
     gcs_reply(g, req, payload);
 }
 
+void gcs_reply_exit(struct gcs *g, struct gcs_req *req, uint32_t code)
+{
+    struct gcs_wait_for_process_response resp = {
+        .base.activity_id = (char *)gcs_req_activity_id(req),
+        .exit_code = code,
+    };
+    char *payload = NULL;
+    if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
+        resp.base.activity_id = NULL; /* an ActivityId too long to echo: left out, as the bridge */
+        if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
+            gcs_reply_error(g, req, GCS_E_FAIL, NULL); /* every request gets its one answer */
+            return;
+        }
+    }
+    gcs_reply(g, req, payload);
+}
+
 int gcs_notify(struct gcs *g, const struct gcs_container_notification *n, struct lcow_error **err)
 {
     cleanup_free char *payload = NULL;

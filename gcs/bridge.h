@@ -101,6 +101,8 @@ void gcs_reply(struct gcs *g, const struct gcs_req *req, char *payload);
 void gcs_reply_error(struct gcs *g, struct gcs_req *req, int32_t hr, const struct lcow_error *e);
 /* A success response that is only the base (Result 0 and the ActivityId echo). */
 void gcs_reply_ok(struct gcs *g, struct gcs_req *req);
+/* WaitForProcess's success response with the exit code (container and external processes). */
+void gcs_reply_exit(struct gcs *g, struct gcs_req *req, uint32_t code);
 /* Queues a container notification (thread-safe). Sent now when connected, else kept and
  * flushed as soon as the next connection is up (§1.5). */
 int gcs_notify(struct gcs *g, const struct gcs_container_notification *n, struct lcow_error **err);

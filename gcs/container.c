@@ -182,23 +182,6 @@ static void reply_pid_not_found(struct gcs *g, struct gcs_req *r, uint32_t pid);
 
 /* ---- exits, publication, notification ----------------------------------------------------- */
 
-static void reply_exit(struct gcs *g, struct gcs_req *req, uint32_t code)
-{
-    struct gcs_wait_for_process_response resp = {
-        .base.activity_id = (char *)gcs_req_activity_id(req),
-        .exit_code = code,
-    };
-    char *payload = NULL;
-    if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
-        resp.base.activity_id = NULL; /* an ActivityId too long to echo: left out, as the bridge */
-        if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
-            gcs_reply_error(g, req, GCS_E_FAIL, NULL); /* every request gets its one answer */
-            return;
-        }
-    }
-    gcs_reply(g, req, payload);
-}
-
 static void send_notification(struct gcs *g, struct ct_container *c)
 {
     struct gcs_container_notification n = {
@@ -228,7 +211,7 @@ void ct_try_publish(struct gcs *g, struct ct_proc *p)
         return;
     for (struct ct_waiter *w = p->waiters, *n; w; w = n) {
         n = w->next;
-        reply_exit(g, w->req, p->exit_code);
+        gcs_reply_exit(g, w->req, p->exit_code);
         gcs_req_free(w->req);
         free(w);
     }
@@ -619,7 +602,7 @@ void gcs_container_wait(struct gcs *g, struct gcs_req *r,
     if (publishable(p)) {
         /* Exec entries only live until a waiter got the code, so p here is the init, or an
          * exec whose exit was ready before anybody waited. */
-        reply_exit(g, r, p->exit_code);
+        gcs_reply_exit(g, r, p->exit_code);
         gcs_req_free(r);
         r = NULL;
         p->answered = true;

@@ -96,28 +96,13 @@ static void proc_unlink_free(struct gcs *g, struct gcs_proc *victim)
     free(victim);
 }
 
-static void reply_exit(struct gcs *g, struct gcs_req *req, uint32_t code)
-{
-    struct gcs_wait_for_process_response resp = {
-        .base.activity_id = (char *)gcs_req_activity_id(req),
-        .exit_code = code,
-    };
-    char *payload = NULL;
-    if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0) {
-        resp.base.activity_id = NULL;
-        if (gcs_encode_wait_for_process_response(&resp, &payload, NULL) < 0)
-            return;
-    }
-    gcs_reply(g, req, payload);
-}
-
 /* Answers every waiter once the exit is publishable, then forgets the process. */
 static void proc_try_publish(struct gcs *g, struct gcs_proc *p)
 {
     if (!p->exited || (p->tty && !p->relay_done) || !p->waiters)
         return;
     for (struct waiter *w = p->waiters; w; w = w->next)
-        reply_exit(g, w->req, p->exit_code);
+        gcs_reply_exit(g, w->req, p->exit_code);
     proc_unlink_free(g, p);
 }
 
@@ -473,7 +458,7 @@ void gcs_proc_wait(struct gcs *g, struct gcs_req *r, const struct gcs_wait_for_p
         reply_pid_not_found(g, r, q->process_id);
         gcs_req_free(r);
     } else if (p->exited && (!p->tty || p->relay_done)) {
-        reply_exit(g, r, p->exit_code);
+        gcs_reply_exit(g, r, p->exit_code);
         gcs_req_free(r);
         proc_unlink_free(g, p);
     } else if (q->timeout_in_ms == 0) {

@@ -397,6 +397,21 @@ int lcow_json_get_array(const struct json_object *obj, const char *path, const c
     return 0;
 }
 
+int lcow_json_get_strdup(const struct json_object *obj, const char *path, const char *key,
+                         char **ret, struct lcow_error **err)
+{
+    const char *s = NULL;
+    int r = lcow_json_get_string(obj, path, key, &s, err);
+    if (r < 0 || s == NULL)
+        return r;
+    char *d = strdup(s);
+    if (d == NULL)
+        return lcow_error_make(err, ENOMEM, "%s.%s: out of memory", path, key);
+    free(*ret);
+    *ret = d;
+    return 0;
+}
+
 int lcow_json_get_strv(const struct json_object *obj, const char *path, const char *key,
                        char ***ret, struct lcow_error **err)
 {

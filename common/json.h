@@ -56,6 +56,10 @@ int lcow_json_get_object(const struct json_object *obj, const char *path, const 
                          struct json_object **ret, struct lcow_error **err);
 int lcow_json_get_array(const struct json_object *obj, const char *path, const char *key,
                         struct json_object **ret, struct lcow_error **err);
+/* A string as a heap copy: when present, *ret is freed and replaced (so it must hold NULL or a
+ * heap string); when absent, *ret is left alone. */
+int lcow_json_get_strdup(const struct json_object *obj, const char *path, const char *key,
+                         char **ret, struct lcow_error **err);
 /* An array of strings as a NULL-terminated heap vector (free with lcow_strv_freep). */
 int lcow_json_get_strv(const struct json_object *obj, const char *path, const char *key,
                        char ***ret, struct lcow_error **err);

@@ -39,21 +39,6 @@ static int oom(struct lcow_error **err, const char *path)
     return lcow_error_make(err, ENOMEM, "%s: out of memory", path);
 }
 
-static int get_strdup(const struct json_object *o, const char *path, const char *key, char **ret,
-                      struct lcow_error **err)
-{
-    const char *s = NULL;
-    int r = lcow_json_get_string(o, path, key, &s, err);
-    if (r < 0 || s == NULL)
-        return r;
-    char *d = strdup(s);
-    if (d == NULL)
-        return oom(err, path);
-    free(*ret);
-    *ret = d;
-    return 0;
-}
-
 static int get_strv(const struct json_object *o, const char *path, const char *key, char ***ret,
                     struct lcow_error **err)
 {
@@ -420,8 +405,8 @@ static int parse_process_misc(const struct json_object *o, const char *path,
     char p[PATH_BUF];
     if ((r = lcow_json_get_bool(o, path, "terminal", &proc->terminal, err)) < 0 ||
         (r = lcow_json_get_bool(o, path, "noNewPrivileges", &proc->no_new_privileges, err)) < 0 ||
-        (r = get_strdup(o, path, "apparmorProfile", &proc->apparmor_profile, err)) < 0 ||
-        (r = get_strdup(o, path, "selinuxLabel", &proc->selinux_label, err)) < 0 ||
+        (r = lcow_json_get_strdup(o, path, "apparmorProfile", &proc->apparmor_profile, err)) < 0 ||
+        (r = lcow_json_get_strdup(o, path, "selinuxLabel", &proc->selinux_label, err)) < 0 ||
         (r = lcow_json_get_object(o, path, "consoleSize", &cs, err)) < 0 ||
         (r = lcow_json_get_object(o, path, "execCPUAffinity", &aff, err)) < 0)
         return r;
@@ -435,8 +420,8 @@ static int parse_process_misc(const struct json_object *o, const char *path,
     if (aff != NULL) {
         cpu_set_t set;
         path_join(p, path, "execCPUAffinity");
-        if ((r = get_strdup(aff, p, "initial", &proc->cpu_affinity_initial, err)) < 0 ||
-            (r = get_strdup(aff, p, "final", &proc->cpu_affinity_final, err)) < 0)
+        if ((r = lcow_json_get_strdup(aff, p, "initial", &proc->cpu_affinity_initial, err)) < 0 ||
+            (r = lcow_json_get_strdup(aff, p, "final", &proc->cpu_affinity_final, err)) < 0)
             return r;
         if (proc->cpu_affinity_initial && oci_cpu_list_parse(proc->cpu_affinity_initial, &set) < 0)
             return lcow_error_make(err, EINVAL, "%s.initial: bad CPU list `%s`", p,
@@ -470,7 +455,7 @@ int oci_process_from_json(const struct json_object *o, const char *path, struct 
         (r = parse_user(o, path, &proc->user, err)) < 0 ||
         (r = get_strv(o, path, "args", &proc->args, err)) < 0 ||
         (r = get_strv(o, path, "env", &proc->env, err)) < 0 ||
-        (r = get_strdup(o, path, "cwd", &proc->cwd, err)) < 0 ||
+        (r = lcow_json_get_strdup(o, path, "cwd", &proc->cwd, err)) < 0 ||
         (r = parse_caps(o, path, &proc->caps, err)) < 0 ||
         (r = parse_rlimits(o, path, proc, err)) < 0 ||
         (r = parse_io_priority(o, path, proc, err)) < 0 ||
@@ -518,7 +503,7 @@ static int parse_root(const struct json_object *o, struct oci_spec *spec, struct
         return r;
     if (root == NULL)
         return lcow_error_make(err, EINVAL, "root: required");
-    if ((r = get_strdup(root, "root", "path", &spec->root_path, err)) < 0 ||
+    if ((r = lcow_json_get_strdup(root, "root", "path", &spec->root_path, err)) < 0 ||
         (r = lcow_json_get_bool(root, "root", "readonly", &spec->root_readonly, err)) < 0)
         return r;
     if (spec->root_path == NULL || spec->root_path[0] == '\0')
@@ -530,9 +515,9 @@ static int parse_mount(struct json_object *e, const char *p, struct oci_mount *m
                        struct lcow_error **err)
 {
     int r;
-    if ((r = get_strdup(e, p, "destination", &m->destination, err)) < 0 ||
-        (r = get_strdup(e, p, "type", &m->type, err)) < 0 ||
-        (r = get_strdup(e, p, "source", &m->source, err)) < 0 ||
+    if ((r = lcow_json_get_strdup(e, p, "destination", &m->destination, err)) < 0 ||
+        (r = lcow_json_get_strdup(e, p, "type", &m->type, err)) < 0 ||
+        (r = lcow_json_get_strdup(e, p, "source", &m->source, err)) < 0 ||
         (r = get_strv(e, p, "options", &m->options, err)) < 0 ||
         (r = parse_id_mappings(e, p, "uidMappings", &m->uid_mappings, &m->n_uid_mappings, err)) <
             0 ||
@@ -594,7 +579,7 @@ static int parse_hook_list(const struct json_object *hooks, const char *key, str
         path_index(p, "hooks", key, i);
         *ret_n = i + 1;
         if ((r = elem_object(arr, i, p, &e, err)) < 0 ||
-            (r = get_strdup(e, p, "path", &h[i].path, err)) < 0 ||
+            (r = lcow_json_get_strdup(e, p, "path", &h[i].path, err)) < 0 ||
             (r = get_strv(e, p, "args", &h[i].args, err)) < 0 ||
             (r = get_strv(e, p, "env", &h[i].env, err)) < 0 ||
             (r = lcow_json_get_int32(e, p, "timeout", &timeout, err)) < 0)
@@ -657,7 +642,7 @@ static int parse_namespaces(const struct json_object *o, struct oci_linux *lx,
         if (ns->present)
             return lcow_error_make(err, EINVAL, "%s.type: duplicate namespace `%s`", p, type);
         ns->present = true;
-        if ((r = get_strdup(e, p, "path", &ns->path, err)) < 0)
+        if ((r = lcow_json_get_strdup(e, p, "path", &ns->path, err)) < 0)
             return r;
         if (ns->path != NULL && ns->path[0] == '\0') {
             free(ns->path);
@@ -689,7 +674,7 @@ static int parse_devices(const struct json_object *o, struct oci_linux *lx, stru
         lx->n_devices = i + 1;
         if ((r = elem_object(arr, i, p, &e, err)) < 0 ||
             (r = lcow_json_get_string(e, p, "type", &type, err)) < 0 ||
-            (r = get_strdup(e, p, "path", &d->path, err)) < 0 ||
+            (r = lcow_json_get_strdup(e, p, "path", &d->path, err)) < 0 ||
             (r = lcow_json_get_int64(e, p, "major", &d->major, err)) < 0 ||
             (r = lcow_json_get_int64(e, p, "minor", &d->minor, err)) < 0)
             return r;
@@ -824,12 +809,12 @@ static int parse_linux(const struct json_object *o, struct oci_spec *spec, struc
         (r = parse_id_mappings(lo, "linux", "gidMappings", &lx->gid_mappings, &lx->n_gid_mappings,
                                err)) < 0 ||
         (r = parse_time_offsets(lo, lx, err)) < 0 || (r = parse_devices(lo, lx, err)) < 0 ||
-        (r = get_strdup(lo, "linux", "cgroupsPath", &lx->cgroups_path, err)) < 0 ||
+        (r = lcow_json_get_strdup(lo, "linux", "cgroupsPath", &lx->cgroups_path, err)) < 0 ||
         (r = parse_propagation_personality(lo, lx, err)) < 0 ||
         (r = parse_sysctl(lo, lx, err)) < 0 ||
         (r = get_strv(lo, "linux", "maskedPaths", &lx->masked_paths, err)) < 0 ||
         (r = get_strv(lo, "linux", "readonlyPaths", &lx->readonly_paths, err)) < 0 ||
-        (r = get_strdup(lo, "linux", "mountLabel", &lx->mount_label, err)) < 0 ||
+        (r = lcow_json_get_strdup(lo, "linux", "mountLabel", &lx->mount_label, err)) < 0 ||
         (r = lcow_json_get_object(lo, "linux", "resources", &res, err)) < 0 ||
         (r = lcow_json_get_object(lo, "linux", "seccomp", &sec, err)) < 0)
         return r;
@@ -869,9 +854,9 @@ int oci_spec_from_json(const struct json_object *root, struct oci_spec **ret,
     struct oci_spec *spec = calloc(1, sizeof(*spec));
     if (spec == NULL)
         return oom(err, "config.json");
-    if ((r = get_strdup(root, "", "ociVersion", &spec->oci_version, err)) < 0 ||
-        (r = get_strdup(root, "", "hostname", &spec->hostname, err)) < 0 ||
-        (r = get_strdup(root, "", "domainname", &spec->domainname, err)) < 0 ||
+    if ((r = lcow_json_get_strdup(root, "", "ociVersion", &spec->oci_version, err)) < 0 ||
+        (r = lcow_json_get_strdup(root, "", "hostname", &spec->hostname, err)) < 0 ||
+        (r = lcow_json_get_strdup(root, "", "domainname", &spec->domainname, err)) < 0 ||
         (r = parse_root(root, spec, err)) < 0 || (r = parse_mounts(root, spec, err)) < 0 ||
         (r = parse_hooks(root, spec, err)) < 0 ||
         (r = parse_kv_object(root, "", "annotations", &spec->annotations, &spec->n_annotations,

@@ -88,20 +88,6 @@ static int opt_bool(const struct json_object *o, const char *path, const char *k
     return 0;
 }
 
-static int dup_string(const struct json_object *o, const char *path, const char *key, char **ret,
-                      struct lcow_error **err)
-{
-    const char *s = NULL;
-    int r = lcow_json_get_string(o, path, key, &s, err);
-    if (r < 0 || s == NULL)
-        return r;
-    char *d = strdup(s);
-    if (d == NULL)
-        return lcow_error_make(err, ENOMEM, "%s.%s: out of memory", path, key);
-    *ret = d;
-    return 0;
-}
-
 /* A required object element of an array. */
 static int want_object(const struct json_object *v, const char *path, struct lcow_error **err)
 {
@@ -230,8 +216,8 @@ static int parse_cpu(const struct json_object *o, const char *p, struct oci_linu
         (r = opt_i64(o, p, "realtimeRuntime", &c->realtime_runtime, err)) < 0 ||
         (r = opt_u64(o, p, "realtimePeriod", &c->realtime_period, err)) < 0 ||
         (r = opt_i64(o, p, "idle", &c->idle, err)) < 0 ||
-        (r = dup_string(o, p, "cpus", &c->cpus, err)) < 0 ||
-        (r = dup_string(o, p, "mems", &c->mems, err)) < 0)
+        (r = lcow_json_get_strdup(o, p, "cpus", &c->cpus, err)) < 0 ||
+        (r = lcow_json_get_strdup(o, p, "mems", &c->mems, err)) < 0)
         return r;
     out->has_cpu = true;
     return 0;
@@ -343,7 +329,7 @@ static int parse_hugepages(const struct json_object *res, const char *path,
         struct oci_hugepage_limit *h = &out->hugepage_limits[i];
         join_idx(ep, sizeof(ep), path, "hugepageLimits", i);
         if ((r = want_object(e, ep, err)) < 0 ||
-            (r = dup_string(e, ep, "pageSize", &h->page_size, err)) < 0 ||
+            (r = lcow_json_get_strdup(e, ep, "pageSize", &h->page_size, err)) < 0 ||
             (r = lcow_json_get_uint64(e, ep, "limit", &h->limit, err)) < 0) {
             out->n_hugepage_limits = i + 1; /* so done() frees page_size */
             return r;
@@ -379,7 +365,7 @@ static int parse_network(const struct json_object *o, const char *p,
         join_idx(ep, sizeof(ep), p, "priorities", i);
         net->n_priorities++;
         if ((r = want_object(e, ep, err)) < 0 ||
-            (r = dup_string(e, ep, "name", &np->name, err)) < 0 ||
+            (r = lcow_json_get_strdup(e, ep, "name", &np->name, err)) < 0 ||
             (r = lcow_json_get_uint32(e, ep, "priority", &np->priority, err)) < 0)
             return r;
         if (np->name == NULL || *np->name == '\0' || strchr(np->name, ' ') != NULL)

@@ -126,6 +126,25 @@ static void test_json_exact_case_wins(void **state)
     assert_non_null(s);
 }
 
+/* A present string replaces (and frees) the old copy; absent leaves it; a wrong type names
+ * the field and leaves it too. */
+static void test_json_get_strdup(void **state)
+{
+    (void)state;
+    const char *doc = "{\"name\":\"box\",\"num\":3}";
+    cleanup_json struct json_object *o = NULL;
+    assert_int_equal(lcow_json_parse(doc, strlen(doc), "doc", &o, NULL), 0);
+    cleanup_free char *v = strdup("old");
+    assert_int_equal(lcow_json_get_strdup(o, "spec", "Name", &v, NULL), 0);
+    assert_string_equal(v, "box");
+    assert_int_equal(lcow_json_get_strdup(o, "spec", "missing", &v, NULL), 0);
+    assert_string_equal(v, "box");
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(lcow_json_get_strdup(o, "spec", "num", &v, &err), -EINVAL);
+    assert_non_null(strstr(err->msg, "spec.num"));
+    assert_string_equal(v, "box");
+}
+
 static void test_log_json_record(void **state)
 {
     int p[2];
@@ -220,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_json_deep_nesting_rejected),
         cmocka_unit_test(test_json_fields_go_semantics),
         cmocka_unit_test(test_json_exact_case_wins),
+        cmocka_unit_test(test_json_get_strdup),
         cmocka_unit_test(test_log_json_record),
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_io_files_and_mkdir),

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@
 #define OVERLAY_XATTRS "trusted.overlay."
 #define READ_CHUNK     (256 * 1024)
 #define ENTRIES_MAX    (1u << 22)
+#define SHM_DIR        "/dev/shm"
+#define STAGING_RATIO  8ull /* a compressed layer may inflate this much (gzip of text: ~5x) */
+#define STAGING_SLACK  (64ull << 20)
 #define PMEM_ALIGN     (2ull << 20)
 #define BLOCK          4096ull
 
@@ -672,6 +676,36 @@ int host_tree_remove(const char *path, struct lcow_error **err)
     return 0;
 }
 
+/* The staging tree lives in memory (/dev/shm) when it surely fits there, a few times faster
+ * than a busy disk; otherwise beside the output. The input's size bounds the tree: a plain
+ * tar holds its data, a compressed one is counted at STAGING_RATIO times its size. */
+static int make_staging(int tar_fd, const char *out, char **ret, struct lcow_error **err)
+{
+    struct stat st;
+    struct statvfs vfs;
+    char *p = NULL;
+    if (fstat(tar_fd, &st) == 0 && statvfs(SHM_DIR, &vfs) == 0 &&
+        (uint64_t)st.st_size * STAGING_RATIO + STAGING_SLACK <
+            (uint64_t)vfs.f_bavail * vfs.f_frsize / 2) {
+        if (!(p = strdup(SHM_DIR "/lcow-tar2ext4.XXXXXX")))
+            return lcow_error_make(err, ENOMEM, "paths");
+        if (mkdtemp(p)) {
+            *ret = p;
+            return 0;
+        }
+        free(p); /* no tmpfs there: the disk then */
+    }
+    if (asprintf(&p, "%s.staging.%d", out, (int)getpid()) < 0)
+        return lcow_error_make(err, ENOMEM, "paths");
+    if (mkdir(p, 0700) < 0) {
+        int r = lcow_error_errno(err, "mkdir `%s`", p);
+        free(p);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
 int host_tar2ext4(const char *tar_path, const char *expect_sha256, const char *out,
                   struct host_tar_stats *ret_stats, struct lcow_error **err)
 {
@@ -679,13 +713,13 @@ int host_tar2ext4(const char *tar_path, const char *expect_sha256, const char *o
     if (fd < 0)
         return lcow_error_errno(err, "open `%s`", tar_path);
     cleanup_free char *staging = NULL, *tmp = NULL;
-    if (asprintf(&staging, "%s.staging.%d", out, (int)getpid()) < 0 ||
-        asprintf(&tmp, "%s.tmp.%d", out, (int)getpid()) < 0)
+    if (asprintf(&tmp, "%s.tmp.%d", out, (int)getpid()) < 0)
         return lcow_error_make(err, ENOMEM, "paths");
-    if (mkdir(staging, 0700) < 0)
-        return lcow_error_errno(err, "mkdir `%s`", staging);
+    int r = make_staging(fd, out, &staging, err);
+    if (r < 0)
+        return r;
     struct host_tar_stats st;
-    int r = host_tar_unpack(fd, staging, &st, err);
+    r = host_tar_unpack(fd, staging, &st, err);
     if (r < 0) {
         lcow_error_wrap(err, "`%s`", tar_path);
     } else if (expect_sha256) {

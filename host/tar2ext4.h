@@ -59,7 +59,8 @@ int host_ext4_from_dir(const char *dir, const struct host_tar_stats *stats, cons
                        struct lcow_error **err);
 
 /* The whole conversion: tar file → ext4 image at out (made under a temporary name next to it,
- * renamed when complete; the staging tree lives beside it and is always removed). With
+ * renamed when complete; the staging tree lives in /dev/shm when it surely fits, else beside
+ * out, and is always removed). With
  * expect_sha256 (64 lower-case hex digits) the input must hash to it (-EBADMSG otherwise, and
  * no image is made). */
 int host_tar2ext4(const char *tar_path, const char *expect_sha256, const char *out,

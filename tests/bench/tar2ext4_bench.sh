@@ -2,7 +2,8 @@
 # make bench: OCI layer conversion throughput. A layer is generated here (a copy of
 # /usr/lib/python3.11 plus busybox: many small files, some large; tarred plain and gzip), then,
 # alternating, ROUNDS times each:
-#   ours:       lcow-tar2ext4 -o X.img layer.tar (libarchive unpack + whiteouts + mke2fs -d)
+#   ours:       lcow-tar2ext4 -o X.img layer.tar (libarchive unpack into /dev/shm + whiteouts +
+#               mke2fs -d)
 #   ours-gz:    the same from the gzip tar
 #   mke2fs-d:   plain `mke2fs -d` of the already unpacked tree (same mke2fs options): the floor
 #   tar+mke2fs: GNU tar -x into a directory, then the same mke2fs -d (a shell's way to do it)

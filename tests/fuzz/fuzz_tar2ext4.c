@@ -80,7 +80,7 @@ static void remove_sandbox(void)
 static void fuzz_tar(const uint8_t *data, size_t size)
 {
     if (!*sandbox) {
-        strcpy(sandbox, "/tmp/fuzz_tar2ext4.XXXXXX");
+        snprintf(sandbox, sizeof(sandbox), "/tmp/fuzz_tar2ext4.XXXXXX");
         if (!mkdtemp(sandbox))
             abort();
         atexit(remove_sandbox);

@@ -32,7 +32,7 @@ static char tmpdir[64];
 static int setup_tmp(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/test_tar2ext4.XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_tar2ext4.XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 

@@ -87,32 +87,34 @@ static uint32_t bridge_port(const struct vsock_addr *a)
     return a->has_port ? a->port : VSOCK_PORT_BRIDGE;
 }
 
-static struct host_bridge *bridge_new(const struct vsock_addr *a)
-{
-    struct host_bridge *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    b->addr = *a;
-    b->listen_fd = -1;
-    b->fd = -1;
-    b->next_port = HOST_STDIO_PORT_BASE;
-    return b;
-}
-
-int host_bridge_listen(const char *addr, struct host_bridge **ret, struct lcow_error **err)
+/* A bridge for `addr` (listen: prefix allowed) with no socket yet. */
+static int bridge_new(const char *addr, struct host_bridge **ret, struct lcow_error **err)
 {
     struct vsock_addr a;
     int r = parse_addr(addr, &a, err);
     if (r < 0)
         return r;
-    struct host_bridge *b = bridge_new(&a);
+    struct host_bridge *b = calloc(1, sizeof(*b));
     if (!b)
         return lcow_error_make(err, ENOMEM, "allocate the bridge");
+    b->addr = a;
+    b->listen_fd = -1;
+    b->fd = -1;
+    b->next_port = HOST_STDIO_PORT_BASE;
+    *ret = b;
+    return 0;
+}
+
+int host_bridge_listen(const char *addr, struct host_bridge **ret, struct lcow_error **err)
+{
+    struct host_bridge *b = NULL;
+    int r = bridge_new(addr, &b, err);
+    if (r < 0)
+        return r;
     /* The bridge port of a vsock address is the default port (0x40000000), not the written one
      * when the written one names the CID's default: `vsock:2` listens on 0x40000000. */
-    b->listen_fd = vsock_listen(&a, bridge_port(&a), 4, err);
+    b->listen_fd = vsock_listen(&b->addr, bridge_port(&b->addr), 4, err);
     if (b->listen_fd < 0) {
-        r = b->listen_fd;
         free(b);
         return lcow_error_wrap(err, "listen for the GCS at `%s`", addr);
     }
@@ -123,16 +125,12 @@ int host_bridge_listen(const char *addr, struct host_bridge **ret, struct lcow_e
 int host_bridge_connect(const char *addr, int timeout_ms, struct host_bridge **ret,
                         struct lcow_error **err)
 {
-    struct vsock_addr a;
-    int r = parse_addr(addr, &a, err);
+    struct host_bridge *b = NULL;
+    int r = bridge_new(addr, &b, err);
     if (r < 0)
         return r;
-    struct host_bridge *b = bridge_new(&a);
-    if (!b)
-        return lcow_error_make(err, ENOMEM, "allocate the bridge");
-    b->fd = vsock_dial_retry(&a, bridge_port(&a), 50, timeout_ms, err);
+    b->fd = vsock_dial_retry(&b->addr, bridge_port(&b->addr), 50, timeout_ms, err);
     if (b->fd < 0) {
-        r = b->fd;
         free(b);
         return lcow_error_wrap(err, "connect to the GCS at `%s`", addr);
     }
@@ -142,12 +140,11 @@ int host_bridge_connect(const char *addr, int timeout_ms, struct host_bridge **r
 
 int host_bridge_adopt(const char *addr, int fd, struct host_bridge **ret, struct lcow_error **err)
 {
-    struct vsock_addr a;
-    int r = parse_addr(addr, &a, err);
-    struct host_bridge *b = r < 0 ? NULL : bridge_new(&a);
-    if (!b) {
+    struct host_bridge *b = NULL;
+    int r = bridge_new(addr, &b, err);
+    if (r < 0) {
         close(fd);
-        return r < 0 ? r : lcow_error_make(err, ENOMEM, "allocate the bridge");
+        return r;
     }
     b->fd = fd;
     *ret = b;

@@ -111,6 +111,30 @@ if command -v script >/dev/null; then
   same "exec -t in the foreground (script): pty and exit code" fg_tty
 fi
 
+preserve() { $RT exec --preserve-fds 2 box sh -c 'ls /proc/self/fd | sort -n | tr "\n" " "' 3</dev/null 4</dev/null 5</dev/null; }
+same "exec --preserve-fds 2: fds 3 and 4 stay, 5 does not" preserve
+
+# exec into containers with user and cgroup namespaces (joined from the init's /proc/PID/ns)
+chown -R 100000:100000 "$WORK/rootfs" 2>/dev/null
+bundles userns '.process.args = ["sleep", "600"]
+  | .linux.namespaces += [{type: "user"}, {type: "cgroup"}]
+  | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+  | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+(cd "$WORK/userns-o" && ocirun run -d userns </dev/null) && (cd "$WORK/userns-r" && runc_ run -d userns </dev/null) ||
+  echo "FAIL could not start the user-namespace containers"
+same "exec joins the user namespace (id, maps)" run_exec userns sh -c 'id; cat /proc/self/uid_map /proc/self/gid_map'
+same "exec joins the cgroup namespace" run_exec userns sh -c 'cat /proc/self/cgroup | grep -v "^0::"'
+same "exec as user 1000 in the user namespace" run_exec -u 1000 userns sh -c 'id; touch /tmp/u && ls -ln /tmp/u | cut -c1-30'
+userns_host_view() {
+  $RT exec -d --pid-file "$WORK/u.pid" userns sleep 30
+  grep -E "^(Uid|Gid)" "/proc/$(cat "$WORK/u.pid")/status"
+  kill -9 "$(cat "$WORK/u.pid")"
+}
+same "exec in a user namespace: host view of the process's ids" userns_host_view
+ocirun delete --force userns >/dev/null 2>&1
+runc_ delete --force userns >/dev/null 2>&1
+chown -R 0:0 "$WORK/rootfs"
+
 # ---- 2. pause / resume, and exec while paused ----
 pause_cycle() {
   $RT pause box

@@ -30,10 +30,10 @@
 #include "vsock/vring.h"
 
 #define VSOCK_DEV_HDR_SIZE    ((uint32_t)sizeof(struct virtio_vsock_hdr)) /* 44 */
-#define VSOCK_DEV_BUF_ALLOC   (256u * 1024) /* credit we give the guest per connection */
-#define VSOCK_DEV_MAX_PKT     (64u * 1024)  /* payload limit of one packet (Linux's too) */
-#define VSOCK_DEV_MAX_PENDING 256           /* queued replies before the TX ring is paused */
-#define VSOCK_DEV_MAX_CONNS   1024          /* x BUF_ALLOC: at most 256 MiB held for slow readers */
+#define VSOCK_DEV_BUF_ALLOC   (1024u * 1024) /* credit we give the guest per connection */
+#define VSOCK_DEV_MAX_PKT     (64u * 1024)   /* payload limit of one packet (Linux's too) */
+#define VSOCK_DEV_MAX_PENDING 256            /* queued replies before the TX ring is paused */
+#define VSOCK_DEV_MAX_CONNS   1024           /* x BUF_ALLOC: at most 1 GiB held for slow readers */
 #define VSOCK_DEV_RX          0
 #define VSOCK_DEV_TX          1
 #define VSOCK_DEV_NQUEUES     2 /* the event queue stays in QEMU */

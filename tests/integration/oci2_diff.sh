@@ -18,7 +18,7 @@ ocirun() { "$OCIRUN" --root "$OCI_ROOT" "$@"; }
 runc_() { runc --root "$RUNC_ROOT" "$@"; }
 
 # same WHAT CMD...: CMD (once with RT=ocirun, once with RT=runc_; it may use $B, the
-# runtime's own bundle suffix) gives the same stdout and exit code.
+# runtime's own bundle suffix) gives the same stdout and exit code. OCI2_VERBOSE=1 shows it.
 same() {
   local what=$1 o r
   shift
@@ -26,6 +26,7 @@ same() {
   r=$(RT=runc_ B=r "$@" 2>"$WORK/same.err.r"; echo "rc=$?")
   if [ "$o" = "$r" ]; then
     echo "ok   $what"
+    [ -n "${OCI2_VERBOSE:-}" ] && sed 's/^/       /' <<<"$o"
   else
     echo "FAIL $what"
     diff <(echo "$r") <(echo "$o") | sed 's/^/  (runc <, ocirun >) /'

@@ -161,6 +161,19 @@ static struct oci_cgroup_layout *detect(const struct fake *f)
     return l;
 }
 
+/* The end of a test that swapped in its own layout: frees what it made, removes the cgroup and
+ * puts the CI machine's hybrid layout back for the next test. */
+static void finish(struct fake *f, struct oci_linux_resources *r, struct oci_cgroup *cg,
+                   struct oci_cgroup_layout *l)
+{
+    oci_linux_resources_done(r);
+    oci_cgroup_destroy(cg, NULL);
+    oci_cgroup_free(cg);
+    oci_cgroup_layout_free(l);
+    write_text(f->mountinfo, hybrid_mountinfo);
+    write_text(f->self, hybrid_self);
+}
+
 static void test_detect_hybrid(void **state)
 {
     struct fake *f = *state;
@@ -499,12 +512,7 @@ static void test_v2_files(void **state)
     parse_res("{\"unified\":{\"memory.nonexistent\":\"1\"}}", &r);
     assert_int_equal(oci_cgroup_apply(cg, &r, NULL, OCI_CGROUP_UPDATE, &err), -ENOENT);
     assert_non_null(strstr(err->msg, "memory.nonexistent"));
-    oci_linux_resources_done(&r);
-    oci_cgroup_destroy(cg, NULL);
-    oci_cgroup_free(cg);
-    oci_cgroup_layout_free(l);
-    write_text(f->mountinfo, hybrid_mountinfo);
-    write_text(f->self, hybrid_self);
+    finish(f, &r, cg, l);
 }
 
 static void test_v1_net_and_rdma(void **state)
@@ -533,12 +541,7 @@ static void test_v1_net_and_rdma(void **state)
     expect_file(net, "net_cls.classid", "1048577");
     expect_file(net, "net_prio.ifpriomap", "eth0 7");
     expect_file(rdma, "rdma.max", "mlx5_0 hca_handle=3 hca_object=9");
-    oci_linux_resources_done(&r);
-    oci_cgroup_destroy(cg, NULL);
-    oci_cgroup_free(cg);
-    oci_cgroup_layout_free(l);
-    write_text(f->mountinfo, hybrid_mountinfo);
-    write_text(f->self, hybrid_self);
+    finish(f, &r, cg, l);
 }
 
 /* A v1 hugetlb hierarchy: limit_in_bytes, and the reservation file when the kernel has it. */
@@ -568,12 +571,7 @@ static void test_v1_hugetlb(void **state)
     char p[512];
     snprintf(p, sizeof(p), "%s/hugetlb.1GB.rsvd.limit_in_bytes", h);
     assert_int_equal(access(p, F_OK), -1);
-    oci_linux_resources_done(&r);
-    oci_cgroup_destroy(cg, NULL);
-    oci_cgroup_free(cg);
-    oci_cgroup_layout_free(l);
-    write_text(f->mountinfo, hybrid_mountinfo);
-    write_text(f->self, hybrid_self);
+    finish(f, &r, cg, l);
 }
 
 static void test_unified_on_legacy(void **state)
@@ -589,12 +587,7 @@ static void test_unified_on_legacy(void **state)
     cleanup_error struct lcow_error *err = NULL;
     assert_int_equal(oci_cgroup_apply(cg, &r, NULL, OCI_CGROUP_UPDATE, &err), -EOPNOTSUPP);
     assert_non_null(strstr(err->msg, "unified"));
-    oci_linux_resources_done(&r);
-    oci_cgroup_destroy(cg, NULL);
-    oci_cgroup_free(cg);
-    oci_cgroup_layout_free(l);
-    write_text(f->mountinfo, hybrid_mountinfo);
-    write_text(f->self, hybrid_self);
+    finish(f, &r, cg, l);
 }
 
 /* ---------------------------------------------------------------- device BPF program */

@@ -169,6 +169,30 @@ static int apply_propagation(const char *target, char *const *options, struct lc
     return 0;
 }
 
+/* init loads file-system modules (ext4, xfs) after it has started gcs, so the first mount
+ * right after boot can meet ENODEV: retry within the device wait's bound, as for devices,
+ * but no longer than init needs to load every module (a few seconds under TCG). */
+#define MOUNT_FS_WAIT_MAX_MS 15000u
+static int mount_with_fs_wait(const struct mount_env *env, const char *source, const char *target,
+                              const char *fstype, unsigned long flags, const char *data)
+{
+    unsigned wait_ms = env->device_timeout_ms < MOUNT_FS_WAIT_MAX_MS ? env->device_timeout_ms
+                                                                     : MOUNT_FS_WAIT_MAX_MS;
+    unsigned long long deadline = lcow_now_ns() + (unsigned long long)wait_ms * 1000000ULL;
+    unsigned interval = env->poll_interval_ms ? env->poll_interval_ms : 10;
+    for (;;) {
+        if (mount(source, target, fstype, flags, data) == 0)
+            return 0;
+        if (errno != ENODEV || lcow_now_ns() >= deadline)
+            return -1;
+        struct timespec ts = {.tv_sec = interval / 1000,
+                              .tv_nsec = (long)(interval % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        errno = ENODEV;
+    }
+}
+
 int mount_block_device(const struct mount_env *env, const struct mount_block_config *cfg,
                        struct lcow_error **err)
 {
@@ -182,7 +206,7 @@ int mount_block_device(const struct mount_env *env, const struct mount_block_con
         return r;
     unsigned long flags = cfg->read_only ? MS_RDONLY : 0;
     const char *data = cfg->read_only ? read_only_data(fstype) : NULL;
-    if (mount(cfg->source, cfg->target, fstype, flags, data) < 0) {
+    if (mount_with_fs_wait(env, cfg->source, cfg->target, fstype, flags, data) < 0) {
         if (errno == ENODEV)
             r = lcow_error_make(err, ENODEV, "mount `%s` on `%s`: filesystem `%s` not supported",
                                 cfg->source, cfg->target, fstype);

@@ -39,7 +39,7 @@ $(INITRD_INPUTS) &: FORCE
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/initrd-tree SANITIZER= $(INITRD_INPUTS)
 endif
 
-$(BUILD)/initrd.img $(BUILD)/vmlinux &: initrd/mkinitrd.sh initrd/build.mk $(INITRD_INPUTS) $(KERNEL_DEB)
+$(BUILD)/initrd.img $(BUILD)/vmlinux &: initrd/mkinitrd.sh initrd/udhcpc_config.script initrd/build.mk $(INITRD_INPUTS) $(KERNEL_DEB)
 	@echo '  INITRD  $(BUILD)/initrd.img $(BUILD)/vmlinux'
 	$(Q)initrd/mkinitrd.sh --build $(BUILD) --init $(INITRD_BIN)/init \
 		--vsockexec $(INITRD_BIN)/vsockexec --modlist $(INITRD_BIN)/initrd-modlist \

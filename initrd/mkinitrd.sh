@@ -148,6 +148,8 @@ ln -sf mke2fs "$stage/sbin/mkfs.ext4"
 copy_with_libs /sbin/mkfs.xfs sbin/mkfs.xfs
 [ ! -f /etc/mke2fs.conf ] || install -m 0644 /etc/mke2fs.conf "$stage/etc/mke2fs.conf"
 
+# gcs runs udhcpc with this event script for adapters that come without IPConfigs.
+install -m 0755 "$(dirname "$0")/udhcpc_config.script" "$stage/sbin/udhcpc_config.script"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$stage/etc/passwd"
 printf 'root:x:0:\n' > "$stage/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' > "$stage/etc/hosts"
@@ -190,8 +192,9 @@ case "$compress" in
 esac
 (cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
   cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
-  "${zcmd[@]}" > "$build/initrd.img.tmp"
-mv "$build/initrd.img.tmp" "$build/initrd.img"
+  "${zcmd[@]}" > "$build/initrd.img.tmp.$$"
+# A private temporary and a rename: a concurrent build or a booting QEMU never sees a torn file.
+mv "$build/initrd.img.tmp.$$" "$build/initrd.img"
 touch -c "$build/vmlinux" # make's grouped target: both outputs are now newer than the inputs
 size=$(stat -c %s "$build/initrd.img")
 echo "mkinitrd: $build/initrd.img: $size bytes ($compress), kernel $kver," \

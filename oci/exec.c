@@ -422,11 +422,25 @@ static int do_exec(struct exec_ctx *x, struct lcow_error **err)
         p->stdio[i] = o->stdio[i];
     p->preserve_fds = o->preserve_fds > 0 ? o->preserve_fds : 0;
     x->child = clone_child(x, x->v2_fd);
+    bool parent_enters = false;
+    if (x->child < 0 && x->v2_fd >= 0 && (errno == ENOSYS || errno == E2BIG)) {
+        /* No clone3 (CLONE_INTO_CGROUP): we attach the child to the v2 cgroup ourselves, and it
+         * waits for that before it forks or execs anything. */
+        p->early_cgroup_wait = parent_enters = true;
+        x->child = clone_child(x, -1);
+    }
     if (x->child < 0)
         return lcow_error_errno(err, "clone");
     if (x->child == 0)
         oci_child_main(p);
     x->sync[1] = lcow_close_nointr(x->sync[1]);
+    if (parent_enters) {
+        struct sync_msg m = {.type = SYNC_CGROUP_DONE};
+        if ((r = oci_cgroup_enter(o->cgroup, x->child, err)) < 0)
+            return r;
+        if (LCOW_RETRY_EINTR(send(x->sync[0], &m, sizeof(m), MSG_NOSIGNAL)) < 0)
+            return lcow_error_errno(err, "exec: write to the new process");
+    }
     return handshake(x, err);
 }
 

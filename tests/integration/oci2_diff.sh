@@ -136,6 +136,15 @@ ocirun delete --force userns >/dev/null 2>&1
 runc_ delete --force userns >/dev/null 2>&1
 chown -R 0:0 "$WORK/rootfs"
 
+# Without clone3/pidfds/close_range/openat2 (part 1's ENOSYS shim) exec must give the same view.
+NOSYS=$TOP/$BUILD/tests/oci_nosys
+if [ -x "$NOSYS" ]; then
+  view='id; cat /proc/self/cgroup; ls /proc/self/fd; ps -o pid,comm | grep sleep'
+  a=$(ocirun exec box sh -c "$view" 2>&1)
+  b=$("$NOSYS" "$OCIRUN" --root "$OCI_ROOT" exec box sh -c "$view" 2>&1)
+  oci_check "exec without clone3/pidfd/close_range/openat2: same view (cgroups incl. v2)" [ "$a" = "$b" ]
+fi
+
 # ---- 2. pause / resume, and exec while paused ----
 pause_cycle() {
   $RT pause box

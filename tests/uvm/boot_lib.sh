@@ -99,7 +99,7 @@ uvm_start_qemu() {
     -chardev socket,id=vu,path="$d/vu.sock" -device vhost-user-vsock-pci,chardev=vu "$@" \
     -display none -nodefaults -no-reboot -serial "file:$d/console.log" \
     -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
-    -append "console=ttyS0 quiet panic=-1 -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel ${UVM_GCS_LOGLEVEL:-info}" &
+    -append "console=ttyS0 quiet panic=-1 no_timer_check -- -e 1 /bin/vsockexec -e 109 /bin/gcs -v4 -log-format json -loglevel ${UVM_GCS_LOGLEVEL:-info}" &
   qpid=$!
   UVM_PIDS+=($qpid)
 }
@@ -141,7 +141,7 @@ SH
 }
 
 boot_append() {
-  printf '%s' "console=ttyS0 quiet panic=-1 -- -t vsock:1 -e 1 -x /bin/boot-selftest-start" \
+  printf '%s' "console=ttyS0 quiet panic=-1 no_timer_check -- -t vsock:1 -e 1 -x /bin/boot-selftest-start" \
     " /bin/vsockexec -t vsock:1 -e 109 /bin/gcs -v4 -log-format json -loglevel info" \
     " -bridge vsock:1:1073741824"
 }

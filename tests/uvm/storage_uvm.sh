@@ -38,7 +38,7 @@ uvm_initrd_with "$d" "$build/tests/storage-selftest"
 start=$(date +%s.%N)
 "$qemu" -accel tcg -M pc -m 512,slots=2,maxmem=1G -display none -nodefaults -no-reboot \
   -serial "file:$log" -kernel "$build/vmlinux" -initrd "$d/initrd.img" \
-  -append "console=ttyS0 quiet panic=-1 -- /bin/storage-selftest" \
+  -append "console=ttyS0 quiet panic=-1 no_timer_check -- /bin/storage-selftest" \
   -device virtio-scsi-pci,id=scsi0 \
   -drive if=none,id=d1,file="$d/l1.img",format=raw,readonly=on \
   -device scsi-hd,drive=d1,bus=scsi0.0,channel=0,scsi-id=0,lun=1 \

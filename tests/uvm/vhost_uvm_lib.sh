@@ -111,6 +111,6 @@ vhost_uvm_qemu_args() {
     -object memory-backend-memfd,id=mem,size=512M,share=on
     -display none -nodefaults -no-reboot -serial stdio
     -kernel "$VMLINUX" -initrd "$initrd"
-    -append "console=ttyS0 quiet panic=-1 $append"
+    -append "console=ttyS0 quiet panic=-1 no_timer_check $append"
     -chardev "socket,id=vu,path=$vusock" -device vhost-user-vsock-pci,chardev=vu)
 }

@@ -81,3 +81,5 @@ $(eval $(call add_test_prog,rl2_recvtty,tests/uvm/rl2_recvtty.c,,))
 # containerd (private instance) running tasks with `ctr run --runc-binary build/bin/runlcow`:
 # echo, exit code, exec, kill, delete (three UVMs).
 CHECK_SCRIPTS += tests/uvm/containerd_runlcow.sh
+# make bench: layer attach VPMem vs SCSI on the same tree, and a cold vs warm layer cache.
+BENCH_SCRIPTS += tests/bench/runlcow2_bench.sh

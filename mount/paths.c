@@ -35,15 +35,31 @@ char *mount_path_join(const char *root, const char *rel)
     return s;
 }
 
+/* A block node can exist before its driver has bound (/dev/pmemN opens with ENXIO until
+ * nd_pmem is ready): such a node is not there yet. Other nodes count once they exist. */
+static bool node_ready(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return false;
+    if (!S_ISBLK(st.st_mode))
+        return true;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return errno != ENXIO && errno != ENODEV; /* other errors: the caller's open reports */
+    close(fd);
+    return true;
+}
+
 int mount_wait_node(const struct mount_env *env, const char *path, const char *what,
                     struct lcow_error **err)
 {
     unsigned long long deadline = lcow_now_ns() + env->device_timeout_ms * 1000000ULL;
     unsigned ms = env->poll_interval_ms ? env->poll_interval_ms : MOUNT_DEFAULT_POLL_MS;
     for (;;) {
-        if (access(path, F_OK) == 0)
+        if (node_ready(path))
             return 0;
-        if (errno != ENOENT)
+        if (errno != ENOENT && errno != ENXIO && errno != ENODEV)
             return lcow_error_errno(err, "%s `%s`", what, path);
         if (lcow_now_ns() >= deadline)
             return lcow_error_make(err, ETIMEDOUT, "%s `%s` did not appear within %u ms", what,

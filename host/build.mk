@@ -35,7 +35,7 @@ CHECK_DEPS += $(BUILD)/bin/lcow-9p-server
 HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spawn.c \
 	host/state.c host/ctl.c host/spec.c
 $(eval $(call add_lib,host_runlcow,$(HOST_RUNLCOW_SRCS)))
-$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c host/runlcow2_ops.c host/runlcow2_net.c host/runlcow2_console.c,host_image host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON)))
+$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c host/runlcow2_ops.c host/runlcow2_net.c host/runlcow2_console.c,host_image host_runlcow host_bridge host_p9 gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON) -lpthread))
 # libFuzzer: frames through the decoder and handlers of one connection (make fuzz; make check's
 # smoke run), and the same harness replaying tests/fuzz/corpus/fuzz_p9/ as a plain test.
 $(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthread))
@@ -46,6 +46,8 @@ $(eval $(call add_test_prog,plan9_server_bench,tests/bench/plan9_server_bench.c,
 CHECK_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
 # QEMU end to end: run/create/start/state/list/exec/kill/delete and faults (few UVMs).
 CHECK_SCRIPTS += tests/uvm/runlcow_cli.sh
+# A bundle's host bind mounts as Plan9 shares (rw, ro, one file) in a container (one UVM).
+CHECK_SCRIPTS += tests/uvm/runlcow_binds.sh
 
 # make demo: build everything, make a busybox bundle, boot the UVM and `runlcow run` it.
 .PHONY: demo

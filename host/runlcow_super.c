@@ -29,6 +29,8 @@
 #include "host/bridge_client.h"
 #include "host/layers.h"
 #include "host/oci_image.h"
+#include "host/p9_binds.h"
+#include "host/p9_server.h"
 #include "host/qmp.h"
 #include "host/runlcow.h"
 #include "host/runlcow2.h"
@@ -98,6 +100,12 @@ struct super {
     bool raw;    /* our terminal is in raw mode for a console init */
     struct termios saved;
     struct rl2_net net; /* runlcow2_net.c: user networking, when the bundle asks */
+    /* Bind mounts of host paths (issue 13): a 9P server per UVM, started with the first one. */
+    struct host_p9_server *p9;
+    struct host_p9_binds binds;
+    uint32_t share_counter; /* hcsshim's per-UVM share counter */
+    bool shared;            /* binds added to the server */
+    size_t n_mapped;        /* MappedDirectory Adds the GCS accepted */
     uint64_t t_layers, t_created, t_started, t_output, t_exit;
 };
 
@@ -280,6 +288,65 @@ static void unplug(struct super *s, const char *name)
     lcow_error_release(&e);
 }
 
+static void unlink_port(struct super *s, uint32_t port);
+
+/* The spec's host-path bind mounts become Plan9 shares: the host half (server, shares) first,
+ * then one MappedDirectory Add each; `spec` (the guest's) already names the UVM paths. */
+static int share_binds(struct super *s, struct json_object *spec, struct lcow_error **err)
+{
+    if (s->share_counter == 0)
+        s->share_counter = 1;
+    int r = host_p9_spec_binds(spec, s->a->id, &s->share_counter, &s->binds, err);
+    if (r < 0 || s->binds.n == 0)
+        return r;
+    if (!s->p9) {
+        struct host_p9_server *p9 = NULL;
+        if ((r = host_p9_server_new(0, &p9, err)) < 0)
+            return r;
+        s->p9 = p9;
+        if (s->base.kind == VSOCK_ADDR_UNIX)
+            unlink_port(s, HOST_P9_DEFAULT_PORT); /* a stale socket from a killed run */
+        if ((r = host_p9_server_listen(s->p9, &s->base, HOST_P9_DEFAULT_PORT, err)) < 0)
+            return lcow_error_wrap(err, "the Plan9 server");
+    }
+    if ((r = host_p9_binds_share(s->p9, &s->binds, err)) < 0)
+        return r;
+    s->shared = true;
+    for (size_t i = 0; i < s->binds.n; i++) {
+        struct gcs_modify_request q;
+        host_p9_bind_request(&s->binds.v[i], true, &q);
+        if ((r = modify(s, &q, "MappedDirectory Add", err)) < 0)
+            return lcow_error_wrap(err, "bind mount %u (share %s)", s->binds.v[i].index,
+                                   s->binds.v[i].share_name);
+        s->n_mapped = i + 1;
+    }
+    return 0;
+}
+
+/* Guest half (MappedDirectory Remove, newest first) when the bridge is up, then the host half;
+ * the server and its socket go too. */
+static void unshare_binds(struct super *s, bool guest)
+{
+    for (size_t i = s->n_mapped; guest && i-- > 0;) {
+        struct lcow_error *e = NULL;
+        struct gcs_modify_request q;
+        host_p9_bind_request(&s->binds.v[i], false, &q);
+        if (modify(s, &q, "MappedDirectory Remove", &e) < 0)
+            lcow_log(LCOW_LOG_WARNING, "release: %s", lcow_error_message(e));
+        lcow_error_release(&e);
+    }
+    s->n_mapped = 0;
+    if (s->shared && s->p9)
+        host_p9_binds_unshare(s->p9, &s->binds);
+    s->shared = false;
+    host_p9_binds_done(&s->binds);
+    if (s->p9) {
+        host_p9_server_free(s->p9);
+        s->p9 = NULL;
+        unlink_port(s, HOST_P9_DEFAULT_PORT);
+    }
+}
+
 static int create_container(struct super *s, struct lcow_error **err)
 {
     struct gcs_create_request q = {
@@ -291,6 +358,10 @@ static int create_container(struct super *s, struct lcow_error **err)
     int r = rl_guest_spec(s->a->spec, s->root_path, &q.config.oci_specification, err);
     if (r < 0)
         return r;
+    if ((r = share_binds(s, q.config.oci_specification, err)) < 0) {
+        json_object_put(q.config.oci_specification);
+        return r;
+    }
     cleanup_free char *payload = NULL;
     r = gcs_encode_create_request(&q, &payload, err);
     json_object_put(q.config.oci_specification);
@@ -438,6 +509,8 @@ static void release(struct super *s)
         }
         if (s->res & R_COMBINED && combined_layers(s, false, &e) < 0)
             warn_err(&e);
+        /* Before the scratch goes: the shares are mounted under its /run/gcs/c/<id>. */
+        unshare_binds(s, true);
         /* No DeleteContainerState: hcsshim's v1 path never sends it, and the UVM goes next. */
         if (s->res & R_SCRATCH_MOUNT && scsi_disk(s, false, SCRATCH_LUN, s->bundle_path, false,
                                                   false, "scratch Remove", &e) < 0)
@@ -466,6 +539,7 @@ static void release(struct super *s)
         }
         s->n_plugged = s->n_mounted = 0;
     }
+    unshare_binds(s, false); /* host half when the UVM is lost (no-op when done above) */
     s->res &= R_SCRATCH_FILE;
     if (s->uvm) {
         host_uvm_stop(s->uvm, 20000);
@@ -1136,6 +1210,7 @@ static void super_done(struct super *s)
     free(s->image);
     lcow_strv_freep(&s->images);
     rl2_net_done(&s->net);
+    unshare_binds(s, false);
     free(s->scratch);
     free(s->bundle_path);
     free(s->root_path);

@@ -103,9 +103,10 @@ struct super {
     /* Bind mounts of host paths (issue 13): a 9P server per UVM, started with the first one. */
     struct host_p9_server *p9;
     struct host_p9_binds binds;
-    uint32_t share_counter; /* hcsshim's per-UVM share counter */
-    bool shared;            /* binds added to the server */
-    size_t n_mapped;        /* MappedDirectory Adds the GCS accepted */
+    struct json_object *guest_spec; /* the Create spec, bind sources already rewritten */
+    uint32_t share_counter;         /* hcsshim's per-UVM share counter */
+    bool shared;                    /* binds added to the server */
+    size_t n_mapped;                /* MappedDirectory Adds the GCS accepted */
     uint64_t t_layers, t_created, t_started, t_output, t_exit;
 };
 
@@ -290,15 +291,24 @@ static void unplug(struct super *s, const char *name)
 
 static void unlink_port(struct super *s, uint32_t port);
 
-/* The spec's host-path bind mounts become Plan9 shares: the host half (server, shares) first,
- * then one MappedDirectory Add each; `spec` (the guest's) already names the UVM paths. */
-static int share_binds(struct super *s, struct json_object *spec, struct lcow_error **err)
+/* The guest's spec, its host-path bind mounts numbered as shares and rewritten to UVM paths:
+ * done before the boot, so a missing or unusable bind source fails with nothing started. */
+static int guest_spec(struct super *s, struct lcow_error **err)
 {
-    if (s->share_counter == 0)
-        s->share_counter = 1;
-    int r = host_p9_spec_binds(spec, s->a->id, &s->share_counter, &s->binds, err);
-    if (r < 0 || s->binds.n == 0)
+    int r = rl_guest_spec(s->a->spec, s->root_path, &s->guest_spec, err);
+    if (r < 0)
         return r;
+    s->share_counter = 1;
+    return host_p9_spec_binds(s->guest_spec, s->a->id, &s->share_counter, &s->binds, err);
+}
+
+/* The binds become Plan9 shares: the host half (server, shares) first, then one
+ * MappedDirectory Add each. */
+static int share_binds(struct super *s, struct lcow_error **err)
+{
+    int r = 0;
+    if (s->binds.n == 0)
+        return 0;
     if (!s->p9) {
         struct host_p9_server *p9 = NULL;
         if ((r = host_p9_server_new(0, &p9, err)) < 0)
@@ -355,16 +365,12 @@ static int create_container(struct super *s, struct lcow_error **err)
                    .oci_bundle_path = s->bundle_path,
                    .scratch_dir_path = s->scratch_path},
     };
-    int r = rl_guest_spec(s->a->spec, s->root_path, &q.config.oci_specification, err);
+    q.config.oci_specification = s->guest_spec;
+    int r = share_binds(s, err);
     if (r < 0)
         return r;
-    if ((r = share_binds(s, q.config.oci_specification, err)) < 0) {
-        json_object_put(q.config.oci_specification);
-        return r;
-    }
     cleanup_free char *payload = NULL;
     r = gcs_encode_create_request(&q, &payload, err);
-    json_object_put(q.config.oci_specification);
     if (r < 0)
         return r;
     struct host_message m = {0};
@@ -418,7 +424,7 @@ static int setup(struct super *s, struct lcow_error **err)
         return lcow_error_make(err, ENOMEM, "paths");
     /* The network settings and images first: bad ones fail before anything boots. */
     int r = rl2_net_from_spec(s->a->spec, &s->net, err);
-    if (r < 0)
+    if (r < 0 || (r = guest_spec(s, err)) < 0)
         return r;
     r = host_bundle_layers(s->st.bundle, s->st.rootfs, s->st.annotations, cache, &s->images, err);
     if (r < 0)
@@ -1211,6 +1217,7 @@ static void super_done(struct super *s)
     lcow_strv_freep(&s->images);
     rl2_net_done(&s->net);
     unshare_binds(s, false);
+    json_object_put(s->guest_spec);
     free(s->scratch);
     free(s->bundle_path);
     free(s->root_path);

@@ -4,6 +4,7 @@
 # The container reads host files through each, writes files that appear on the host, fails to
 # write under /ro; while it runs the supervisor's 9P socket (<vsock base>_564) exists; after
 # delete nothing is left (no process, socket or state directory), and the host dirs are intact.
+# First a bind of a missing host path: a clear error before the UVM boots, nothing left.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
 build=${BUILD:-build}
@@ -55,6 +56,18 @@ jq --arg rw "$d/rw" --arg ro "$d/ro" --arg file "$d/files/hostfile" \
                {"destination": "/etc/hostfile", "source": $file, "options": ["bind", "ro"]}]' \
   "$d/b/config.json" > "$d/b/config.json.new"
 mv "$d/b/config.json.new" "$d/b/config.json"
+
+# A bind source that does not exist: refused before anything boots, naming the mount.
+rl_bundle "$d/bad" /bin/true
+jq --arg src "$d/missing" '.mounts += [{"destination": "/x", "type": "bind", "source": $src,
+  "options": ["rbind"]}]' "$d/bad/config.json" > "$d/bad/config.json.new"
+mv "$d/bad/config.json.new" "$d/bad/config.json"
+rl run -b "$d/bad" bad1 < /dev/null > "$d/bad.out" 2>&1 && fail "missing bind source accepted"
+grep -q "mounts\[[0-9]*\]: bind source \`$d/missing\`" "$d/bad.out" ||
+  fail "missing bind source message: $(cat "$d/bad.out")"
+[ ! -e "$root/bad1" ] || fail "missing bind source: state left: $(ls "$root/bad1")"
+! grep -lsF -- "$root/bad1/" /proc/[0-9]*/cmdline > /dev/null || fail "missing source: processes left"
+echo "ok: a missing bind source is refused before the boot: $(tail -n 1 "$d/bad.out")"
 
 rl run -d -b "$d/b" k1 < /dev/null > "$d/run.out" 2>&1 || fail "run -d: $(cat "$d/run.out")"
 for _ in $(seq 600); do [ -e "$d/rw/done" ] && break; sleep 0.1; done

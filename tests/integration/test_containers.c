@@ -1154,6 +1154,96 @@ static void test_delete_running(void **state)
     no_notification(f);
 }
 
+/* The init traps SIGTERM and exits 3 while an exec'd `sleep` still runs (with and without its
+ * own pid namespace, with no stdio and with stdio pipes the host keeps open): the exits and the
+ * notification come, and a DeleteContainerState sent right after answers within a few seconds
+ * and leaves no process, cgroup, bundle or mount behind. */
+static void init_exit_then_delete(struct gcs_harness *f, const char *cid, bool own_pidns,
+                                  bool stdio)
+{
+    /* As runlcow's case B: the init loops on short sleeps (no output: its stdout is not
+     * requested, so a write would be SIGPIPE), the exec replaces a shell. */
+    static const char *const trap3[] = {"sh", "-c",
+                                        "trap 'exit 3' TERM; while :; do sleep 0.1; done", NULL};
+    static const char *const long_sleep[] = {"sh", "-c", "echo up; exec sleep 1000", NULL};
+    cleanup_error struct lcow_error *err = NULL;
+    struct json_object *spec = base_spec(f, trap3, false);
+    if (!own_pidns) {
+        struct json_object *ns = lcow_json_field(lcow_json_field(spec, "linux"), "namespaces");
+        json_object_array_del_idx(ns, 0, 1);
+    }
+    assert_int_equal(create(f, cid, spec), 0);
+    assert_int_equal(simple(f, GCS_MSG_START, cid), 0);
+    struct host_process init, ex;
+    assert_int_equal(execute(f, cid, NULL, false, false, false, &init), 0);
+    assert_int_equal(execute(f, cid, oci_process(long_sleep, false), stdio, stdio, stdio, &ex), 0);
+    uint64_t ex_wait = 0;
+    if (stdio) {
+        char up[8] = {0};
+        struct pollfd pfd = {.fd = ex.fd[1], .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, T_MS), 1);
+        assert_int_equal(read(ex.fd[1], up, 3), 3);
+        assert_string_equal(up, "up\n");
+        /* The host also waits on the exec (runlcow exec does), and never closes its stdio. */
+        struct gcs_wait_for_process_request q = {
+            .base = {.container_id = (char *)cid, .activity_id = (char *)GCS_ZERO_GUID},
+            .process_id = ex.pid,
+            .timeout_in_ms = INF};
+        cleanup_free char *wp = NULL;
+        assert_int_equal(gcs_encode_wait_for_process_request(&q, &wp, NULL), 0);
+        assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, wp, &ex_wait, &err), 0);
+    }
+    /* The shell has set its trap once it runs its loop; then SIGTERM. */
+    usleep(200 * 1000);
+    assert_int_equal(signal_proc(f, cid, init.pid, SIGTERM), 0);
+    assert_int_equal(wait_exit(f, cid, init.pid), 3);
+    expect_notification(f, cid, GCS_NOTIFY_GRACEFUL_EXIT);
+    /* The host deletes right away, the exec's stdio still open on its side. */
+    struct host_message m = {0};
+    int r = host_bridge_simple(f->b, GCS_MSG_DELETE_CONTAINER_STATE, cid, 5000, &m, &err);
+    if (r < 0)
+        fail_msg("DeleteContainerState of %s: %s", cid, lcow_error_message(err));
+    int32_t hr = -1;
+    assert_int_equal(host_message_result(&m, &hr, NULL, &err), 0);
+    host_message_done(&m);
+    assert_int_equal(hr, 0);
+    char bundle[256], rel[64];
+    bundle_of(f, cid, bundle, sizeof(bundle));
+    snprintf(rel, sizeof(rel), "pods/%s", cid);
+    struct stat st;
+    assert_int_not_equal(stat(bundle, &st), 0);
+    assert_false(cgroup_exists(f, rel));
+    assert_false(mounted_under(bundle));
+    for (int i = 0; i < 200 && kill((pid_t)ex.pid, 0) == 0; i++)
+        usleep(10 * 1000); /* killed, then reaped by gcs's reaper */
+    assert_int_equal(kill((pid_t)ex.pid, 0), -1);
+    assert_int_equal(kill((pid_t)init.pid, 0), -1);
+    if (stdio) {
+        /* The exec's wait was answered: its code, or "gone" when the delete came first. */
+        struct host_message wm = {0};
+        assert_int_equal(host_bridge_recv(f->b, ex_wait, T_MS, &wm, &err), 0);
+        int32_t whr = -1;
+        assert_int_equal(host_message_result(&wm, &whr, NULL, &err), 0);
+        assert_true(whr == 0 || whr == GCS_E_NOT_FOUND);
+        host_message_done(&wm);
+        char buf[16];
+        read_all(ex.fd[1], buf, sizeof(buf)); /* EOF: gcs closed its ends */
+        read_all(ex.fd[2], buf, sizeof(buf));
+        close(ex.fd[0]);
+    }
+    assert_int_equal(simple(f, GCS_MSG_DELETE_CONTAINER_STATE, cid), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    no_notification(f);
+}
+
+static void test_init_exit_with_exec_delete(void **state)
+{
+    struct gcs_harness *f = *state;
+    init_exit_then_delete(f, "ie-pidns", true, false);
+    init_exit_then_delete(f, "ie-nopidns", false, false);
+    init_exit_then_delete(f, "ie-pidns-io", true, true);
+    init_exit_then_delete(f, "ie-nopidns-io", false, true);
+}
+
 int main(void)
 {
     const char *top = getenv("LCOW_TOP"), *build = getenv("BUILD");
@@ -1168,6 +1258,8 @@ int main(void)
         fprintf(stderr, "needs the v1 memory cgroup and busybox-static\n");
         return 77;
     }
+    if (getenv("CT_ONLY")) /* debugging: run the tests matching this pattern */
+        cmocka_set_test_filter(getenv("CT_ONLY"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_standalone_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_roundtrip, setup, teardown),
@@ -1186,6 +1278,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_seccomp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_exit_with_exec_delete, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

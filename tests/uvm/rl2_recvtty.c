@@ -38,10 +38,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: rl2_recvtty SOCKET OUT [INPUT]\n");
         return 2;
     }
+    /* Listen under a temporary name and rename it into place: a test that waits for the
+     * socket file to appear must never connect between bind() and listen() (ECONNREFUSED). */
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
+    int len = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.tmp", argv[1]);
+    if (len < 0 || (size_t)len >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "rl2_recvtty: socket path too long\n");
+        return 1;
+    }
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 1) < 0) {
+    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 1) < 0 ||
+        rename(sa.sun_path, argv[1]) < 0) {
         perror("rl2_recvtty: listen");
         return 1;
     }

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(argv[1]) >= sizeof(sa.sun_path))
         return die("path too long");
-    strcpy(sa.sun_path, argv[1]);
+    memcpy(sa.sun_path, argv[1], strlen(argv[1]) + 1); /* length checked above */
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 1) < 0)
         return die("listen");

@@ -148,6 +148,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/flags.stamp
 tests: $(UNIT_TESTS) $(CHECK_DEPS)
 
 check: programs tests
+	$(MAKE) -s syntax-check format-check
 	BUILD=$(BUILD) SANITIZER=$(SANITIZER) tests/run-tests --filter '$(TESTS)' $(UNIT_TESTS) $(CHECK_SCRIPTS)
 
 check-unit: $(UNIT_TESTS)
@@ -180,7 +181,7 @@ format-check:
 syntax-check:
 	@! grep -nE '\b(sprintf|strcpy|strcat|vsprintf|gets)\(' $(SOURCES) || { echo 'banned string function'; exit 1; }
 	@! grep -nE '[^_a-z]dup\(' $(SOURCES) || { echo 'use fcntl(F_DUPFD_CLOEXEC)'; exit 1; }
-	@! grep -nE '\bsocket\([^)]*\)' $(SOURCES) | grep -v SOCK_CLOEXEC || { echo 'socket() without SOCK_CLOEXEC'; exit 1; }
+	@! grep -nE '\bsocket\((AF|PF)_[A-Z0-9]+,' $(SOURCES) | grep -v SOCK_CLOEXEC || { echo 'socket() without SOCK_CLOEXEC'; exit 1; }
 
 clean:
 	rm -rf $(BUILD)

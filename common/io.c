@@ -213,7 +213,7 @@ int lcow_mkdir_p(const char *path, mode_t mode, struct lcow_error **err)
     if (len == 0 || len >= sizeof(buf))
         return lcow_error_make(err, ENAMETOOLONG, "mkdir `%s`: bad length", path);
     memcpy(buf, path, len + 1);
-    for (char *p = buf + 1; ; p++) {
+    for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';

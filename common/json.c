@@ -243,8 +243,8 @@ struct json_object *lcow_json_field(const struct json_object *obj, const char *k
     return found;
 }
 
-static int type_error(struct lcow_error **err, const char *path, const char *key,
-                      const char *want, const struct json_object *v)
+static int type_error(struct lcow_error **err, const char *path, const char *key, const char *want,
+                      const struct json_object *v)
 {
     return lcow_error_make(err, EINVAL, "%s%s%s: expected %s, got %s", path ? path : "",
                            (path && *path) ? "." : "", key, want,
@@ -439,7 +439,7 @@ int lcow_json_get_strv(const struct json_object *obj, const char *path, const ch
 
 char *lcow_json_to_string(struct json_object *o)
 {
-    const char *s = json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     return s ? strdup(s) : NULL;
 }

@@ -17,8 +17,8 @@ static enum lcow_log_level log_level = LCOW_LOG_INFO;
 static bool log_json = false;
 
 static const char *const level_names[LCOW_LOG_LEVEL_MAX] = {
-    [LCOW_LOG_PANIC] = "panic", [LCOW_LOG_FATAL] = "fatal", [LCOW_LOG_ERROR] = "error",
-    [LCOW_LOG_WARNING] = "warning", [LCOW_LOG_INFO] = "info", [LCOW_LOG_DEBUG] = "debug",
+    [LCOW_LOG_PANIC] = "panic",     [LCOW_LOG_FATAL] = "fatal", [LCOW_LOG_ERROR] = "error",
+    [LCOW_LOG_WARNING] = "warning", [LCOW_LOG_INFO] = "info",   [LCOW_LOG_DEBUG] = "debug",
     [LCOW_LOG_TRACE] = "trace",
 };
 
@@ -154,9 +154,9 @@ static void append_kv(char *buf, size_t cap, size_t *pos, bool first, const char
 }
 
 /* The attribute tells clang fmt is a checked printf format (its -Wformat-nonliteral). */
-__attribute__((format(printf, 4, 0))) static void
-emit(enum lcow_log_level level, const struct lcow_log_field *fields, size_t n, const char *fmt,
-     va_list ap)
+__attribute__((format(printf, 4, 0))) static void emit(enum lcow_log_level level,
+                                                       const struct lcow_log_field *fields,
+                                                       size_t n, const char *fmt, va_list ap)
 {
     int saved = errno;
     char msg[LOG_RECORD_MAX / 2];

@@ -33,7 +33,8 @@ bool lcow_log_enabled(enum lcow_log_level level);
 int lcow_log_parse_level(const char *s, enum lcow_log_level *ret);
 const char *lcow_log_level_name(enum lcow_log_level level);
 
-void lcow_log(enum lcow_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lcow_log(enum lcow_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void lcow_logv(enum lcow_log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 void lcow_log_fields(enum lcow_log_level level, const struct lcow_log_field *fields, size_t n,

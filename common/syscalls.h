@@ -54,19 +54,19 @@ struct lcow_open_how {
     uint64_t resolve;
 };
 #ifndef RESOLVE_NO_XDEV
-#define RESOLVE_NO_XDEV       0x01
+#define RESOLVE_NO_XDEV 0x01
 #endif
 #ifndef RESOLVE_NO_MAGICLINKS
 #define RESOLVE_NO_MAGICLINKS 0x02
 #endif
 #ifndef RESOLVE_NO_SYMLINKS
-#define RESOLVE_NO_SYMLINKS   0x04
+#define RESOLVE_NO_SYMLINKS 0x04
 #endif
 #ifndef RESOLVE_BENEATH
-#define RESOLVE_BENEATH       0x08
+#define RESOLVE_BENEATH 0x08
 #endif
 #ifndef RESOLVE_IN_ROOT
-#define RESOLVE_IN_ROOT       0x10
+#define RESOLVE_IN_ROOT 0x10
 #endif
 
 /* mount_setattr(2) */

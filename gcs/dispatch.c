@@ -125,8 +125,8 @@ static void handle_shutdown(struct gcs *g, struct gcs_req *r)
             g->stopping = true;
         } else {
             cleanup_error struct lcow_error *e = NULL;
-            if (gcs_container_shutdown(g, r->base.container_id,
-                                       r->type == GCS_MSG_SHUTDOWN_FORCED, &e) < 0)
+            if (gcs_container_shutdown(g, r->base.container_id, r->type == GCS_MSG_SHUTDOWN_FORCED,
+                                       &e) < 0)
                 gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
             else
                 gcs_reply_ok(g, r);

@@ -331,8 +331,7 @@ static int send_listener(struct create_ctx *x, int listener, struct lcow_error *
     if (listener < 0)
         return lcow_error_make(err, EPROTO, "container init: seccomp listener fd missing");
     if (prog == NULL || prog->listener_path == NULL || *prog->listener_path == '\0')
-        return lcow_error_make(err, EINVAL,
-                               "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
+        return lcow_error_make(err, EINVAL, "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
     cleanup_free char *state =
         oci_hook_state_json(x->opts->spec, x->opts->id, "creating", x->init, x->opts->bundle);
     if (state == NULL)

@@ -190,15 +190,15 @@ struct oci_plan {
 /* ---- sync protocol between parent and child (SOCK_SEQPACKET, one struct per message) ---- */
 
 enum sync_type {
-    SYNC_USERNS = 1,  /* child -> parent: write my uid/gid maps */
-    SYNC_USERNS_DONE, /* parent -> child */
-    SYNC_CGROUP_DONE, /* parent -> child: placed in the cgroup, continue */
-    SYNC_PID,         /* child -> parent: after the extra fork, `pid` is the container init */
-    SYNC_CREATED,     /* child -> parent: set up, waiting for start (pty master attached) */
-    SYNC_START,       /* parent -> child (PLAN_WAIT_SYNC) */
-    SYNC_ERROR,       /* child -> parent: errno + message, the child exits */
-    SYNC_HOOKS,       /* child -> parent: mounts done, run prestart/createRuntime hooks */
-    SYNC_HOOKS_DONE,  /* parent -> child, with the hook state memfd attached */
+    SYNC_USERNS = 1,   /* child -> parent: write my uid/gid maps */
+    SYNC_USERNS_DONE,  /* parent -> child */
+    SYNC_CGROUP_DONE,  /* parent -> child: placed in the cgroup, continue */
+    SYNC_PID,          /* child -> parent: after the extra fork, `pid` is the container init */
+    SYNC_CREATED,      /* child -> parent: set up, waiting for start (pty master attached) */
+    SYNC_START,        /* parent -> child (PLAN_WAIT_SYNC) */
+    SYNC_ERROR,        /* child -> parent: errno + message, the child exits */
+    SYNC_HOOKS,        /* child -> parent: mounts done, run prestart/createRuntime hooks */
+    SYNC_HOOKS_DONE,   /* parent -> child, with the hook state memfd attached */
     SYNC_SECCOMP,      /* child -> parent: the seccomp listener fd (SCMP_ACT_NOTIFY) attached */
     SYNC_SECCOMP_DONE, /* parent -> child: sent to linux.seccomp.listenerPath */
 };

@@ -19,7 +19,8 @@ int vsock_port_parse(const char *s, uint32_t *ret)
         return -EINVAL;
     char *end = NULL;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
+    unsigned long long v =
+        strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
     if (errno != 0 || *end != '\0' || end == s || v > UINT32_MAX)
         return -EINVAL;
     *ret = (uint32_t)v;
@@ -95,7 +96,8 @@ int vsock_addr_parse(const char *s, struct vsock_addr *ret, struct lcow_error **
     } else {
         return lcow_error_make(err, EINVAL,
                                "address `%s`: expected vsock:CID:PORT, unix:PATH[:PORT], "
-                               "listen:vsock:PORT or listen:unix:PATH", s);
+                               "listen:vsock:PORT or listen:unix:PATH",
+                               s);
     }
     if (r < 0)
         return r;

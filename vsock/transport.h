@@ -25,10 +25,10 @@ enum vsock_addr_kind {
 
 struct vsock_addr {
     enum vsock_addr_kind kind;
-    bool listen;    /* listen:... form */
-    bool has_port;  /* a PORT was written */
-    uint32_t cid;   /* vsock only */
-    uint32_t port;  /* the written port, when has_port */
+    bool listen;   /* listen:... form */
+    bool has_port; /* a PORT was written */
+    uint32_t cid;  /* vsock only */
+    uint32_t port; /* the written port, when has_port */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path) - 12]; /* unix base, room for _PORT */
 };
 

@@ -41,9 +41,19 @@ static void test_error_make_and_wrap(void **state)
 static void test_json_strict_syntax(void **state)
 {
     static const char *const bad[] = {
-        "{'a':1}", "[NaN]", "{\"a\":1,}", "// c\n{}", "{\"a\":1} x", "{\"a\":01}",
-        "{\"a\":99999999999999999999}", "{\"a\":-9223372036854775809}", "", "{\"a\":\"\\x\"}",
-        "[1 2]", "{\"a\" 1}", "\"\x01\"",
+        "{'a':1}",
+        "[NaN]",
+        "{\"a\":1,}",
+        "// c\n{}",
+        "{\"a\":1} x",
+        "{\"a\":01}",
+        "{\"a\":99999999999999999999}",
+        "{\"a\":-9223372036854775809}",
+        "",
+        "{\"a\":\"\\x\"}",
+        "[1 2]",
+        "{\"a\" 1}",
+        "\"\x01\"",
     };
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(bad); i++) {
         cleanup_error struct lcow_error *err = NULL;

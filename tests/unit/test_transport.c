@@ -54,9 +54,10 @@ static void test_parse_unix(void **state)
 
 static void test_parse_bad(void **state)
 {
-    static const char *const bad[] = {"", "tcp:1:2", "vsock:", "vsock:x:1", "vsock:2:-1",
-                                      "vsock:2:4294967296", "unix:", "listen:vsock:2:3",
-                                      "listen:vsock:", "vsock:2:1 "};
+    static const char *const bad[] = {"",          "tcp:1:2",          "vsock:",
+                                      "vsock:x:1", "vsock:2:-1",       "vsock:2:4294967296",
+                                      "unix:",     "listen:vsock:2:3", "listen:vsock:",
+                                      "vsock:2:1 "};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(bad); i++) {
         struct vsock_addr a;
         cleanup_error struct lcow_error *err = NULL;

@@ -112,7 +112,8 @@ int rl_cmd_list(struct rl_globals *g, int argc, char **argv)
     }
     if (d)
         closedir(d);
-    qsort(ids, n, sizeof(*ids), cmp_str);
+    if (n > 1)
+        qsort(ids, n, sizeof(*ids), cmp_str); /* qsort(NULL, 0, ...) is undefined */
     cleanup_json struct json_object *arr = json_object_new_array();
     if (!json && !quiet)
         printf("%-12s   %-8s   %-10s   %-40s   %-30s   %s\n", "ID", "PID", "STATUS", "BUNDLE",

@@ -161,7 +161,9 @@ static int plan_process(struct exec_ctx *x, struct lcow_error **err)
     int r = plan_user(x, err);
     if (r < 0)
         return r;
-    p->caps_present = proc->caps.present;
+    /* runc's rule, as for create: a process without `capabilities` gets none, never the
+     * caller's. */
+    p->caps_present = true;
     p->cap_bounding = proc->caps.bounding;
     p->cap_effective = proc->caps.effective;
     p->cap_inheritable = proc->caps.inheritable;

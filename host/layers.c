@@ -160,18 +160,11 @@ static const char *mke2fs_path(void)
     return "mke2fs";
 }
 
-static int build_image(const char *tmp, const char *rootfs, const struct host_tree_info *t,
-                       struct lcow_error **err)
+int host_mke2fs_dir(const char *dir, uint64_t inodes, const char *image, struct lcow_error **err)
 {
-    /* Room for the data, inode tables (256-byte inodes), directories and metadata, with
-     * slack: the image is sparse where unused, so generous costs little. */
-    uint64_t size = t->bytes + t->bytes / 4 + t->inodes * 512 + (16ull << 20);
-    size = (size + 4095) & ~4095ull;
-    int r = host_scratch_create(tmp, size, err);
-    if (r < 0)
-        return r;
-    char inodes[32];
-    snprintf(inodes, sizeof(inodes), "%" PRIu64, t->inodes + 64);
+    char n_inodes[32];
+    snprintf(n_inodes, sizeof(n_inodes), "%" PRIu64, inodes);
+    /* No journal, no resize inode: the image is only ever mounted read-only (ro,noload). */
     const char *argv[] = {mke2fs_path(),
                           "-q",
                           "-F",
@@ -182,7 +175,7 @@ static int build_image(const char *tmp, const char *rootfs, const struct host_tr
                           "-I",
                           "256",
                           "-N",
-                          inodes,
+                          n_inodes,
                           "-m",
                           "0",
                           "-O",
@@ -190,24 +183,34 @@ static int build_image(const char *tmp, const char *rootfs, const struct host_tr
                           "-E",
                           "lazy_itable_init=0,nodiscard",
                           "-d",
-                          rootfs,
-                          tmp,
+                          dir,
+                          image,
                           NULL};
     cleanup_free char *out = NULL;
-    r = host_run(argv, &out, err);
-    if (r < 0) {
-        unlink(tmp);
+    int r = host_run(argv, &out, err);
+    if (r <= 0)
         return r;
-    }
-    if (r != 0) {
+    size_t n = out ? strlen(out) : 0;
+    while (n && out[n - 1] == '\n')
+        out[--n] = '\0';
+    return lcow_error_make(err, EIO, "mke2fs -d `%s` failed (status %d): %s", dir, r,
+                           out && *out ? out : "no output");
+}
+
+static int build_image(const char *tmp, const char *rootfs, const struct host_tree_info *t,
+                       struct lcow_error **err)
+{
+    /* Room for the data, inode tables (256-byte inodes), directories and metadata, with
+     * slack: the image is sparse where unused, so generous costs little. */
+    uint64_t size = t->bytes + t->bytes / 4 + t->inodes * 512 + (16ull << 20);
+    size = (size + 4095) & ~4095ull;
+    int r = host_scratch_create(tmp, size, err);
+    if (r < 0)
+        return r;
+    r = host_mke2fs_dir(rootfs, t->inodes + 64, tmp, err);
+    if (r < 0)
         unlink(tmp);
-        size_t n = out ? strlen(out) : 0;
-        while (n && out[n - 1] == '\n')
-            out[--n] = '\0';
-        return lcow_error_make(err, EIO, "mke2fs -d `%s` failed (status %d): %s", rootfs, r,
-                               out && *out ? out : "no output");
-    }
-    return 0;
+    return r;
 }
 
 int host_layer_image(const char *cache_dir, const char *rootfs, char **ret_path,

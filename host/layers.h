@@ -27,5 +27,9 @@ int host_layer_image(const char *cache_dir, const char *rootfs, char **ret_path,
 
 /* A new sparse file of size bytes (O_EXCL: an existing path is -EEXIST). */
 int host_scratch_create(const char *path, uint64_t size, struct lcow_error **err);
+/* Fills the sized file `image` with a read-only-use ext4 (4 KiB blocks, 256-byte inodes, at
+ * least `inodes` of them, no journal, no resize inode) holding the tree `dir`: mke2fs -d.
+ * 0, or a negative errno naming `dir` with mke2fs's own output. Leaves `image` in place. */
+int host_mke2fs_dir(const char *dir, uint64_t inodes, const char *image, struct lcow_error **err);
 
 #endif

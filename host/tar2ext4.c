@@ -19,6 +19,7 @@
 
 #include "common/cleanup.h"
 #include "common/io.h"
+#include "host/layers.h"
 #include "host/spawn.h"
 #include "host/tar2ext4.h"
 
@@ -592,15 +593,6 @@ int host_tar_unpack(int fd, const char *dest, struct host_tar_stats *ret_stats,
     return r;
 }
 
-static const char *mke2fs_path(void)
-{
-    static const char *const cands[] = {"/usr/sbin/mke2fs", "/sbin/mke2fs"};
-    for (size_t i = 0; i < LCOW_ARRAY_SIZE(cands); i++)
-        if (access(cands[i], X_OK) == 0)
-            return cands[i];
-    return "mke2fs";
-}
-
 int host_ext4_from_dir(const char *dir, const struct host_tar_stats *stats, const char *out,
                        struct lcow_error **err)
 {
@@ -619,39 +611,7 @@ int host_ext4_from_dir(const char *dir, const struct host_tar_stats *stats, cons
             return r;
         }
     }
-    char inodes[32];
-    snprintf(inodes, sizeof(inodes), "%" PRIu64, stats->inodes + 64);
-    /* No journal, no resize inode: the image is only ever mounted read-only (ro,noload). */
-    const char *argv[] = {mke2fs_path(),
-                          "-q",
-                          "-F",
-                          "-t",
-                          "ext4",
-                          "-b",
-                          "4096",
-                          "-I",
-                          "256",
-                          "-N",
-                          inodes,
-                          "-m",
-                          "0",
-                          "-O",
-                          "^has_journal,^resize_inode",
-                          "-E",
-                          "lazy_itable_init=0,nodiscard",
-                          "-d",
-                          dir,
-                          out,
-                          NULL};
-    cleanup_free char *output = NULL;
-    int r = host_run(argv, &output, err);
-    if (r > 0) {
-        size_t n = output ? strlen(output) : 0;
-        while (n && output[n - 1] == '\n')
-            output[--n] = '\0';
-        r = lcow_error_make(err, EIO, "mke2fs -d `%s` failed (status %d): %s", dir, r,
-                            output && *output ? output : "no output");
-    }
+    int r = host_mke2fs_dir(dir, stats->inodes + 64, out, err);
     if (r < 0)
         unlink(out);
     return r;

@@ -11,19 +11,7 @@ build=${BUILD:-build}
 case "$build" in /*) ;; *) build="$top/$build" ;; esac
 RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
-for f in "$build/vmlinux" "$build/initrd.img" "$build/bin/runlcow" "$build/bin/vhost-user-vsock" \
-         "$build/bin/ocirun"; do
-  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
-done
-command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
-
-d=$(mktemp -d /tmp/rlverbs.XXXXXX)
-root=$d/root
-cleanup() {
-  rl_kill_ours "$d"
-  rm -rf "$d"
-}
-trap cleanup EXIT
+rl_test_init rlverbs
 fail() {
   echo "FAIL: $*"
   for f in "$d"/*.out "$d"/*.err "$root"/*/runlcow.log "$root"/*/gcs.log; do
@@ -148,7 +136,7 @@ echo "hello-from-host" > "$d/www/index.html"
 port=$(( 20000 + RANDOM % 20000 ))
 busybox httpd -f -p "127.0.0.1:$port" -h "$d/www" &
 httpd=$!
-trap 'kill $httpd 2>/dev/null; cleanup' EXIT
+trap 'kill $httpd 2>/dev/null; rl_cleanup' EXIT
 rl_bundle "$d/n" /bin/sh -c 'ip -4 addr show eth0 | grep -o "inet [0-9./]*"; ip route | grep default;
   cat /etc/resolv.conf; wget -q -O - http://10.0.2.100/index.html'
 for a in wget ip grep; do ln -sf busybox "$d/n/rootfs/bin/$a"; done

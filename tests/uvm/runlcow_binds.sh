@@ -11,19 +11,7 @@ build=${BUILD:-build}
 case "$build" in /*) ;; *) build="$top/$build" ;; esac
 RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
-for f in "$build/vmlinux" "$build/initrd.img" "$build/bin/runlcow" "$build/bin/vhost-user-vsock" \
-         "$build/bin/ocirun"; do
-  [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
-done
-command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
-
-d=$(mktemp -d /tmp/rlbinds.XXXXXX)
-root=$d/root
-cleanup() {
-  rl_kill_ours "$d"
-  rm -rf "$d"
-}
-trap cleanup EXIT
+rl_test_init rlbinds
 fail() {
   echo "FAIL: $*"
   for f in "$d"/*.out "$root"/*/runlcow.log "$root"/*/qemu.log "$root"/*/console.log; do

@@ -2,6 +2,9 @@
 # (sourced, not run).
 # rl_bundle DIR ARGS...: a busybox bundle in DIR (rootfs from Debian's static busybox, config
 #   from `ocirun spec`, terminal off) whose process is ARGS.
+# rl_test_init NAME: checks the build outputs and QEMU a UVM test needs, makes the test's
+#   temporary directory $d (with runlcow's --root at $root) and an EXIT trap that kills what
+#   the test started under $d and removes it (rl_cleanup).
 # rl_kill_ours DIR: SIGKILLs, by pid, every process whose command line names DIR (the
 #   supervisors, QEMUs and back ends a test started under its own directory).
 rl_bundle() {
@@ -32,4 +35,22 @@ rl_kill_ours() {
     p=${p%/cmdline}
     [ "$p" != $$ ] && [ "$p" != "$BASHPID" ] && kill -9 "$p" 2>/dev/null || true
   done
+}
+
+rl_test_init() {
+  local f
+  for f in "$RL_BUILD/vmlinux" "$RL_BUILD/initrd.img" "$RL_BUILD/bin/runlcow" \
+           "$RL_BUILD/bin/vhost-user-vsock" "$RL_BUILD/bin/ocirun"; do
+    [ -e "$f" ] || { echo "FAIL: missing $f"; exit 1; }
+  done
+  command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: qemu-system-x86_64 missing"; exit 1; }
+  d=$(mktemp -d "/tmp/$1.XXXXXX")
+  root=$d/root
+  trap rl_cleanup EXIT
+}
+
+# The EXIT trap of rl_test_init (a test that sets its own trap calls it last).
+rl_cleanup() {
+  rl_kill_ours "$d"
+  rm -rf "$d"
 }

@@ -15,7 +15,13 @@ UVM=$p-uvm A=$p-a B=$p-b C=$p-c D=$p-d PEER=$p-peer HOST=$p-host
 tmp=$(mktemp -d /tmp/lcow-test-net-XXXXXX)
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox (busybox-static) is required: ping, udhcpc, udhcpd" >&2; exit 1; }
-ping4() { ip netns exec "$1" "$busybox" ping -c 1 -W 5 "$2" >/dev/null || fail "ping $2 from $1"; }
+# Three tries: the first echo can be lost while the neighbour entry is being resolved.
+ping4() {
+    for _ in 1 2 3; do
+        ip netns exec "$1" "$busybox" ping -c 1 -W 3 "$2" >/dev/null && return 0
+    done
+    fail "ping $2 from $1"
+}
 # The sandbox's IPv6 address is tentative (duplicate address detection) for a moment after
 # the link comes up, so the first echo may go unanswered: try a few times.
 ping6() {
@@ -137,6 +143,14 @@ ping4 $B 10.52.0.1
 veth nic5 $UVM 02:00:00:00:02:05 p5b 10.57.0.1/24
 ip netns exec $D "$busybox" sleep 600 &
 holder=$!
+# `ip netns exec` enters $D only after it starts: until then /proc/$holder/ns/net is this
+# machine's own namespace, and the adapter would move there. Wait until it is $D's.
+want_ns=$(stat -L -c %i /var/run/netns/$D)
+for _ in $(seq 100); do
+    [ "$(stat -L -c %i /proc/$holder/ns/net 2>/dev/null)" = "$want_ns" ] && break
+    sleep 0.05
+done
+[ "$(stat -L -c %i /proc/$holder/ns/net)" = "$want_ns" ] || fail "holder never entered $D"
 ctl_in $UVM sync-pid ns-pid $holder \
     add '{"NamespaceID":"ns-pid","ID":"nic5","MacAddress":"02:00:00:00:02:05","IPConfigs":[{"IPAddress":"10.57.0.5","PrefixLength":24}]}'
 expect "moved into the process's namespace" "10.57.0.5/24" "$(global_addrs $D nic5)"

@@ -250,6 +250,10 @@ static void on_exit_status(pid_t pid, int status, void *data)
             c->status = CT_TERMINATED;
             /* Without its own pid namespace nothing kills the rest for us (§5.8). */
             p->cleanup_done = c->owns_pidns;
+            /* Died before any start wired its stdio (killed while created): nothing to drain,
+             * so its waiters and the notification are not held back by relays never made. */
+            if (!c->init_started)
+                p->relays_done = true;
             if (!p->cleanup_done)
                 pthread_cond_broadcast(&ct_cond);
         }
@@ -679,12 +683,22 @@ void gcs_container_forget_waiters(struct gcs *g, uint64_t gen)
 
 /* ---- SignalProcess, ResizeConsole, Shutdown (§4.3, §4.6, §4.7) --------------------------- */
 
+/* A created (not yet started) init blocks every signal until start, and as the pid-namespace
+ * init it would ignore SIGTERM even then. runc's created init (a Go program) dies of a
+ * terminating request, so Shutdown or a SIGTERM of a never-started container ends it there:
+ * deliver those as SIGKILL (exit code 137; the notification keeps the requested kind). */
+static int deliverable_signal(struct ct_container *c, int sig)
+{
+    bool fatal = sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT;
+    return fatal && oci_container_status(c->oc) == OCI_CONTAINER_CREATED ? SIGKILL : sig;
+}
+
 static int signal_init(struct ct_container *c, int sig, struct lcow_error **err)
 {
     if (!c->oc || c->init->exited)
         return lcow_error_make(err, GCS_ERR_SYSTEM_STOPPED, "container `%s` is not running", c->id);
     pthread_mutex_lock(&c->oc_lock);
-    int r = oci_container_signal(c->oc, sig, false, err);
+    int r = oci_container_signal(c->oc, deliverable_signal(c, sig), false, err);
     pthread_mutex_unlock(&c->oc_lock);
     if (r == -ESRCH) {
         lcow_error_release(err);

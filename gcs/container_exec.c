@@ -408,17 +408,26 @@ static int start_init(struct gcs *g, struct ct_container *c,
                       struct lcow_error **err)
 {
     pthread_mutex_lock(&ct_lock);
-    bool already = c->init_started;
-    c->init_started = true;
+    bool already = c->init_started, dead = c->init->exited;
+    if (!dead)
+        c->init_started = true;
     pthread_mutex_unlock(&ct_lock);
     if (already)
         return lcow_error_make(err, GCS_ERR_INVALID_STATE, "container `%s` was already started",
+                               c->id);
+    if (dead) /* killed while created: runc refuses to start a stopped container (E_FAIL) */
+        return lcow_error_make(err, ECHILD, "cannot start container `%s`: its init has exited",
                                c->id);
     struct gcs_stdio s = GCS_STDIO_INIT;
     int r = gcs_stdio_dial(&g->stdio_addr, &q->params, &q->relay, &s, err);
     if (r < 0) {
         pthread_mutex_lock(&ct_lock);
         c->init_started = false;
+        /* The init may have died while we dialled: no relay will ever mark it drained. */
+        if (c->init->exited && !c->init->relays_done) {
+            c->init->relays_done = true;
+            ct_try_publish(g, c->init);
+        }
         pthread_mutex_unlock(&ct_lock);
         return r;
     }

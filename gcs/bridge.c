@@ -18,6 +18,7 @@
 #include "common/io.h"
 #include "common/log.h"
 #include "gcs/bridge.h"
+#include "gcs/limits.h"
 #include "gcs/reaper.h"
 
 #define BRIDGE_REDIAL_NS     (100ull * 1000 * 1000) /* §1.5: retry every 100 ms */
@@ -622,6 +623,9 @@ int gcs_init(struct gcs *g, const struct gcs_options *opt, struct lcow_error **e
         .wfd = -1,
     };
     g->loop_thread = pthread_self();
+    int nr = gcs_limits_raise_nofile(&g->nofile_orig);
+    if (nr < 0) /* not fatal: the limits are then reached sooner, with EMFILE errors */
+        lcow_debug("RLIMIT_NOFILE not raised: %s", strerror(-nr));
     pthread_mutex_init(&g->out_lock, NULL);
     pthread_mutex_init(&g->proc_lock, NULL);
     /* Before any thread exists, so that every thread inherits the blocked SIGCHLD. */

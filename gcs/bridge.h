@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "common/error.h"
 #include "gcs/kmsg.h"
@@ -43,6 +44,7 @@ const char *gcs_req_activity_id(struct gcs_req *r);
 
 struct gcs {
     struct gcs_options opt;
+    struct rlimit nofile_orig; /* RLIMIT_NOFILE gcs was started with: its children's (limits.h) */
     struct vsock_addr bridge_addr; /* -bridge */
     struct vsock_addr stdio_addr;  /* where stdio streams are dialled (never a listen: form) */
 

@@ -317,6 +317,7 @@ static void *relay_main(void *arg)
         gcs_pty_relay(r->master, &r->host);
     else
         pipe_relay(r);
+    gcs_stdio_release(&r->host); /* the streams closed the sockets */
     pthread_mutex_lock(&ct_lock);
     /* c (and p) stay allocated while this relay counts in c->relays, even once deleted. */
     struct ct_container *c = r->p->c;
@@ -375,6 +376,7 @@ int ct_relay_start(struct gcs *g, struct ct_proc *p, struct gcs_stdio *s, int in
         /* No stream at all: nothing to drain, no thread. */
         if (r->tee >= 0)
             close(r->tee);
+        gcs_stdio_release(&r->host);
         free(r);
         pthread_mutex_lock(&ct_lock);
         p->relays_done = true;

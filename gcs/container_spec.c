@@ -450,6 +450,21 @@ static int apply_shm(struct json_object *spec, const char *kb, struct lcow_error
     return 0;
 }
 
+static int add_rlimit(struct json_object *spec, const char *type, uint64_t soft, uint64_t hard)
+{
+    struct json_object *rl = child_array(child_object(spec, "process"), "rlimits");
+    struct json_object *e = json_object_new_object();
+    if (!rl || !e) {
+        json_object_put(e);
+        return -ENOMEM;
+    }
+    set_string(e, "type", type);
+    json_object_object_add(e, "soft", json_object_new_uint64(soft));
+    json_object_object_add(e, "hard", json_object_new_uint64(hard));
+    json_object_array_add(rl, e);
+    return 0;
+}
+
 /* io.microsoft.lcow.rlimitcore = "soft;hard". */
 static int apply_rlimitcore(struct json_object *spec, const char *v, struct lcow_error **err)
 {
@@ -457,17 +472,25 @@ static int apply_rlimitcore(struct json_object *spec, const char *v, struct lcow
     char tail;
     if (sscanf(v, "%llu;%llu%c", &soft, &hard, &tail) != 2)
         return lcow_error_make(err, EINVAL, "%s: `%s` is not `soft;hard`", A_RLIMITCORE, v);
-    struct json_object *rl = child_array(child_object(spec, "process"), "rlimits");
-    struct json_object *e = json_object_new_object();
-    if (!rl || !e) {
-        json_object_put(e);
-        return -ENOMEM;
+    return add_rlimit(spec, "RLIMIT_CORE", soft, hard);
+}
+
+/* A process that sets no RLIMIT_NOFILE gets the one gcs was started with, not the raised one
+ * (gcs/limits.h), as runc's processes do under the Go GCS. */
+static int default_nofile(struct gcs *g, struct json_object *spec)
+{
+    struct json_object *proc = lcow_json_field(spec, "process");
+    if (!proc || !json_object_is_type(proc, json_type_object) || !g->nofile_orig.rlim_max)
+        return 0;
+    struct json_object *rl = lcow_json_field(proc, "rlimits");
+    size_t n = rl && json_object_is_type(rl, json_type_array) ? json_object_array_length(rl) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *type = NULL;
+        (void)lcow_json_get_string(json_object_array_get_idx(rl, i), "", "type", &type, NULL);
+        if (type && strcmp(type, "RLIMIT_NOFILE") == 0)
+            return 0;
     }
-    set_string(e, "type", "RLIMIT_CORE");
-    json_object_object_add(e, "soft", json_object_new_uint64(soft));
-    json_object_object_add(e, "hard", json_object_new_uint64(hard));
-    json_object_array_add(rl, e);
-    return 0;
+    return add_rlimit(spec, "RLIMIT_NOFILE", g->nofile_orig.rlim_cur, g->nofile_orig.rlim_max);
 }
 
 /* ---- devices (§5.7) --------------------------------------------------------------------- */
@@ -914,6 +937,8 @@ int ct_prepare_spec(struct gcs *g, struct ct_container *c, struct json_object *s
     }
     if (r == 0 && c->kind != CT_STANDALONE && (v = annotation(spec, A_RLIMITCORE)))
         r = apply_rlimitcore(spec, v, err);
+    if (r == 0)
+        r = default_nofile(g, spec);
     if (r == 0)
         r = prepare_tee_log(c, spec, err);
     if (r == 0)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -26,17 +27,24 @@
  * ...) on top of the -workers running ones: one more is answered E_FAIL at once, so a host
  * flooding blocking requests costs at most this many queued frames (gcs/worker.c). */
 #define GCS_LIMIT_QUEUED_REQUESTS 256u
-/* Containers in the table (gcs/container.c, CT_MAX). */
+/* Containers in the table, created or running (gcs/container.c, CT_MAX): one more Create is
+ * answered E_FAIL; a deleted one frees its slot. */
 #define GCS_LIMIT_CONTAINERS 1024u
-/* External (UVM) processes alive at once (gcs/process.c, PROC_MAX). */
+/* External (UVM) processes gcs tracks, running or exited and not yet waited (gcs/process.c,
+ * PROC_MAX): one more ExecuteProcess is answered E_FAIL; the first wait frees the slot. */
 #define GCS_LIMIT_UVM_PROCESSES 4096u
 /* Processes exec'd into one container that gcs tracks (running, or exited and not yet waited):
  * one more is answered E_FAIL (gcs/container_exec.c). */
 #define GCS_LIMIT_CONTAINER_PROCESSES 512u
-/* Each process has at most three stdio connections (stdin, stdout, stderr), so the stdio
- * connections gcs holds are bounded by its processes: 3 × (UVM processes + container
- * processes). */
+/* Each process has at most three stdio connections (stdin, stdout, stderr). */
 #define GCS_LIMIT_STDIO_PER_PROCESS 3u
+/* Stdio connections gcs keeps open at once (gcs/stdio.c): those of container processes and of
+ * console processes, held by their relays until the output is drained; a non-console UVM
+ * process's are handed to it and held only while it starts. Each kept one costs a socket, a
+ * pipe and a share of a relay thread, so an ExecuteProcess that would pass the limit is
+ * answered E_FAIL before any stream is dialled. 4096 is 1365 processes with all three
+ * streams, well beyond a UVM's containers (the Go GCS has no bound). */
+#define GCS_LIMIT_STDIO_CONNECTIONS 4096u
 /* argv and environment of one process, in bytes as execve counts them (each string + its NUL):
  * well under Linux's limit (a quarter of the 8 MiB stack), so a request past these is refused
  * before anything is made, with E_FAIL and execve's "Argument list too long" as an exec failure
@@ -48,6 +56,19 @@
  * sandbox and shm mounts), so the host gets the rest, checked before anything is made. */
 #define GCS_LIMIT_GCS_ADDED_MOUNTS 16u
 #define GCS_LIMIT_MOUNTS           (OCI_MAX_MOUNTS - GCS_LIMIT_GCS_ADDED_MOUNTS)
+
+/* File descriptors: the UVM's init starts gcs with a soft RLIMIT_NOFILE of 1024 (hard 1 Mi),
+ * fewer than the limits above need (a created container alone holds about seven: pidfd, sync
+ * socket, stdio pipes, cgroup dirs). gcs raises its soft limit to the hard one at start, as Go's
+ * runtime does for the Go GCS, and gives the processes it starts the limit it was started with
+ * (external processes; containers whose spec sets no RLIMIT_NOFILE), as Go's os/exec does. */
+static inline int gcs_limits_raise_nofile(struct rlimit *ret_orig)
+{
+    if (getrlimit(RLIMIT_NOFILE, ret_orig) < 0)
+        return -errno;
+    struct rlimit raised = {.rlim_cur = ret_orig->rlim_max, .rlim_max = ret_orig->rlim_max};
+    return setrlimit(RLIMIT_NOFILE, &raised) < 0 ? -errno : 0;
+}
 
 /* A container id becomes a path component (bundle, cgroup /pods/<id>): at most NAME_MAX. */
 #define GCS_LIMIT_ID_LEN 255u

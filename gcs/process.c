@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -177,6 +178,7 @@ struct child_plan {
     const char *cwd;
     int fds[3];
     bool tty;
+    const struct rlimit *nofile; /* gcs's own before it raised it (limits.h), or NULL */
     int errfd;
 };
 
@@ -187,7 +189,7 @@ static __attribute__((noreturn)) void child_fail(const struct child_plan *c, int
     _exit(127);
 }
 
-enum child_step { STEP_SETSID = 1, STEP_CTTY, STEP_DUP, STEP_CHDIR, STEP_EXEC };
+enum child_step { STEP_SETSID = 1, STEP_CTTY, STEP_DUP, STEP_CHDIR, STEP_RLIMIT, STEP_EXEC };
 
 static __attribute__((noreturn)) void child_run(const struct child_plan *c)
 {
@@ -209,6 +211,8 @@ static __attribute__((noreturn)) void child_run(const struct child_plan *c)
     }
     if (c->cwd && chdir(c->cwd) < 0)
         child_fail(c, STEP_CHDIR);
+    if (c->nofile && setrlimit(RLIMIT_NOFILE, c->nofile) < 0)
+        child_fail(c, STEP_RLIMIT);
     /* Anything a library opened without CLOEXEC must not leak into the process (C7). */
     (void)sys_close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
     execve(c->path, c->argv, c->envp);
@@ -218,7 +222,7 @@ static __attribute__((noreturn)) void child_run(const struct child_plan *c)
 static int child_error(const struct child_plan *c, const int msg[2], struct lcow_error **err)
 {
     static const char *const steps[] = {
-        "", "setsid", "set the controlling terminal", "set up stdio", "chdir", "exec"};
+        "", "setsid", "set the controlling terminal", "set up stdio", "chdir", "setrlimit", "exec"};
     int step = msg[0] > 0 && msg[0] <= STEP_EXEC ? msg[0] : STEP_EXEC;
     errno = msg[1];
     if (step == STEP_CHDIR)
@@ -309,7 +313,9 @@ static int spawn_external(struct gcs *g, const struct gcs_execute_process_reques
     size_t live = proc_count(g);
     pthread_mutex_unlock(&g->proc_lock);
     if (live >= PROC_MAX)
-        return lcow_error_make(err, EAGAIN, "too many processes (%zu)", live);
+        return lcow_error_make(err, EAGAIN,
+                               "%zu UVM processes running or not yet waited, the limit is %u", live,
+                               PROC_MAX);
 
     struct gcs_stdio s = GCS_STDIO_INIT;
     r = gcs_stdio_dial(&g->stdio_addr, pp, &q->relay, &s, err);
@@ -323,6 +329,7 @@ static int spawn_external(struct gcs *g, const struct gcs_execute_process_reques
         .envp = pp->environment ? pp->environment : empty_env,
         .cwd = pp->working_directory[0] ? pp->working_directory : NULL,
         .tty = pp->emulate_console,
+        .nofile = g->nofile_orig.rlim_max ? &g->nofile_orig : NULL,
     };
     if (pp->emulate_console) {
         uint16_t rows = pp->has_console_size ? (uint16_t)pp->console_height : 0;

@@ -10,17 +10,48 @@
 #include <unistd.h>
 
 #include "common/io.h"
+#include "gcs/limits.h"
 #include "gcs/stdio.h"
 
 #define RELAY_BUF 16384
 
 static const char *const stream_names[3] = {"stdin", "stdout", "stderr"};
 
+/* Connections held by every gcs_stdio alive (GCS_LIMIT_STDIO_CONNECTIONS). */
+static unsigned stdio_held;
+
+unsigned gcs_stdio_held(void)
+{
+    return __atomic_load_n(&stdio_held, __ATOMIC_RELAXED);
+}
+
+/* Takes n connections of the limit, or none when that would pass it. */
+static int stdio_reserve(unsigned n, struct lcow_error **err)
+{
+    unsigned cur = __atomic_load_n(&stdio_held, __ATOMIC_RELAXED);
+    do {
+        if (cur + n > GCS_LIMIT_STDIO_CONNECTIONS)
+            return lcow_error_make(err, EAGAIN,
+                                   "stdio: %u connections open, %u more would pass the limit of %u",
+                                   cur, n, GCS_LIMIT_STDIO_CONNECTIONS);
+    } while (!__atomic_compare_exchange_n(&stdio_held, &cur, cur + n, false, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return 0;
+}
+
+void gcs_stdio_release(struct gcs_stdio *s)
+{
+    if (s->held)
+        __atomic_sub_fetch(&stdio_held, s->held, __ATOMIC_RELAXED);
+    s->held = 0;
+}
+
 void gcs_stdio_close(struct gcs_stdio *s)
 {
     for (int i = 0; i < 3; i++)
         if (s->fd[i] >= 0)
             s->fd[i] = lcow_close_nointr(s->fd[i]);
+    gcs_stdio_release(s);
 }
 
 int gcs_stdio_dial(const struct vsock_addr *base, const struct gcs_process_parameters *p,
@@ -30,6 +61,11 @@ int gcs_stdio_dial(const struct vsock_addr *base, const struct gcs_process_param
     const bool want[3] = {p->create_std_in_pipe, p->create_std_out_pipe, p->create_std_err_pipe};
     const uint32_t port[3] = {relay->std_in, relay->std_out, relay->std_err};
     struct gcs_stdio s = GCS_STDIO_INIT;
+    unsigned n = (unsigned)want[0] + want[1] + want[2];
+    int r = n ? stdio_reserve(n, err) : 0;
+    if (r < 0)
+        return r;
+    s.held = n;
     for (int i = 0; i < 3; i++) {
         if (!want[i])
             continue; /* a port without its Create*Pipe flag is ignored (§1.6) */

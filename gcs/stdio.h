@@ -10,25 +10,31 @@
 #include "gcs/protocol.h"
 #include "vsock/transport.h"
 
-/* The host's sockets for stdin, stdout, stderr (-1 where not requested). */
+/* The host's sockets for stdin, stdout, stderr (-1 where not requested), and how many of
+ * GCS_LIMIT_STDIO_CONNECTIONS they hold. Moving the struct moves both (then reset the source
+ * to GCS_STDIO_INIT). */
 struct gcs_stdio {
     int fd[3];
+    unsigned held;
 };
 
 #define GCS_STDIO_INIT                                                                             \
     {                                                                                              \
-        {                                                                                          \
-            -1, -1, -1                                                                             \
-        }                                                                                          \
+        {-1, -1, -1}, 0                                                                            \
     }
 
 /* Dials each requested stream, in the order stdin, stdout, stderr (as the host accepts them).
  * A requested stream without a port, or a failed dial, fails the whole call (nothing stays
- * open). */
+ * open); so do streams that would pass GCS_LIMIT_STDIO_CONNECTIONS (-EAGAIN, nothing dialled). */
 int gcs_stdio_dial(const struct vsock_addr *base, const struct gcs_process_parameters *p,
                    const struct gcs_vsock_stdio_relay *relay, struct gcs_stdio *ret,
                    struct lcow_error **err);
+/* Closes the sockets still open and releases what s holds of the limit. */
 void gcs_stdio_close(struct gcs_stdio *s);
+/* Releases what s holds of the limit once its sockets were closed one by one. Idempotent. */
+void gcs_stdio_release(struct gcs_stdio *s);
+/* Stdio connections held now (for tests and DumpStacks). */
+unsigned gcs_stdio_held(void);
 
 /* Opens a pty pair (master and slave CLOEXEC, slave mode 0600), sized when rows/cols > 0. */
 int gcs_pty_open(uint16_t rows, uint16_t cols, int *ret_master, int *ret_slave,

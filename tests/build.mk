@@ -8,7 +8,7 @@ $(eval $(call add_unit_test,test_oci_process_fuzz_replay,tests/fuzz/fuzz_oci_pro
 $(eval $(call add_unit_test,test_etc_files_fuzz_replay,tests/fuzz/fuzz_etc_files.c tests/fuzz/fuzz_etc_files_replay.c,gcs_network common,$(LIBS_NL) $(LIBS_JSON) -lpthread))
 
 # hardening (issue 12): limits, faults and security over the real bridge; shared fixture.
-HARDENING_LIBS := host_bridge gcs_protocol vsock common
+HARDENING_LIBS := gcs_harness host_bridge gcs_protocol vsock common
 $(eval $(call add_unit_test,hardening_limits,tests/integration/hardening_limits.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 $(eval $(call add_unit_test,hardening_faults,tests/integration/hardening_faults.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 $(eval $(call add_unit_test,hardening_security,tests/integration/hardening_security.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))

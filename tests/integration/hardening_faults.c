@@ -33,7 +33,7 @@
 
 static int setup(void **state)
 {
-    struct hl *h = NULL;
+    struct gcs_harness *h = NULL;
     if (hl_setup(&h, NULL, NULL) < 0)
         return -1;
     *state = h;
@@ -47,7 +47,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void still_serving(struct hl *h)
+static void still_serving(struct gcs_harness *h)
 {
     assert_int_equal(hl_simple(h, GCS_MSG_DUMP_STACKS, GCS_UVM_CONTAINER_ID), 0);
 }
@@ -64,7 +64,7 @@ static char *wait_payload(const char *cid, uint32_t pid)
 
 static void test_bridge_drop_mid_request(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     cleanup_error struct lcow_error *err = NULL;
     struct json_object *spec = hl_base_spec(h, (const char *const[]){"sleep", "1", NULL});
     uint32_t pid = hl_run(h, "drop", spec, NULL);
@@ -93,7 +93,7 @@ static void test_bridge_drop_mid_request(void **state)
 
 static void test_stdio_closed_early(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     /* stdout closed by the host at once: gcs drains the pipe, so a process writing 16 MiB (far
      * more than the pipe and socket buffers) still runs to its end and gets waited. */
     struct json_object *spec =
@@ -122,7 +122,7 @@ static void test_stdio_closed_early(void **state)
 
 static void test_oom(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     static const char *const args[] = {"dd",     "if=/dev/zero", "of=/dev/null",
                                        "bs=64M", "count=1",      NULL};
     struct json_object *spec = hl_base_spec(h, args);
@@ -154,7 +154,7 @@ static void fill(const char *dir)
 
 static void test_scratch_enospc(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     char full[128], root[160], bundle[160];
     snprintf(full, sizeof(full), "%s/full", h->dir);
     assert_int_equal(mkdir(full, 0755), 0);
@@ -217,7 +217,7 @@ static void test_device_never_appears(void **state)
     snprintf(run, sizeof(run), "/run/lcow-hard-f%d", (int)getpid());
     mkdir(sysfs, 0755);
     const char *extra[] = {"-sysfs-root", sysfs, "-device-timeout-ms", "500", NULL};
-    struct hl *h = NULL;
+    struct gcs_harness *h = NULL;
     assert_int_equal(hl_setup(&h, extra, NULL), 0);
     char payload[512];
     snprintf(payload, sizeof(payload),
@@ -235,7 +235,7 @@ static void test_device_never_appears(void **state)
     struct stat st;
     char m0[128];
     snprintf(m0, sizeof(m0), "%s/m0", run);
-    assert_int_not_equal(stat(m0, &st) == 0 && hl_mounts_under(m0) > 0, 1);
+    assert_int_not_equal(stat(m0, &st) == 0 && gh_mounts_under(m0) > 0, 1);
     still_serving(h);
     hl_teardown(h);
     rmdir(sysfs);
@@ -245,7 +245,7 @@ static void test_device_never_appears(void **state)
 
 static void test_sigterm_ignored(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     struct json_object *spec = hl_base_spec(
         h, (const char *const[]){"sh", "-c", "trap '' TERM; while :; do sleep 1; done", NULL});
     uint32_t pid = hl_run(h, "stubborn", spec, NULL);
@@ -265,7 +265,7 @@ static void test_sigterm_ignored(void **state)
 #define N_CHURN 100
 
 /* Sends every request first, then collects every response: gcs handles them in parallel. */
-static void all_ok(struct hl *h, uint32_t type, char **payloads, int n)
+static void all_ok(struct gcs_harness *h, uint32_t type, char **payloads, int n)
 {
     cleanup_error struct lcow_error *err = NULL;
     uint64_t ids[N_CHURN];
@@ -283,13 +283,13 @@ static void all_ok(struct hl *h, uint32_t type, char **payloads, int n)
     }
 }
 
-static void churn_round(struct hl *h, int round)
+static void churn_round(struct gcs_harness *h, int round)
 {
     char *creates[N_CHURN], *simples[N_CHURN], cids[N_CHURN][16];
     for (int i = 0; i < N_CHURN; i++) {
         snprintf(cids[i], sizeof(cids[i]), "ch%d-%d", round, i);
         creates[i] =
-            hl_create_payload(h, cids[i], hl_base_spec(h, (const char *const[]){"true", NULL}));
+            gh_create_payload(h, cids[i], hl_base_spec(h, (const char *const[]){"true", NULL}));
         assert_true(asprintf(&simples[i], "{\"ContainerId\":\"%s\",\"ActivityId\":\"" HL_AID "\"}",
                              cids[i]) > 0);
     }
@@ -331,25 +331,25 @@ static void churn_round(struct hl *h, int round)
 
 static void test_churn(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     usleep(200 * 1000);
-    int fds0 = hl_gcs_fds(h), cg0 = hl_cgroups_under(h);
-    long rss0 = hl_gcs_rss_kib(h);
+    int fds0 = gh_gcs_fds(h), cg0 = gh_cgroups_under(h);
+    long rss0 = gh_gcs_rss_kib(h);
     churn_round(h, 1);
     usleep(300 * 1000); /* relays and deadline threads wind down */
-    int fds1 = hl_gcs_fds(h);
-    long rss1 = hl_gcs_rss_kib(h);
+    int fds1 = gh_gcs_fds(h);
+    long rss1 = gh_gcs_rss_kib(h);
     churn_round(h, 2);
     usleep(300 * 1000);
-    int fds2 = hl_gcs_fds(h), cg2 = hl_cgroups_under(h);
-    long rss2 = hl_gcs_rss_kib(h);
+    int fds2 = gh_gcs_fds(h), cg2 = gh_cgroups_under(h);
+    long rss2 = gh_gcs_rss_kib(h);
     printf("churn: gcs RSS %ld KiB before, %ld KiB after 100 containers, %ld KiB after 200; "
            "fds %d/%d/%d; cgroups %d/%d; mounts left %d\n",
-           rss0, rss1, rss2, fds0, fds1, fds2, cg0, cg2, hl_mounts_under(h->dir));
+           rss0, rss1, rss2, fds0, fds1, fds2, cg0, cg2, gh_mounts_under(h->dir));
     assert_int_equal(fds1, fds0);
     assert_int_equal(fds2, fds0);
     assert_int_equal(cg2, cg0);
-    assert_int_equal(hl_mounts_under(h->dir), 0);
+    assert_int_equal(gh_mounts_under(h->dir), 0);
     const char *san = getenv("SANITIZER");
     if (san && *san)
         printf("churn: RSS growth not checked in a SANITIZER=%s build (its allocator keeps freed "

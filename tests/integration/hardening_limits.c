@@ -29,7 +29,7 @@
 
 static int setup(void **state)
 {
-    struct hl *h = NULL;
+    struct gcs_harness *h = NULL;
     if (hl_setup(&h, NULL, NULL) < 0)
         return -1;
     *state = h;
@@ -44,7 +44,7 @@ static int teardown(void **state)
 }
 
 /* gcs still answers: DumpStacks succeeds. */
-static void still_serving(struct hl *h)
+static void still_serving(struct gcs_harness *h)
 {
     assert_int_equal(hl_simple(h, GCS_MSG_DUMP_STACKS, GCS_UVM_CONTAINER_ID), 0);
 }
@@ -61,7 +61,7 @@ static void put_header(unsigned char *p, uint32_t type, uint32_t size, uint64_t 
 
 static void test_message_size(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     cleanup_error struct lcow_error *err = NULL;
     /* At the cap: a DumpStacks padded with white space to exactly the read cap. */
     const size_t size = GCS_LIMIT_MESSAGE_BYTES;
@@ -106,7 +106,7 @@ static void test_queued_requests(void **state)
     snprintf(timeout, sizeof(timeout), "%d", 4000);
     const char *extra[] = {"-workers",           "1",     "-sysfs-root", sysfs,
                            "-device-timeout-ms", timeout, NULL};
-    struct hl *h = NULL;
+    struct gcs_harness *h = NULL;
     assert_int_equal(hl_setup(&h, extra, NULL), 0);
     cleanup_error struct lcow_error *err = NULL;
     char payload[512];
@@ -185,7 +185,7 @@ static char **sized_strv(const char *first, size_t total, char fill, bool kv)
     return v;
 }
 
-static int32_t run_external(struct hl *h, char **argv, char **env, uint32_t *code)
+static int32_t run_external(struct gcs_harness *h, char **argv, char **env, uint32_t *code)
 {
     struct host_exec x = {.argv = (const char *const *)argv, .env = (const char *const *)env};
     struct host_process p;
@@ -205,7 +205,7 @@ static int32_t run_external(struct hl *h, char **argv, char **env, uint32_t *cod
 
 static void test_argv_env_external(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     static char *small[] = {"true", NULL};
     static char *noenv[] = {"A=B", NULL};
     uint32_t code = 99;
@@ -226,12 +226,12 @@ static void test_argv_env_external(void **state)
 
 static struct json_object *strv_json(char **v)
 {
-    return hl_strv((const char *const *)v);
+    return gh_strv((const char *const *)v);
 }
 
 static void test_argv_env_container(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     char bundle[256];
     cleanup_free char *e = NULL;
     /* Create: the init's args past the limit are refused before anything is made. */
@@ -240,7 +240,7 @@ static void test_argv_env_container(void **state)
     json_object_object_add(lcow_json_field(spec, "process"), "args", strv_json(past));
     assert_int_equal(hl_create(h, "argvpast", spec, &e), GCS_E_FAIL);
     assert_non_null(strstr(e, "argv is"));
-    hl_bundle_of(h, "argvpast", bundle, sizeof(bundle));
+    gh_bundle_of(h, "argvpast", bundle, sizeof(bundle));
     struct stat st;
     assert_int_not_equal(stat(bundle, &st), 0);
     /* At the limit the init runs. */
@@ -272,40 +272,40 @@ static void test_argv_env_container(void **state)
     still_serving(h);
 }
 
-static struct json_object *spec_with_mounts(struct hl *h, unsigned total)
+static struct json_object *spec_with_mounts(struct gcs_harness *h, unsigned total)
 {
     struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
     unsigned have = (unsigned)json_object_array_length(lcow_json_field(spec, "mounts"));
     for (unsigned i = have; i < total; i++) {
         char dst[32];
         snprintf(dst, sizeof(dst), "/tmp/m%u", i);
-        hl_add_mount(spec, dst, "tmpfs", "tmpfs", (const char *const[]){"size=64k", NULL});
+        gh_add_mount(spec, dst, "tmpfs", "tmpfs", (const char *const[]){"size=64k", NULL});
     }
     return spec;
 }
 
 static void test_mounts(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     cleanup_free char *e = NULL;
     int32_t hr = hl_create(h, "mpast", spec_with_mounts(h, GCS_LIMIT_MOUNTS + 1), &e);
     assert_int_equal(hr, GCS_E_FAIL);
     assert_non_null(strstr(e, "more than the limit"));
     char bundle[256];
-    hl_bundle_of(h, "mpast", bundle, sizeof(bundle));
+    gh_bundle_of(h, "mpast", bundle, sizeof(bundle));
     struct stat st;
     assert_int_not_equal(stat(bundle, &st), 0);
     uint32_t pid = hl_run(h, "mat", spec_with_mounts(h, GCS_LIMIT_MOUNTS), NULL);
     assert_int_equal(hl_wait_exit(h, "mat", pid), 0);
     hl_expect_notification(h, "mat", GCS_NOTIFY_UNEXPECTED_EXIT);
     assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "mat"), 0);
-    assert_int_equal(hl_mounts_under(h->dir), 0);
+    assert_int_equal(gh_mounts_under(h->dir), 0);
     still_serving(h);
 }
 
 static void test_container_processes(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     uint32_t init =
         hl_run(h, "procs", hl_base_spec(h, (const char *const[]){"sleep", "60", NULL}), NULL);
     static const char *const sl[] = {"sleep", "60", NULL};

@@ -31,7 +31,7 @@
 
 static int setup(void **state)
 {
-    struct hl *h = NULL;
+    struct gcs_harness *h = NULL;
     if (hl_setup(&h, NULL, NULL) < 0)
         return -1;
     *state = h;
@@ -64,20 +64,20 @@ static int entries(const char *dir)
 
 static void test_container_ids(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     static const char *const bad[] = {"..", ".",    "../escape", "a/b", "/abs",
                                       "",   "x\ny", "x y",       NULL};
     char longid[400];
     memset(longid, 'a', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
-    int cg0 = hl_cgroups_under(h);
+    int cg0 = gh_cgroups_under(h);
     char cdir[128];
     snprintf(cdir, sizeof(cdir), "%s/c", h->dir);
     for (size_t i = 0; bad[i] || i == sizeof(bad) / sizeof(bad[0]) - 1; i++) {
         const char *id = bad[i] ? bad[i] : longid;
         struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
         /* The bundle path itself is fine: only the id is bad. */
-        cleanup_free char *p = hl_create_payload(h, "okname", spec);
+        cleanup_free char *p = gh_create_payload(h, "okname", spec);
         struct json_object *req = NULL;
         assert_int_equal(lcow_json_parse(p, strlen(p), "req", &req, NULL), 0);
         json_object_object_add(req, "ContainerId", json_object_new_string(id));
@@ -88,7 +88,7 @@ static void test_container_ids(void **state)
         if (hr >= 0)
             fail_msg("container id `%s` accepted", id);
         assert_int_equal(entries(cdir), 0);
-        assert_int_equal(hl_cgroups_under(h), cg0);
+        assert_int_equal(gh_cgroups_under(h), cg0);
         if (!bad[i])
             break;
     }
@@ -97,7 +97,7 @@ static void test_container_ids(void **state)
     assert_int_equal(hl_simple(h, GCS_MSG_DUMP_STACKS, GCS_UVM_CONTAINER_ID), 0);
 }
 
-static int32_t modify(struct hl *h, const char *type, const char *settings)
+static int32_t modify(struct gcs_harness *h, const char *type, const char *settings)
 {
     cleanup_free char *p = NULL;
     assert_true(asprintf(&p,
@@ -110,12 +110,12 @@ static int32_t modify(struct hl *h, const char *type, const char *settings)
 
 static void test_host_paths(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     /* OciBundlePath with `..`. */
     char bundle[256];
     snprintf(bundle, sizeof(bundle), "%s/c/../../lcow-hard-escape-%d", h->dir, (int)getpid());
     struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
-    cleanup_free char *p = hl_create_payload(h, "bundle", spec);
+    cleanup_free char *p = gh_create_payload(h, "bundle", spec);
     struct json_object *req = NULL, *cfg = NULL;
     assert_int_equal(lcow_json_parse(p, strlen(p), "req", &req, NULL), 0);
     const char *cs = json_object_get_string(lcow_json_field(req, "ContainerConfig"));
@@ -158,7 +158,7 @@ static void test_host_paths(void **state)
 
 static void test_symlink_rootfs(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     char root[128], outside[128], data[128], p[512], esc[64];
     snprintf(root, sizeof(root), "%s/evilroot", h->dir);
     snprintf(outside, sizeof(outside), "%s/outside", h->dir);
@@ -187,12 +187,12 @@ static void test_symlink_rootfs(void **state)
                                               NULL});
     json_object_object_add(lcow_json_field(spec, "root"), "path", json_object_new_string(root));
     static const char *const ro[] = {"bind", "ro", NULL};
-    hl_add_mount(spec, "/abs/newdir/sub", "bind", data, ro);
-    hl_add_mount(spec, "/rel/sub2", "bind", data, ro);
-    hl_add_mount(spec, "/slash/sub3", "bind", data, ro);
+    gh_add_mount(spec, "/abs/newdir/sub", "bind", data, ro);
+    gh_add_mount(spec, "/rel/sub2", "bind", data, ro);
+    gh_add_mount(spec, "/slash/sub3", "bind", data, ro);
     char dotdot[96];
     snprintf(dotdot, sizeof(dotdot), "/../../../..%s", esc);
-    hl_add_mount(spec, dotdot, "tmpfs", "tmpfs", NULL);
+    gh_add_mount(spec, dotdot, "tmpfs", "tmpfs", NULL);
     cleanup_free char *e = NULL;
     int32_t hr = hl_create(h, "evil", spec, &e);
     if (hr == 0) {
@@ -213,14 +213,14 @@ static void test_symlink_rootfs(void **state)
     assert_int_equal(entries(outside), 0);
     assert_false(exists("/sub3"));
     assert_false(exists(esc));
-    assert_int_equal(hl_mounts_under(outside), 0);
-    assert_int_equal(hl_mounts_under(esc), 0);
+    assert_int_equal(gh_mounts_under(outside), 0);
+    assert_int_equal(gh_mounts_under(esc), 0);
 }
 
 /* Lines of /proc/self/fd as ls prints them, for the init and for an exec. */
 static void test_fds(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     /* gcs itself: every fd past the standard three is CLOEXEC. */
     char dir[64];
     snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)h->gcs);
@@ -280,12 +280,13 @@ static void set_caps(struct json_object *spec, const char *const *caps)
     struct json_object *c = json_object_new_object();
     static const char *const sets[] = {"bounding", "effective", "permitted"};
     for (size_t i = 0; i < 3; i++)
-        json_object_object_add(c, sets[i], hl_strv(caps));
+        json_object_object_add(c, sets[i], gh_strv(caps));
     json_object_object_add(proc, "capabilities", c);
 }
 
 /* runc run of the same spec in its own bundle; its stdout. */
-static void runc_caps(struct hl *h, struct json_object *spec, const char *id, char *out, size_t cap)
+static void runc_caps(struct gcs_harness *h, struct json_object *spec, const char *id, char *out,
+                      size_t cap)
 {
     char bundle[256], cfg[300], state_dir[256], cgpath[128];
     snprintf(bundle, sizeof(bundle), "%s/runc-%s", h->dir, id);
@@ -314,7 +315,7 @@ static void runc_caps(struct hl *h, struct json_object *spec, const char *id, ch
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void compare_caps(struct hl *h, const char *id, const char *const *caps)
+static void compare_caps(struct gcs_harness *h, const char *id, const char *const *caps)
 {
     struct json_object *spec = hl_base_spec(h, (const char *const[]){"sh", "-c", CAPS_CMD, NULL});
     set_caps(spec, caps);
@@ -336,7 +337,7 @@ static void compare_caps(struct hl *h, const char *id, const char *const *caps)
 
 static void test_capabilities(void **state)
 {
-    struct hl *h = *state;
+    struct gcs_harness *h = *state;
     compare_caps(h, "capsome", (const char *const[]){"CAP_KILL", "CAP_NET_BIND_SERVICE", NULL});
     compare_caps(h, "capnone", NULL);
 }

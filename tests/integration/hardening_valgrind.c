@@ -24,7 +24,7 @@
 
 static char vg_log[160];
 
-static void scenario(struct hl *h)
+static void scenario(struct gcs_harness *h)
 {
     cleanup_error struct lcow_error *err = NULL;
     /* Bad input: each an error response. */
@@ -87,7 +87,7 @@ static void test_memcheck(void **state)
                              "--trace-children=no",
                              log_opt,
                              NULL};
-    struct hl *h = NULL;
+    struct gcs_harness *h = NULL;
     assert_int_equal(hl_setup(&h, NULL, wrapper), 0);
     scenario(h);
     /* The UVM's ShutdownForced: gcs exits 0 on its own (in a UVM, init powers off). */
@@ -104,7 +104,7 @@ static void test_memcheck(void **state)
             usleep(10 * 1000);
     }
     if (h->gcs > 0)
-        status = hl_stop_gcs(h, 20000);
+        status = gh_terminate(h, 20000);
     cleanup_free char *log = NULL;
     assert_int_equal(lcow_read_file(vg_log, 16u << 20, &log, NULL, NULL), 0);
     const char *heap = strstr(log, "HEAP SUMMARY");

@@ -31,7 +31,7 @@
 #define ZERO_AID "00000000-0000-0000-0000-000000000000"
 
 struct replay {
-    struct hl *h;
+    struct gcs_harness *h;
     char run[64];    /* /run/lcow-wire-<pid> */
     char sub[6][96]; /* @ID@ @POD@ @CTR@ @RUN@ @SBPID@ @PORT@ values */
 };
@@ -201,7 +201,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void unmount_under(const char *dir)
 {
-    for (int i = 0; i < 64 && hl_mounts_under(dir) > 0; i++) {
+    for (int i = 0; i < 64 && gh_mounts_under(dir) > 0; i++) {
         cleanup_free char *mi = NULL;
         if (lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL) < 0)
             return;
@@ -366,7 +366,7 @@ static void test_standalone(void **state)
     hl_no_notification(r->h, 300);
     char rootfs[160];
     snprintf(rootfs, sizeof(rootfs), "/run/gcs/c/%s/rootfs", r->sub[0]);
-    assert_int_equal(hl_mounts_under(rootfs), 0);
+    assert_int_equal(gh_mounts_under(rootfs), 0);
 }
 
 /* ---- the pod: a sandbox and one workload (CRI annotations), v2 release order ------------- */
@@ -580,7 +580,7 @@ static void test_pod(void **state)
     hl_no_notification(r->h, 300);
     char pods[160];
     snprintf(pods, sizeof(pods), "/run/gcs/pods/%s", pod);
-    assert_int_equal(hl_mounts_under(pods), 0);
+    assert_int_equal(gh_mounts_under(pods), 0);
 }
 
 int main(void)

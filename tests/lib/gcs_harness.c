@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -16,6 +18,8 @@
 
 #include "common/cleanup.h"
 #include "common/io.h"
+#include "common/json.h"
+#include "gcs/protocol.h"
 #include "tests/lib/gcs_harness.h"
 
 int gh_init(struct gcs_harness *h, const char *name)
@@ -43,7 +47,25 @@ void gh_bin_path(char *buf, size_t cap, const char *name)
     snprintf(buf, cap, "%s/%s/bin/%s", top ? top : ".", build && build[0] ? build : "build", name);
 }
 
-pid_t gh_spawn(const char *const *argv, int in, int out)
+void gh_gcs_bin(char *buf, size_t cap)
+{
+    const char *env = getenv("LCOW_GCS");
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (env || n <= 0) {
+        snprintf(buf, cap, "%s", env ? env : "gcs");
+        return;
+    }
+    self[n] = '\0';
+    for (int i = 0; i < 2; i++) { /* $BUILD/tests/NAME -> $BUILD */
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    snprintf(buf, cap, "%s/bin/gcs", self);
+}
+
+static pid_t spawn(const char *const *argv, int in, int out, unsigned long nofile)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -55,10 +77,20 @@ pid_t gh_spawn(const char *const *argv, int in, int out)
             dup2(in, 0);
         if (out >= 0)
             dup2(out, 1);
-        execv(argv[0], (char *const *)argv);
+        struct rlimit rl;
+        if (nofile && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = nofile < rl.rlim_max ? nofile : rl.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+pid_t gh_spawn(const char *const *argv, int in, int out)
+{
+    return spawn(argv, in, out, 0);
 }
 
 int gh_start(struct gcs_harness *h, const char *const *argv, bool negotiate, int timeout_ms,
@@ -67,7 +99,7 @@ int gh_start(struct gcs_harness *h, const char *const *argv, bool negotiate, int
     int r = host_bridge_listen(h->addr, &h->b, err);
     if (r < 0)
         return r;
-    pid_t pid = gh_spawn(argv, -1, -1);
+    pid_t pid = spawn(argv, -1, -1, h->nofile);
     if (pid < 0)
         return lcow_error_make(err, (int)-pid, "fork for `%s`", argv[0]);
     h->gcs = pid;
@@ -75,6 +107,61 @@ int gh_start(struct gcs_harness *h, const char *const *argv, bool negotiate, int
     if (r == 0 && negotiate)
         r = host_bridge_negotiate(h->b, timeout_ms, err);
     return r;
+}
+
+int gh_start_gcs(struct gcs_harness *h, const char *const *wrapper, const char *const *extra,
+                 int timeout_ms, struct lcow_error **err)
+{
+    char bin[PATH_MAX];
+    gh_gcs_bin(bin, sizeof(bin));
+    const char *const base[] = {bin,
+                                "-v4",
+                                "-log-format=json",
+                                "-loglevel",
+                                "debug",
+                                "-logfile",
+                                h->log,
+                                "-bridge",
+                                h->addr,
+                                "-cgroup-root",
+                                h->cgroot,
+                                "-dev-root",
+                                h->devroot,
+                                "-gcs-mem-limit-bytes",
+                                "4096",
+                                "-disable-time-sync"};
+    const char *argv[64];
+    size_t n = 0;
+    for (size_t i = 0; wrapper && wrapper[i] && n < 24; i++)
+        argv[n++] = wrapper[i];
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+        argv[n++] = base[i];
+    for (size_t i = 0; extra && extra[i]; i++) {
+        if (n == sizeof(argv) / sizeof(argv[0]) - 1)
+            return lcow_error_make(err, E2BIG, "gcs command line: too many arguments");
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
+    return gh_start(h, argv, true, timeout_ms, err);
+}
+
+int gh_terminate(struct gcs_harness *h, int timeout_ms)
+{
+    int status = -1;
+    if (h->gcs <= 0)
+        return -1;
+    kill(h->gcs, SIGTERM);
+    for (int i = 0; i < timeout_ms / 10; i++) {
+        if (waitpid(h->gcs, &status, WNOHANG) == h->gcs) {
+            h->gcs = -1;
+            return status;
+        }
+        usleep(10 * 1000);
+    }
+    kill(h->gcs, SIGKILL);
+    waitpid(h->gcs, NULL, 0);
+    h->gcs = -1;
+    return -1;
 }
 
 static int write_text(const char *path, const char *text)
@@ -206,7 +293,7 @@ void gh_remove_cgroups(const char *cgroot)
  * mounts behind). */
 void gh_unmount_under(const char *dir)
 {
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 8192; i++) { /* a failed test at a limit may leave thousands */
         cleanup_free char *mi = NULL;
         if (lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL) < 0)
             return;
@@ -239,4 +326,237 @@ void gh_teardown(struct gcs_harness *h)
     gh_unmount_under(h->dir);
     gh_remove_cgroups(h->cgroot);
     gh_remove_tree(h->dir);
+}
+
+/* ---- footprint ------------------------------------------------------------------------------ */
+
+int gh_gcs_fds(const struct gcs_harness *h)
+{
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/fd", (int)h->gcs);
+    cleanup_dir DIR *d = opendir(p);
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    return n;
+}
+
+long gh_gcs_rss_kib(const struct gcs_harness *h)
+{
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/status", (int)h->gcs);
+    cleanup_free char *st = NULL;
+    int r = lcow_read_file(p, 1u << 20, &st, NULL, NULL);
+    if (r < 0)
+        return r;
+    const char *v = strstr(st, "VmRSS:");
+    return v ? strtol(v + 6, NULL, 10) : -ENOENT;
+}
+
+/* Lines of mountinfo naming dir anywhere (mount point, root or source). */
+int gh_mounts_under(const char *dir)
+{
+    cleanup_free char *mi = NULL;
+    int r = lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL);
+    if (r < 0)
+        return r;
+    int n = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        n += strstr(l, dir) != NULL;
+    return n;
+}
+
+static int cg_count;
+static int count_dir(const char *path, const struct stat *st, int flag, struct FTW *w)
+{
+    (void)path;
+    (void)st;
+    (void)w;
+    cg_count += flag == FTW_D || flag == FTW_DP;
+    return 0;
+}
+
+int gh_cgroups_under(const struct gcs_harness *h)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s", h->cgroot);
+    cg_count = 0;
+    if (nftw(p, count_dir, 16, FTW_PHYS) < 0 && errno != ENOENT)
+        return -errno;
+    return cg_count;
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+struct json_object *gh_strv(const char *const *v)
+{
+    struct json_object *a = json_object_new_array();
+    for (; *v; v++)
+        json_object_array_add(a, json_object_new_string(*v));
+    return a;
+}
+
+struct json_object *gh_oci_process(const char *const *args, const char *const *env, bool tty)
+{
+    static const char *const path_only[] = {"PATH=/bin", NULL};
+    struct json_object *p = json_object_new_object(), *u = json_object_new_object();
+    json_object_object_add(p, "terminal", json_object_new_boolean(tty));
+    json_object_object_add(u, "uid", json_object_new_int(0));
+    json_object_object_add(u, "gid", json_object_new_int(0));
+    json_object_object_add(p, "user", u);
+    json_object_object_add(p, "args", gh_strv(args));
+    json_object_object_add(p, "env", gh_strv(env ? env : path_only));
+    json_object_object_add(p, "cwd", json_object_new_string("/"));
+    return p;
+}
+
+void gh_add_mount(struct json_object *spec, const char *dst, const char *type, const char *src,
+                  const char *const *options)
+{
+    struct json_object *mounts = lcow_json_field(spec, "mounts");
+    if (!mounts) {
+        mounts = json_object_new_array();
+        json_object_object_add(spec, "mounts", mounts);
+    }
+    struct json_object *m = json_object_new_object();
+    json_object_object_add(m, "destination", json_object_new_string(dst));
+    json_object_object_add(m, "type", json_object_new_string(type));
+    json_object_object_add(m, "source", json_object_new_string(src));
+    if (options)
+        json_object_object_add(m, "options", gh_strv(options));
+    json_object_array_add(mounts, m);
+}
+
+struct json_object *gh_base_spec(const struct gcs_harness *h, const char *const *args, bool tty)
+{
+    static const char *const kinds[] = {"pid", "mount", "ipc", "uts"};
+    static const char *const pts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", NULL};
+    struct json_object *s = json_object_new_object(), *root = json_object_new_object();
+    json_object_object_add(s, "ociVersion", json_object_new_string("1.0.2"));
+    json_object_object_add(s, "process", gh_oci_process(args, NULL, tty));
+    json_object_object_add(root, "path", json_object_new_string(h->rootfs));
+    json_object_object_add(root, "readonly", json_object_new_boolean(1));
+    json_object_object_add(s, "root", root);
+    gh_add_mount(s, "/proc", "proc", "proc", NULL);
+    gh_add_mount(s, "/tmp", "tmpfs", "tmpfs", NULL);
+    gh_add_mount(s, "/dev/pts", "devpts", "devpts", pts);
+    struct json_object *lx = json_object_new_object(), *ns = json_object_new_array();
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        struct json_object *n = json_object_new_object();
+        json_object_object_add(n, "type", json_object_new_string(kinds[i]));
+        json_object_array_add(ns, n);
+    }
+    json_object_object_add(lx, "namespaces", ns);
+    json_object_object_add(s, "linux", lx);
+    return s;
+}
+
+void gh_bundle_of(const struct gcs_harness *h, const char *cid, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/c/%s", h->dir, cid);
+}
+
+char *gh_create_payload(const struct gcs_harness *h, const char *cid, struct json_object *spec)
+{
+    char bundle[256];
+    gh_bundle_of(h, cid, bundle, sizeof(bundle));
+    struct json_object *cfg = json_object_new_object(), *sv = json_object_new_object();
+    json_object_object_add(sv, "Major", json_object_new_int(2));
+    json_object_object_add(sv, "Minor", json_object_new_int(1));
+    json_object_object_add(cfg, "SchemaVersion", sv);
+    json_object_object_add(cfg, "OciBundlePath", json_object_new_string(bundle));
+    json_object_object_add(cfg, "OciSpecification", spec);
+    struct json_object *req = json_object_new_object();
+    json_object_object_add(req, "ContainerId", json_object_new_string(cid));
+    json_object_object_add(req, "ActivityId", json_object_new_string(GH_AID));
+    json_object_object_add(
+        req, "ContainerConfig",
+        json_object_new_string(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN)));
+    char *out = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+    json_object_put(req);
+    json_object_put(cfg);
+    return out;
+}
+
+int gh_call(struct gcs_harness *h, uint32_t type, const char *payload, int timeout_ms,
+            int32_t *ret_hr, char **ret_payload, char **ret_error, struct lcow_error **err)
+{
+    struct host_message m = {0};
+    int r = host_bridge_call(h->b, type, payload, timeout_ms, &m, err);
+    char *emsg = NULL;
+    if (r == 0)
+        r = host_message_result(&m, ret_hr, &emsg, err);
+    if (r == 0 && ret_payload && !(*ret_payload = strdup(m.payload)))
+        r = -ENOMEM;
+    if (r == 0 && ret_error && !emsg && !(emsg = strdup("")))
+        r = -ENOMEM;
+    if (r == 0 && ret_error)
+        *ret_error = steal_pointer(&emsg);
+    free(emsg);
+    host_message_done(&m);
+    return r;
+}
+
+/* The ExecuteProcess payload (proc taken) for the ports asked for. */
+static int execute_payload(const char *cid, struct json_object *proc, const bool std[3],
+                           const uint32_t ports[3], char **ret, struct lcow_error **err)
+{
+    struct gcs_execute_process_request q = {
+        .base = {.container_id = (char *)cid, .activity_id = (char *)GCS_ZERO_GUID},
+        .params = {.command_line = (char *)"",
+                   .working_directory = (char *)"",
+                   .create_std_in_pipe = std[0],
+                   .create_std_out_pipe = std[1],
+                   .create_std_err_pipe = std[2],
+                   .oci_process = proc},
+        .relay = {ports[0], ports[1], ports[2]},
+    };
+    int r = gcs_encode_execute_process_request(&q, ret, err);
+    json_object_put(proc);
+    return r;
+}
+
+int gh_execute(struct gcs_harness *h, const char *cid, struct json_object *proc, const bool std[3],
+               int timeout_ms, struct host_process *ret, int32_t *ret_hr, char **ret_error,
+               struct lcow_error **err)
+{
+    uint32_t ports[3] = {0};
+    int lfd[3] = {-1, -1, -1}, r = 0;
+    *ret = (struct host_process){.fd = {-1, -1, -1}};
+    for (int i = 0; i < 3 && r == 0; i++)
+        if (std[i] && (lfd[i] = host_bridge_stdio_listen(h->b, &ports[i], err)) < 0)
+            r = lfd[i];
+    cleanup_free char *payload = NULL, *resp = NULL;
+    if (r == 0)
+        r = execute_payload(cid, proc, std, ports, &payload, err);
+    else
+        json_object_put(proc);
+    if (r == 0)
+        r = gh_call(h, GCS_MSG_EXECUTE_PROCESS, payload, timeout_ms, ret_hr, &resp, ret_error, err);
+    if (r == 0 && *ret_hr == 0) {
+        struct gcs_execute_process_response x = {0};
+        r = gcs_decode_execute_process_response(resp, strlen(resp), &x, err);
+        ret->pid = x.process_id;
+        gcs_execute_process_response_done(&x);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (lfd[i] < 0)
+            continue;
+        if (r < 0 || *ret_hr != 0) {
+            close(lfd[i]);
+            continue;
+        }
+        int fd = host_stdio_accept(lfd[i], timeout_ms, err); /* closes the listener */
+        if (fd < 0)
+            r = fd;
+        else
+            ret->fd[i] = fd;
+    }
+    if (r < 0)
+        host_process_close(ret);
+    return r;
 }

@@ -480,6 +480,39 @@ static int qemu_gone_error(struct host_uvm *u, const char *when, struct lcow_err
                            *tail ? ": " : "", tail, *con ? "; console: " : "", con);
 }
 
+/* "at N ms" after QEMU started, or "never", for a milestone of a boot that stalled. */
+static const char *milestone(const struct host_uvm *u, uint64_t t, char *buf, size_t len)
+{
+    if (!t)
+        return "never";
+    snprintf(buf, len, "at %llu ms", (unsigned long long)((t - u->t.start) / 1000000ull));
+    return buf;
+}
+
+/* A boot that did not reach the bridge: how far the guest got (which listener it reached) and
+ * the last words of every log, since the state directory goes away with the failed start. */
+static int stalled_error(struct host_uvm *u, int errnum, const char *what, struct lcow_error **err)
+{
+    for (int i = 0; i < 64 && u->console_fd >= 0; i++) {
+        struct pollfd p = {.fd = u->console_fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            break;
+        read_console(u);
+    }
+    char c[32], e[32], l[32], b[32];
+    cleanup_free char *con = log_tail(u->dir, "console.log");
+    cleanup_free char *vhost = u->kernel_vsock ? strdup("") : log_tail(u->dir, "vhost.log");
+    cleanup_free char *gcs = log_tail(u->dir, "gcs.log");
+    cleanup_free char *qemu = log_tail(u->dir, "qemu.log");
+    return lcow_error_make(
+        err, errnum,
+        "%s (console output %s, entropy taken %s, GCS log connected %s, bridge connected %s)"
+        "; console: %s; vhost.log: %s; gcs.log: %s; qemu.log: %s",
+        what, milestone(u, u->t.console, c, sizeof(c)), milestone(u, u->t.entropy, e, sizeof(e)),
+        milestone(u, u->t.log, l, sizeof(l)), milestone(u, u->t.bridge, b, sizeof(b)),
+        con ? con : "", vhost ? vhost : "", gcs ? gcs : "", qemu ? qemu : "");
+}
+
 /* Serves entropy, log and console until the GCS connects and negotiates. */
 static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct lcow_error **err)
 {
@@ -495,16 +528,26 @@ static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct 
         if (host_bridge_accept(u->bridge, 0, &e) == 0)
             break;
         lcow_error_release(&e);
-        if (lcow_now_ns() >= deadline)
-            return lcow_error_make(err, ETIMEDOUT, "the GCS did not connect within %d s",
-                                   c->timeout_ms / 1000);
+        if (lcow_now_ns() >= deadline) {
+            char what[64];
+            snprintf(what, sizeof(what), "the GCS did not connect within %d s",
+                     c->timeout_ms / 1000);
+            return stalled_error(u, ETIMEDOUT, what, err);
+        }
     }
     u->t.bridge = lcow_now_ns();
     uint64_t now = lcow_now_ns();
     int left = deadline > now ? (int)((deadline - now) / 1000000ull) + 1 : 1;
-    int r = host_bridge_negotiate(u->bridge, left, err);
-    if (r < 0)
-        return lcow_error_wrap(err, "negotiate with the GCS");
+    struct lcow_error *e = NULL;
+    int r = host_bridge_negotiate(u->bridge, left, &e);
+    if (r < 0) {
+        cleanup_free char *what = NULL;
+        if (asprintf(&what, "negotiate with the GCS: %s", lcow_error_message(e)) < 0)
+            what = NULL;
+        r = stalled_error(u, -r, what ? what : "negotiate with the GCS", err);
+        lcow_error_release(&e);
+        return r;
+    }
     u->t.negotiated = lcow_now_ns();
     return 0;
 }

@@ -4,7 +4,11 @@
 #
 #   uvm_init [MKTEMP-TEMPLATE]   sets top, build (absolute), qemu and d (a fresh directory), and
 #                                traps EXIT with uvm_cleanup: every pid in UVM_PIDS is killed and
-#                                d removed on every exit path
+#                                d removed on every exit path; a status other than 0 first prints
+#                                the evidence (uvm_show_logs) unless uvm_fail already did;
+#                                SIGTERM/SIGINT exit through it with 143/130
+#   uvm_show_logs                the tails of UVM_FAIL_LOGS and of every other *.log, *.out,
+#                                *.err file in d (console.log as console.txt)
 #   uvm_require FILE...          fails unless each FILE exists
 #   uvm_spawn CMD...             starts CMD in the background and records its pid in UVM_PIDS
 #   uvm_fail MSG                 "FAIL: MSG", then the tail of each file of UVM_FAIL_LOGS in d
@@ -35,17 +39,26 @@ uvm_init() {
   UVM_PIDS=()
   UVM_FAIL_LOGS=${UVM_FAIL_LOGS:-console.txt host.log vhost.log out}
   qpid=
+  UVM_LOGS_SHOWN=
   trap uvm_cleanup EXIT
+  # Without these a signal (the runner's timeout) runs the EXIT trap with $? = 0.
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
 }
 
+# A test with its own EXIT trap passes the status it ended with: uvm_cleanup "$rc".
 uvm_cleanup() {
-  local p live
+  local rc=${1:-$?} p live
   # Only pids not yet reaped: one a test already waited for may belong to someone else now.
   live=" $(jobs -p | tr '\n' ' ') "
   for p in "${UVM_PIDS[@]}"; do
     [[ "$live" == *" $p "* ]] && kill -9 "$p" 2>/dev/null || true
   done
   wait 2>/dev/null || true
+  if [ "$rc" != 0 ] && [ -z "$UVM_LOGS_SHOWN" ]; then
+    echo "--- evidence kept by uvm_cleanup (exit status $rc)"
+    uvm_show_logs
+  fi
   rm -rf "$d"
 }
 
@@ -63,13 +76,25 @@ uvm_spawn() {
 
 uvm_console() { tr -d '\r' < "$d/console.log" > "$d/console.txt" 2>/dev/null || true; }
 
-uvm_fail() {
-  local f
-  echo "FAIL: $*"
+uvm_show_logs() {
+  local f seen=" "
   [ -f "$d/console.log" ] && uvm_console
   for f in $UVM_FAIL_LOGS; do
+    seen+="$f "
     [ -f "$d/$f" ] && { echo "--- $f"; tail -n 40 "$d/$f"; }
   done
+  for f in "$d"/*.log "$d"/*.out "$d"/*.err; do
+    [ "${f##*/}" = console.log ] && f=$d/console.txt # without carriage returns
+    [ -f "$f" ] && [[ "$seen" != *" ${f##*/} "* ]] || continue
+    echo "--- ${f##*/}"
+    tail -n 40 "$f" | tr -d '\r'
+  done
+  UVM_LOGS_SHOWN=1
+}
+
+uvm_fail() {
+  echo "FAIL: $*"
+  uvm_show_logs
   exit 1
 }
 

@@ -136,7 +136,7 @@ echo "hello-from-host" > "$d/www/index.html"
 port=$(( 20000 + RANDOM % 20000 ))
 busybox httpd -f -p "127.0.0.1:$port" -h "$d/www" &
 httpd=$!
-trap 'kill $httpd 2>/dev/null; rl_cleanup' EXIT
+trap 'rc=$?; kill $httpd 2>/dev/null; rl_cleanup $rc' EXIT
 rl_bundle "$d/n" /bin/sh -c 'ip -4 addr show eth0 | grep -o "inet [0-9./]*"; ip route | grep default;
   cat /etc/resolv.conf; wget -q -O - http://10.0.2.100/index.html'
 for a in wget ip grep; do ln -sf busybox "$d/n/rootfs/bin/$a"; done

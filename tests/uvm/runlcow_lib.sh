@@ -4,7 +4,13 @@
 #   from `ocirun spec`, terminal off) whose process is ARGS.
 # rl_test_init NAME: checks the build outputs and QEMU a UVM test needs, makes the test's
 #   temporary directory $d (with runlcow's --root at $root) and an EXIT trap that kills what
-#   the test started under $d and removes it (rl_cleanup).
+#   the test started under $d and removes it (rl_cleanup); a test that ends with a status other
+#   than 0 first prints its evidence (rl_show_logs). SIGTERM (the runner's timeout) and SIGINT
+#   exit through the same trap with 143 and 130.
+# rl_show_logs: the tails of console.log, gcs.log, qemu.log, vhost.log and runlcow.log of every
+#   state directory under $root, and of the test's own *.out/*.err files in $d. A failed boot
+#   removes its state directory: runlcow's error (in the test's .out file) then carries how
+#   far the guest got and those logs' last lines (host/uvm.c).
 # rl_kill_ours DIR: SIGKILLs, by pid, every process whose command line names DIR (the
 #   supervisors, QEMUs and back ends a test started under its own directory).
 rl_bundle() {
@@ -47,10 +53,28 @@ rl_test_init() {
   d=$(mktemp -d "/tmp/$1.XXXXXX")
   root=$d/root
   trap rl_cleanup EXIT
+  # Without these a signal runs the EXIT trap with $? = 0: no evidence for a timed-out test.
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
 }
 
-# The EXIT trap of rl_test_init (a test that sets its own trap calls it last).
+rl_show_logs() {
+  local f n
+  echo "--- evidence kept by rl_cleanup (exit status ${1:-?}): logs under $root and $d"
+  for f in "$root"/*/{console,gcs,qemu,vhost,runlcow}.log "$d"/*.out "$d"/*.err; do
+    [ -f "$f" ] || continue
+    n=40
+    case "$f" in */console.log | */gcs.log) n=60 ;; esac
+    echo "--- $f (last $n lines)"
+    tail -n "$n" "$f" | tr -d '\r' | cut -c 1-2000
+  done
+}
+
+# The EXIT trap of rl_test_init. A test that sets its own trap passes it the status the test
+# ended with (`trap 'rc=$?; ...; rl_cleanup $rc' EXIT`); without an argument, $? is used.
 rl_cleanup() {
-  rl_kill_ours "$d"
+  local rc=${1:-$?}
+  rl_kill_ours "$d" # first: the logs are complete once QEMU and the supervisors are gone
+  [ "$rc" = 0 ] || rl_show_logs "$rc"
   rm -rf "$d"
 }

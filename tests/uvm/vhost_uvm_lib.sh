@@ -5,7 +5,10 @@
 #                               apt-get download and unpacked there: never installed)
 #   vhost_uvm_initrd OUT        a test initrd: tests/vhost_guest as /init plus the virtio, vsock,
 #                               vsock_loopback and virtio_console modules
-#   vhost_uvm_cleanup           kills what vhost_uvm_spawn started (call it from an EXIT trap)
+#   vhost_uvm_cleanup [STATUS]  kills what vhost_uvm_spawn started (call it first in an EXIT
+#                               trap); when STATUS (default $?) is not 0, it then prints the
+#                               tails of the *.log and *.err files in VHOST_UVM_LOGDIR (default:
+#                               the caller's $work), i.e. console, back end, host peer, QEMU
 #   vhost_uvm_spawn VAR CMD...  starts CMD in the background, records its pid in VAR
 #   vhost_uvm_qemu_args INITRD APPEND VUSOCK   the QEMU command line (array QEMU_ARGS)
 set -u
@@ -86,12 +89,20 @@ vhost_uvm_spawn() {
 }
 
 vhost_uvm_cleanup() {
-  local p
+  local rc=${1:-$?} p f
   for p in "${VHOST_PIDS[@]}"; do
     kill "$p" 2>/dev/null || true
   done
   for p in "${VHOST_PIDS[@]}"; do
     wait "$p" 2>/dev/null || true
+  done
+  local dir=${VHOST_UVM_LOGDIR:-${work:-}}
+  [ "$rc" != 0 ] && [ -n "$dir" ] && [ -d "$dir" ] || return 0
+  echo "--- evidence kept by vhost_uvm_cleanup (exit status $rc): logs in $dir"
+  for f in "$dir"/*.log "$dir"/*.err; do
+    [ -f "$f" ] || continue
+    echo "--- ${f##*/} (last 40 lines)"
+    tail -n 40 "$f" | tr -d '\r'
   done
 }
 

@@ -23,3 +23,7 @@ CHECK_SCRIPTS += tests/integration/hardening_noshell.sh
 # cleanup: the integration tests' gcs-over-unix harness (tests/lib/gcs_harness.h), no cmocka
 # inside so benchmarks link it too.
 $(eval $(call add_lib,gcs_harness,tests/lib/gcs_harness.c))
+# wire conformance (gcs-protocol.md §2-§6 as a host written from the contract checks it): bridge
+# level and container level, gcs over unix: (tests/lib/gcs_harness.h).
+CONFORM_LIBS := gcs_harness host_bridge gcs_protocol vsock common
+$(eval $(call add_unit_test,conform_bridge,tests/integration/conform_bridge.c tests/integration/conform_lib.c,$(CONFORM_LIBS),$(LIBS_JSON)))

@@ -35,7 +35,7 @@ CHECK_DEPS += $(BUILD)/bin/lcow-9p-server
 HOST_RUNLCOW_SRCS := host/uvm.c host/qmp.c host/layers.c host/sha256.c host/spawn.c \
 	host/state.c host/ctl.c host/spec.c
 $(eval $(call add_lib,host_runlcow,$(HOST_RUNLCOW_SRCS)))
-$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c host/runlcow2_ops.c host/runlcow2_net.c host/runlcow2_console.c,host_image host_runlcow host_bridge host_p9 gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON) -lpthread))
+$(eval $(call add_prog,runlcow,host/runlcow.c host/runlcow_create.c host/runlcow_ops.c host/runlcow_super.c host/runlcow_pod.c host/runlcow2_ops.c host/runlcow2_net.c host/runlcow2_console.c,host_image host_runlcow host_bridge host_p9 gcs_protocol vsock common,$(LIBS_ARCHIVE) $(LIBS_JSON) -lpthread))
 # libFuzzer: frames through the decoder and handlers of one connection (make fuzz; make check's
 # smoke run), and the same harness replaying tests/fuzz/corpus/fuzz_p9/ as a plain test.
 $(eval $(call add_fuzz,fuzz_p9,tests/fuzz/fuzz_p9.c,host_p9 vsock common,-lpthread))
@@ -48,6 +48,9 @@ CHECK_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
 CHECK_SCRIPTS += tests/uvm/runlcow_cli.sh
 # A bundle's host bind mounts as Plan9 shares (rw, ro, one file) in a container (one UVM).
 CHECK_SCRIPTS += tests/uvm/runlcow_binds.sh
+# Pods: a sandbox + workloads (CRI annotations, --host) in one UVM, namespaces shared, the UVM
+# kept while any container runs (one UVM).
+CHECK_SCRIPTS += tests/uvm/runlcow_pod.sh
 
 # make demo: build everything, make a busybox bundle, boot the UVM and `runlcow run` it.
 .PHONY: demo
@@ -58,6 +61,8 @@ demo: programs $(BUILD)/initrd.img $(BUILD)/vmlinux $(BUILD)/bin/runlcow $(BUILD
 $(eval $(call add_unit_test,test_runlcow,tests/unit/test_runlcow.c,host_runlcow host_bridge gcs_protocol vsock common,$(LIBS_JSON)))
 # make bench: runlcow run end to end (QEMU start -> ... -> exit) and host memory per UVM.
 BENCH_SCRIPTS += tests/bench/runlcow_bench.sh
+# make bench: a pod's second container (--host into a running UVM) vs the first (own UVM), runc.
+BENCH_SCRIPTS += tests/bench/runlcow_pod_bench.sh
 BENCH_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun $(BUILD)/bin/vhost-user-vsock
 
 # runlcow2 (issue 11): OCI image layouts / layer tars → read-only ext4 per layer (libarchive

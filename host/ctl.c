@@ -15,7 +15,9 @@
 #include "host/runlcow.h"
 
 #define CTL_MSG_MAX 65536
-#define CTL_FDS_MAX 3
+/* exec's three stdio fds, plus the client's connection when a workload's supervisor relays a
+ * request to the UVM owner (runlcow_pod.c). */
+#define CTL_FDS_MAX 4
 
 static int ctl_addr(const char *dir, struct sockaddr_un *sa, struct lcow_error **err)
 {

@@ -67,6 +67,8 @@ struct rl_state {
     int exit_code; /* -1 unknown */
     pid_t qemu_pid, backend_pid;
     struct json_object *annotations; /* owned, may be NULL */
+    char *host;      /* a container in another's UVM: that UVM's owner (runlcow_pod.c), or NULL */
+    unsigned hosted; /* a UVM owner: how many other containers its UVM holds */
 };
 void rl_state_done(struct rl_state *s);
 
@@ -119,8 +121,23 @@ struct rl_super_args {
     int ready_fd;             /* -1, or where "OK"/an error is written after create */
     bool foreground;          /* `run` without -d: remove the state when done */
     const char *pid_file;
+    const char *host; /* place the container into the UVM owned by this container's supervisor */
 };
-/* Runs the container's supervisor in this process; returns the exit status to exit with. */
+/* Runs the container's supervisor in this process (for a container placed into another's
+ * UVM, its member process: rl_member_main); returns the exit status to exit with. */
 int rl_super_main(struct rl_globals *g, const struct rl_super_args *a);
+
+/* ---- pods (runlcow_pod.c) --------------------------------------------------------------- */
+
+/* Where a new container goes: `--host ID` (runhcs's flag; NULL if not given) and the CRI
+ * annotations of spec (container-type `container` + sandbox-id) name a container whose UVM it
+ * joins: *ret_owner = that UVM's owner (heap), checked to exist and run. NULL when the
+ * container boots its own UVM (a sandbox, a standalone container). */
+int rl_pod_place(struct rl_globals *g, struct json_object *spec, const char *host, char **ret_owner,
+                 struct lcow_error **err);
+/* The member process of a container in another's UVM: asks the owner to create it (its stdio
+ * handed over), relays its control socket to the owner, forwards signals, exits with the
+ * container's exit code. */
+int rl_member_main(struct rl_globals *g, const struct rl_super_args *a);
 
 #endif

@@ -422,19 +422,30 @@ struct json_object *rl2_stats_from_metrics(const struct json_object *m)
     return data;
 }
 
-/* One `{"type":"stats","id":ID,"data":{...}}` line, as runc events prints. */
-static int print_stats(struct rl_globals *g, const char *id, struct lcow_error **err)
+static void print_event(const char *type, const char *id, struct json_object *data)
+{
+    cleanup_json struct json_object *ev = json_object_new_object();
+    json_object_object_add(ev, "type", json_object_new_string(type));
+    json_object_object_add(ev, "id", json_object_new_string(id));
+    if (data)
+        json_object_object_add(ev, "data", data);
+    printf("%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+    fflush(stdout);
+}
+
+/* The container's metrics (LCOWMetrics) and its cgroup's OOM kill count so far. */
+static int fetch_stats(struct rl_globals *g, const char *id, struct json_object **ret,
+                       uint64_t *oom_kills, struct lcow_error **err)
 {
     cleanup_json struct json_object *req = op_request("stats"), *rep = NULL;
     int r = call_running(g, id, req, &rep, err);
     if (r < 0)
         return r;
-    cleanup_json struct json_object *ev = json_object_new_object();
-    json_object_object_add(ev, "type", json_object_new_string("stats"));
-    json_object_object_add(ev, "id", json_object_new_string(id));
-    json_object_object_add(ev, "data", rl2_stats_from_metrics(lcow_json_field(rep, "stats")));
-    printf("%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
-    fflush(stdout);
+    struct json_object *m = lcow_json_field(rep, "stats");
+    struct json_object *oom = lcow_json_field(m, "memory_oom_control");
+    *oom_kills = 0;
+    (void)lcow_json_get_uint64(oom, "memory_oom_control", "oom_kill", oom_kills, NULL);
+    *ret = json_object_get(m);
     return 0;
 }
 
@@ -464,13 +475,26 @@ int rl2_cmd_events(struct rl_globals *g, int argc, char **argv)
     if (!id)
         return 1;
     cleanup_error struct lcow_error *err = NULL;
-    if (print_stats(g, id, &err) < 0)
+    struct json_object *m = NULL;
+    uint64_t kills = 0, now_kills = 0;
+    if (fetch_stats(g, id, &m, &kills, &err) < 0)
         return rl_fail(err);
-    /* Streaming ends quietly when the container stops, as runc's does. */
-    while (!once) {
-        sleep(interval);
-        if (print_stats(g, id, &err) < 0)
+    print_event("stats", id, rl2_stats_from_metrics(m));
+    json_object_put(m);
+    /* The GCS sends no OOM notification (only the exit one, gcs-protocol.md §2.9): the cgroup's
+     * oom_kill count (memory.events on v2, in LCOWMetrics' memory_oom_control) is polled every
+     * second and each rise is runc's {"type":"oom"} event; stats every interval. Streaming
+     * ends quietly when the container stops, as runc's does. */
+    for (unsigned tick = 1; !once; tick++) {
+        sleep(1);
+        if (fetch_stats(g, id, &m, &now_kills, &err) < 0)
             return 0;
+        if (now_kills > kills)
+            print_event("oom", id, NULL);
+        kills = now_kills;
+        if (tick % interval == 0)
+            print_event("stats", id, rl2_stats_from_metrics(m));
+        json_object_put(m);
     }
     return 0;
 }

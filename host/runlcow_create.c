@@ -27,12 +27,13 @@ struct create_opts {
     const char *bundle;
     const char *pid_file;
     const char *console_socket;
+    const char *host; /* runhcs's --host: run in that container's UVM */
     bool detach;
 };
 
 static int parse_create(int argc, char **argv, bool run, struct create_opts *o, const char **ret_id)
 {
-    enum { O_PID = 256, O_CONSOLE, O_NOOP, O_PRESERVE };
+    enum { O_PID = 256, O_CONSOLE, O_NOOP, O_PRESERVE, O_HOST };
     static const struct option opts[] = {
         {"bundle", required_argument, NULL, 'b'},
         {"pid-file", required_argument, NULL, O_PID},
@@ -41,6 +42,7 @@ static int parse_create(int argc, char **argv, bool run, struct create_opts *o, 
         {"no-pivot", no_argument, NULL, O_NOOP},
         {"no-new-keyring", no_argument, NULL, O_NOOP},
         {"preserve-fds", required_argument, NULL, O_PRESERVE},
+        {"host", required_argument, NULL, O_HOST},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -62,11 +64,14 @@ static int parse_create(int argc, char **argv, bool run, struct create_opts *o, 
             if (strcmp(optarg, "0") != 0)
                 return rl_failf("--preserve-fds is not supported (no host fds reach the UVM)");
             break;
+        case O_HOST:
+            o->host = optarg;
+            break;
         case O_NOOP:
             break;
         default:
-            return rl_failf("usage: runlcow %s [--bundle DIR] [--pid-file FILE]%s ID", argv[0],
-                            run ? " [-d]" : "");
+            return rl_failf("usage: runlcow %s [--bundle DIR] [--pid-file FILE] [--host ID]%s ID",
+                            argv[0], run ? " [-d]" : "");
         }
     }
     if (optind != argc - 1)
@@ -241,6 +246,10 @@ static int create_or_run(struct rl_globals *g, int argc, char **argv, bool run)
     cleanup_json struct json_object *spec = NULL;
     if (load_bundle(bundle, &spec, &err) < 0)
         return rl_fail(err);
+    /* Pods (runlcow_pod.c): --host or the CRI annotations may place it into a running UVM. */
+    cleanup_free char *owner = NULL;
+    if (rl_pod_place(g, spec, o.host, &owner, &err) < 0)
+        return rl_fail(err);
     /* Everything is checked before the state directory exists. */
     if (rl_dir_create(g, id, &err) < 0)
         return rl_fail(err);
@@ -257,7 +266,8 @@ static int create_or_run(struct rl_globals *g, int argc, char **argv, bool run)
                               .start = run,
                               .ready_fd = -1,
                               .foreground = run && !o.detach,
-                              .pid_file = o.pid_file};
+                              .pid_file = o.pid_file,
+                              .host = owner};
     if (a.foreground)
         return rl_super_main(g, &a);
     return spawn_supervisor(g, &a);

@@ -251,6 +251,15 @@ int rl_cmd_delete(struct rl_globals *g, int argc, char **argv)
     if (read_state(g, id, &st, &err) < 0)
         return rl_fail(err);
     cleanup_free char *dir = rl_dir(g, id);
+    /* A pod's UVM owner outlives its own container while others run in its UVM: deleting it
+     * would take them down (runhcs refuses too; containerd deletes workloads first). */
+    if (st.hosted > 0 && pid_alive(st.pid)) {
+        int r = rl_failf("cannot delete container %s: its UVM holds %u other container(s); "
+                         "delete them first",
+                         id, st.hosted);
+        rl_state_done(&st);
+        return r;
+    }
     if ((st.status == RL_RUNNING || st.status == RL_CREATING || st.status == RL_PAUSED) && !force) {
         int r = rl_failf("cannot delete container %s that is not stopped: %s", id,
                          rl_status_name(st.status));

@@ -1,10 +1,12 @@
-/* The per-container supervisor (runlcow.h): boots the UVM, builds and attaches the layers,
- * creates the container over the bridge, then serves the control socket and relays stdio
- * until the container's init exits; then releases everything in the Windows host's order
- * (lcow-host.md §3.1 steps 12-14) and exits with the init's exit code.
+/* The supervisor (runlcow.h, runlcow_pod.h): boots the UVM for its own container, builds and
+ * attaches the layers, creates the container over the bridge, then serves the control socket
+ * and relays stdio until the container's init exits; then releases everything in the Windows
+ * host's order (lcow-host.md §3.1 steps 12-14) and exits with the init's exit code. Containers
+ * placed into this UVM later (pods, runlcow_pod.c) are served by the same loop; the UVM stops
+ * once none of its containers runs any more.
  *
  * One thread, one poll loop. Bridge calls the loop makes are synchronous (bounded); the
- * WaitForProcess requests stay outstanding and their answers, like the exit notification,
+ * WaitForProcess requests stay outstanding and their answers, like the exit notifications,
  * are picked up by a non-blocking drain after every wake-up. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -25,289 +27,146 @@
 #include "common/io.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "gcs/protocol.h"
-#include "host/bridge_client.h"
 #include "host/layers.h"
 #include "host/oci_image.h"
-#include "host/p9_binds.h"
 #include "host/p9_server.h"
 #include "host/qmp.h"
-#include "host/runlcow.h"
-#include "host/runlcow2.h"
-#include "host/uvm.h"
-#include "vsock/transport.h"
+#include "host/runlcow_pod.h"
 
-#define CALL_MS        60000 /* one bridge or QMP call (EnsureFilesystem formats under TCG) */
 #define STDIO_GRACE_NS 2000000000ull /* output still flowing after an exit */
 #define DELETE_WAIT_NS 10000000000ull
 #define NOTIFY_WAIT_MS 5000
-#define FS_WAIT_NS     15000000000ull
-#define LAYER_LUN      0u
-#define SCRATCH_LUN    1u
-/* Layer i (top-most first) sits at LUN 0 for i = 0, else i + 1 (LUN 1 is the scratch), and is
- * mounted at /run/mounts/scsi/m<LUN>. */
-#define LAYERS_MAX 62u
-static unsigned layer_lun(size_t i)
-{
-    return i == 0 ? LAYER_LUN : (unsigned)i + 1;
-}
-
-enum {
-    R_LAYER_PLUG = 1 << 0,
-    R_LAYER_MOUNT = 1 << 1,
-    R_SCRATCH_FILE = 1 << 2,
-    R_SCRATCH_PLUG = 1 << 3,
-    R_SCRATCH_MOUNT = 1 << 4,
-    R_COMBINED = 1 << 5,
-    R_CREATED = 1 << 6,
-};
-
-struct proc {
-    struct proc *next;
-    uint32_t pid; /* in the UVM */
-    bool is_init;
-    bool tty;
-    int vs[3];    /* the GCS's stdio connections */
-    int local[3]; /* host side: ours (init) or the exec caller's */
-    bool in_open;
-    bool waiting;
-    uint64_t wait_id;
-    bool exited;
-    uint32_t code;
-    uint64_t exit_ns;
-    int ctl; /* control connection owed {"exit": code}, or -1 */
-};
-
-struct super {
-    struct rl_globals *g;
-    const struct rl_super_args *a;
-    char *dir;
-    struct rl_state st;
-    struct host_uvm *uvm;
-    struct vsock_addr base;
-    char *image, *scratch;
-    char **images; /* read-only layers, top-most first (image = images[0]) */
-    size_t n_images, n_plugged, n_mounted;
-    bool vpmem; /* layers cold-plugged as virtio-pmem (VPMemDevice), else SCSI */
-    char *bundle_path, *root_path, *scratch_path;
-    unsigned res;
-    struct proc *procs, *init;
-    int ctl_listen, sigfd;
-    bool notified, uvm_lost, stopping;
-    uint64_t stop_ns;
-    int delete_ctl;
-    bool paused; /* by runlcow2's pause (the container's cgroup frozen) */
-    bool raw;    /* our terminal is in raw mode for a console init */
-    struct termios saved;
-    struct rl2_net net; /* runlcow2_net.c: user networking, when the bundle asks */
-    /* Bind mounts of host paths (issue 13): a 9P server per UVM, started with the first one. */
-    struct host_p9_server *p9;
-    struct host_p9_binds binds;
-    struct json_object *guest_spec; /* the Create spec, bind sources already rewritten */
-    uint32_t share_counter;         /* hcsshim's per-UVM share counter */
-    bool shared;                    /* binds added to the server */
-    size_t n_mapped;                /* MappedDirectory Adds the GCS accepted */
-    uint64_t t_layers, t_created, t_started, t_output, t_exit;
-};
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static void save_state(struct super *s)
+static void warn_err(struct lcow_error **e)
+{
+    if (*e)
+        lcow_log(LCOW_LOG_WARNING, "release: %s", lcow_error_message(*e));
+    lcow_error_release(e);
+}
+
+bool rl_bridge_up(const struct super *s)
+{
+    return s->uvm && !s->uvm_lost && !s->uvm->qemu_exited;
+}
+
+size_t rl_ctr_others(const struct super *s)
+{
+    size_t n = 0;
+    for (const struct rl_ctr *c = s->ctrs; c; c = c->next)
+        n += !c->own;
+    return n;
+}
+
+struct rl_ctr *rl_ctr_find(struct super *s, const char *id)
+{
+    for (struct rl_ctr *c = s->ctrs; c; c = c->next)
+        if (strcmp(c->id, id) == 0)
+            return c;
+    return NULL;
+}
+
+void rl_save_state(struct super *s, struct rl_ctr *c)
 {
     cleanup_error struct lcow_error *err = NULL;
-    if (s->uvm) {
-        s->st.qemu_pid = s->uvm->qemu_pid;
-        s->st.backend_pid = s->uvm->backend_pid;
+    /* Only the owner's state names the UVM's processes (delete kills leftovers by them). */
+    if (c->own && s->uvm) {
+        c->st.qemu_pid = s->uvm->qemu_pid;
+        c->st.backend_pid = s->uvm->backend_pid;
     } else {
-        s->st.qemu_pid = s->st.backend_pid = 0;
+        c->st.qemu_pid = c->st.backend_pid = 0;
     }
-    if (rl_state_write(s->g, &s->st, &err) < 0)
+    if (c->own)
+        c->st.hosted = (unsigned)rl_ctr_others(s);
+    if (rl_state_write(s->g, &c->st, &err) < 0)
         lcow_log(LCOW_LOG_WARNING, "write state: %s", lcow_error_message(err));
 }
 
-static int check(struct host_message *m, const char *what, struct lcow_error **err)
+void rl_reply(int fd, const char *key, struct json_object *val)
 {
-    int32_t result = 0;
-    cleanup_free char *msg = NULL;
-    int r = host_message_result(m, &result, &msg, err);
-    host_message_done(m);
-    if (r < 0)
-        return lcow_error_wrap(err, "%s", what);
-    if (result != 0)
-        return lcow_error_make(err, EREMOTEIO, "%s: the GCS answered 0x%08x: %s", what,
-                               (unsigned)result, msg ? msg : "");
-    return 0;
+    cleanup_json struct json_object *o = json_object_new_object();
+    json_object_object_add(o, key, val);
+    struct lcow_error *e = NULL;
+    (void)rl_ctl_send(fd, o, NULL, 0, &e);
+    lcow_error_release(&e);
 }
 
-static int modify(struct super *s, struct gcs_modify_request *q, const char *what,
-                  struct lcow_error **err)
+void rl_reply_err(int fd, const struct lcow_error *e)
 {
-    q->has_settings = true;
-    int r = host_bridge_modify(s->uvm->bridge, NULL, q, CALL_MS, NULL, err);
-    return r < 0 ? lcow_error_wrap(err, "%s", what) : 0;
+    rl_reply(fd, "error", json_object_new_string(lcow_error_message(e)));
 }
 
-static int scsi_disk(struct super *s, bool add, unsigned lun, const char *mount, bool ro,
-                     bool ensure_fs, const char *what, struct lcow_error **err)
+static struct json_object *obj(struct json_object *o, const char *key)
 {
-    char *ro_opts[] = {"ro", NULL};
-    struct gcs_modify_request q = {
-        .resource_type = GCS_RESOURCE_MAPPED_VIRTUAL_DISK,
-        .request_type = add ? GCS_REQUEST_ADD : GCS_REQUEST_REMOVE,
-        .request_type_name = add ? "Add" : "Remove",
+    struct json_object *v = NULL;
+    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object))
+        return v;
+    return NULL;
+}
+
+static void unlink_port(struct super *s, uint32_t port)
+{
+    char path[128];
+    if (s->base.kind == VSOCK_ADDR_UNIX && vsock_unix_path(&s->base, port, path, sizeof(path)) == 0)
+        (void)unlink(path);
+}
+
+/* hcsshim's guest path for layer i: /run/layers/p<N> (VPMem) or /run/mounts/scsi/m<LUN>. */
+static int combined_layers(struct super *s, struct rl_ctr *c, bool add, struct lcow_error **err)
+{
+    struct gcs_layer layers[RL_LAYERS_MAX] = {0};
+    for (size_t i = 0; i < c->n_layers && i < RL_LAYERS_MAX; i++)
+        layers[i].path = c->layers[i]->mount;
+    struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_COMBINED_LAYERS,
+                                   .request_type = add ? GCS_REQUEST_ADD : GCS_REQUEST_REMOVE,
+                                   .request_type_name = add ? "Add" : "Remove"};
+    q.settings.combined_layers = (struct gcs_combined_layers){
+        .container_id = add ? c->id : NULL,
+        .container_root_path = c->root_path,
+        .layers = add ? layers : NULL,
+        .n_layers = add ? c->n_layers : 0,
+        .scratch_path = add ? c->scratch_path : NULL,
     };
-    q.settings.mapped_virtual_disk = (struct gcs_mapped_virtual_disk){
-        .mount_path = (char *)mount,
-        .lun = (uint8_t)lun,
-        .read_only = ro,
-        .options = add && ro ? ro_opts : NULL,
-        .ensure_filesystem = add && ensure_fs,
-        .filesystem = add && ensure_fs ? "ext4" : NULL,
-    };
-    /* init loads the file system modules while gcs already serves (initrd/init.c), so the
-     * first mount right after boot can find ext4 not registered yet: retry that, bounded. */
-    uint64_t deadline = lcow_now_ns() + FS_WAIT_NS;
-    for (;;) {
-        int r = modify(s, &q, what, err);
-        if (r >= 0 || !add || lcow_now_ns() >= deadline ||
-            !strstr(lcow_error_message(*err), "not supported"))
-            return r;
-        lcow_error_release(err);
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static int scsi_unplug_guest(struct super *s, unsigned lun, struct lcow_error **err)
-{
-    struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_SCSI_DEVICE,
-                                   .request_type = GCS_REQUEST_REMOVE,
-                                   .request_type_name = "Remove"};
-    q.settings.scsi_device = (struct gcs_scsi_device){.controller = 0, .lun = (uint8_t)lun};
-    return modify(s, &q, "SCSIDevice Remove", err);
-}
-
-/* hcsshim's guest paths: /run/layers/p<DeviceNumber> for VPMem, /run/mounts/scsi/m<n>. */
-static char *layer_mount(const struct super *s, size_t i)
-{
-    char *p = NULL;
-    int n = s->vpmem ? asprintf(&p, "/run/layers/p%zu", i)
-                     : asprintf(&p, "/run/mounts/scsi/m%u", layer_lun(i));
-    return n < 0 ? NULL : p;
+    return rl_modify(s, &q, add ? "CombinedLayers Add" : "CombinedLayers Remove", err);
 }
 
 /* VPMem when every image can be a virtio-pmem device (a multiple of 2 MiB: lcow-tar2ext4's
- * images are), hcsshim's first choice for read-only layers; SCSI otherwise. */
-static bool layers_fit_pmem(const struct super *s)
+ * images are), hcsshim's first choice for read-only layers; SCSI otherwise. Only the
+ * container that boots the UVM can have them (cold-plugged). */
+static bool layers_fit_pmem(const struct rl_ctr *c)
 {
-    if (s->n_images > HOST_UVM_PMEM_MAX)
+    if (c->n_images > HOST_UVM_PMEM_MAX)
         return false;
-    for (size_t i = 0; i < s->n_images; i++) {
+    for (size_t i = 0; i < c->n_images; i++) {
         struct stat st;
-        if (stat(s->images[i], &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        if (stat(c->images[i], &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
             st.st_size % HOST_UVM_PMEM_ALIGN)
             return false;
     }
     return true;
 }
 
-static int vpmem_layer(struct super *s, bool add, size_t i, const char *mount,
-                       struct lcow_error **err)
-{
-    struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_VPMEM_DEVICE,
-                                   .request_type = add ? GCS_REQUEST_ADD : GCS_REQUEST_REMOVE,
-                                   .request_type_name = add ? "Add" : "Remove"};
-    q.settings.vpmem_device =
-        (struct gcs_vpmem_device){.device_number = (uint32_t)i, .mount_path = (char *)mount};
-    if (!add)
-        return modify(s, &q, "layer VPMemDevice Remove", err);
-    /* Under QEMU nd_pmem binds the namespaces after the GCS starts (a late module): until then
-     * /dev/pmemN opens with ENXIO. Retried as the fs-module wait above. */
-    uint64_t deadline = lcow_now_ns() + FS_WAIT_NS;
-    for (;;) {
-        struct lcow_error *e = NULL;
-        int r = modify(s, &q, "layer VPMemDevice Add", &e);
-        if (r >= 0)
-            return r;
-        if (lcow_now_ns() >= deadline || !strstr(lcow_error_message(e), "No such device")) {
-            if (err && !*err)
-                *err = e;
-            else
-                lcow_error_release(&e);
-            return r;
-        }
-        lcow_error_release(&e);
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static int combined_layers(struct super *s, bool add, struct lcow_error **err)
-{
-    struct gcs_layer layers[LAYERS_MAX] = {0};
-    char mounts[LAYERS_MAX][32];
-    for (size_t i = 0; i < s->n_images && i < LAYERS_MAX; i++) {
-        cleanup_free char *m = layer_mount(s, i);
-        snprintf(mounts[i], sizeof(mounts[i]), "%s", m ? m : "");
-        layers[i].path = mounts[i];
-    }
-    struct gcs_modify_request q = {.resource_type = GCS_RESOURCE_COMBINED_LAYERS,
-                                   .request_type = add ? GCS_REQUEST_ADD : GCS_REQUEST_REMOVE,
-                                   .request_type_name = add ? "Add" : "Remove"};
-    q.settings.combined_layers = (struct gcs_combined_layers){
-        .container_id = add ? (char *)s->a->id : NULL,
-        .container_root_path = s->root_path,
-        .layers = add ? layers : NULL,
-        .n_layers = add ? s->n_images : 0,
-        .scratch_path = add ? s->scratch_path : NULL,
-    };
-    return modify(s, &q, add ? "CombinedLayers Add" : "CombinedLayers Remove", err);
-}
-
-/* QMP node/device names: l0 (the layer), s0 (scratch). */
-static int plug(struct super *s, const char *name, const char *file, bool ro, unsigned lun,
-                struct lcow_error **err)
-{
-    int r = host_qmp_blockdev_add(s->uvm->qmp, name, file, ro, CALL_MS, err);
-    if (r >= 0) {
-        r = host_qmp_scsi_add(s->uvm->qmp, name, name, "scsi0.0", lun, CALL_MS, err);
-        if (r < 0) {
-            struct lcow_error *e = NULL;
-            (void)host_qmp_blockdev_del(s->uvm->qmp, name, CALL_MS, &e);
-            lcow_error_release(&e);
-        }
-    }
-    return r < 0 ? lcow_error_wrap(err, "hot-plug `%s` at LUN %u", file, lun) : 0;
-}
-
-static void unplug(struct super *s, const char *name)
-{
-    struct lcow_error *e = NULL;
-    if (host_qmp_device_del(s->uvm->qmp, name, 10000, &e) < 0 ||
-        host_qmp_blockdev_del(s->uvm->qmp, name, 10000, &e) < 0)
-        lcow_log(LCOW_LOG_WARNING, "unplug %s: %s", name, lcow_error_message(e));
-    lcow_error_release(&e);
-}
-
-static void unlink_port(struct super *s, uint32_t port);
+/* ---- Plan9 binds ------------------------------------------------------------------------ */
 
 /* The guest's spec, its host-path bind mounts numbered as shares and rewritten to UVM paths:
  * done before the boot, so a missing or unusable bind source fails with nothing started. */
-static int guest_spec(struct super *s, struct lcow_error **err)
+static int guest_spec(struct super *s, struct rl_ctr *c, struct lcow_error **err)
 {
-    int r = rl_guest_spec(s->a->spec, s->root_path, &s->guest_spec, err);
+    int r = rl_guest_spec(c->spec, c->root_path, &c->guest_spec, err);
     if (r < 0)
         return r;
-    s->share_counter = 1;
-    return host_p9_spec_binds(s->guest_spec, s->a->id, &s->share_counter, &s->binds, err);
+    if (!c->own && (r = rl_pod_workload_spec(s, c, err)) < 0)
+        return r;
+    return host_p9_spec_binds(c->guest_spec, c->id, &s->share_counter, &c->binds, err);
 }
 
 /* The binds become Plan9 shares: the host half (server, shares) first, then one
  * MappedDirectory Add each. */
-static int share_binds(struct super *s, struct lcow_error **err)
+static int share_binds(struct super *s, struct rl_ctr *c, struct lcow_error **err)
 {
     int r = 0;
-    if (s->binds.n == 0)
+    if (c->binds.n == 0)
         return 0;
     if (!s->p9) {
         struct host_p9_server *p9 = NULL;
@@ -319,54 +178,47 @@ static int share_binds(struct super *s, struct lcow_error **err)
         if ((r = host_p9_server_listen(s->p9, &s->base, HOST_P9_DEFAULT_PORT, err)) < 0)
             return lcow_error_wrap(err, "the Plan9 server");
     }
-    if ((r = host_p9_binds_share(s->p9, &s->binds, err)) < 0)
+    if ((r = host_p9_binds_share(s->p9, &c->binds, err)) < 0)
         return r;
-    s->shared = true;
-    for (size_t i = 0; i < s->binds.n; i++) {
+    c->shared = true;
+    for (size_t i = 0; i < c->binds.n; i++) {
         struct gcs_modify_request q;
-        host_p9_bind_request(&s->binds.v[i], true, &q);
-        if ((r = modify(s, &q, "MappedDirectory Add", err)) < 0)
-            return lcow_error_wrap(err, "bind mount %u (share %s)", s->binds.v[i].index,
-                                   s->binds.v[i].share_name);
-        s->n_mapped = i + 1;
+        host_p9_bind_request(&c->binds.v[i], true, &q);
+        if ((r = rl_modify(s, &q, "MappedDirectory Add", err)) < 0)
+            return lcow_error_wrap(err, "bind mount %u (share %s)", c->binds.v[i].index,
+                                   c->binds.v[i].share_name);
+        c->n_mapped = i + 1;
     }
     return 0;
 }
 
-/* Guest half (MappedDirectory Remove, newest first) when the bridge is up, then the host half;
- * the server and its socket go too. */
-static void unshare_binds(struct super *s, bool guest)
+/* Guest half (MappedDirectory Remove, newest first) when the bridge is up, then the host half. */
+static void unshare_binds(struct super *s, struct rl_ctr *c, bool guest)
 {
-    for (size_t i = s->n_mapped; guest && i-- > 0;) {
+    for (size_t i = c->n_mapped; guest && i-- > 0;) {
         struct lcow_error *e = NULL;
         struct gcs_modify_request q;
-        host_p9_bind_request(&s->binds.v[i], false, &q);
-        if (modify(s, &q, "MappedDirectory Remove", &e) < 0)
-            lcow_log(LCOW_LOG_WARNING, "release: %s", lcow_error_message(e));
-        lcow_error_release(&e);
+        host_p9_bind_request(&c->binds.v[i], false, &q);
+        if (rl_modify(s, &q, "MappedDirectory Remove", &e) < 0)
+            warn_err(&e);
     }
-    s->n_mapped = 0;
-    if (s->shared && s->p9)
-        host_p9_binds_unshare(s->p9, &s->binds);
-    s->shared = false;
-    host_p9_binds_done(&s->binds);
-    if (s->p9) {
-        host_p9_server_free(s->p9);
-        s->p9 = NULL;
-        unlink_port(s, HOST_P9_DEFAULT_PORT);
-    }
+    c->n_mapped = 0;
+    if (c->shared && s->p9)
+        host_p9_binds_unshare(s->p9, &c->binds);
+    c->shared = false;
+    host_p9_binds_done(&c->binds);
 }
 
-static int create_container(struct super *s, struct lcow_error **err)
+static int create_container(struct super *s, struct rl_ctr *c, struct lcow_error **err)
 {
     struct gcs_create_request q = {
-        .base = {.container_id = (char *)s->a->id, .activity_id = GCS_ZERO_GUID},
+        .base = {.container_id = c->id, .activity_id = GCS_ZERO_GUID},
         .config = {.schema_version = {.major = 2, .minor = 1},
-                   .oci_bundle_path = s->bundle_path,
-                   .scratch_dir_path = s->scratch_path},
+                   .oci_bundle_path = c->bundle_path,
+                   .scratch_dir_path = c->scratch_path},
     };
-    q.config.oci_specification = s->guest_spec;
-    int r = share_binds(s, err);
+    q.config.oci_specification = c->guest_spec;
+    int r = share_binds(s, c, err);
     if (r < 0)
         return r;
     cleanup_free char *payload = NULL;
@@ -374,23 +226,15 @@ static int create_container(struct super *s, struct lcow_error **err)
     if (r < 0)
         return r;
     struct host_message m = {0};
-    r = host_bridge_call(s->uvm->bridge, GCS_MSG_CREATE, payload, CALL_MS, &m, err);
-    return r < 0 ? lcow_error_wrap(err, "Create") : check(&m, "Create", err);
-}
-
-static struct json_object *obj(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object))
-        return v;
-    return NULL;
+    r = host_bridge_call(s->uvm->bridge, GCS_MSG_CREATE, payload, RL_CALL_MS, &m, err);
+    return r < 0 ? lcow_error_wrap(err, "Create") : rl_check(&m, "Create", err);
 }
 
 /* ---- set-up and release ------------------------------------------------------------------ */
 
 static int uvm_config_start(struct super *s, struct lcow_error **err)
 {
-    struct host_uvm_config c = {
+    struct host_uvm_config cfg = {
         .dir = s->dir,
         .qemu = s->g->qemu,
         .kernel = s->g->kernel,
@@ -405,155 +249,285 @@ static int uvm_config_start(struct super *s, struct lcow_error **err)
         .timeout_ms = s->g->boot_timeout_ms,
     };
     if (s->vpmem)
-        c.pmem = (const char *const *)s->images;
+        cfg.pmem = (const char *const *)s->own->images;
     const char *net_args[5] = {NULL};
     if (rl2_net_qemu_args(&s->net, net_args, LCOW_ARRAY_SIZE(net_args)) > 0)
-        c.extra_args = net_args;
-    int r = host_uvm_start(&c, &s->uvm, err);
+        cfg.extra_args = net_args;
+    int r = host_uvm_start(&cfg, &s->uvm, err);
     if (r < 0)
         return lcow_error_wrap(err, "boot the UVM");
-    s->st.qemu_pid = s->uvm->qemu_pid;
     return vsock_addr_parse(s->uvm->vsock_base, &s->base, err);
 }
 
-static int setup(struct super *s, struct lcow_error **err)
+/* What is checked before anything boots or is attached: the network settings, the guest
+ * spec and binds, the layer images, the scratch file. */
+static int ctr_prepare(struct super *s, struct rl_ctr *c, struct lcow_error **err)
 {
     cleanup_free char *cache = NULL;
     if (asprintf(&cache, "%s/.layers", s->g->root) < 0 ||
-        asprintf(&s->scratch, "%s/scratch.img", s->dir) < 0)
+        asprintf(&c->scratch, "%s/scratch.img", c->dir) < 0)
         return lcow_error_make(err, ENOMEM, "paths");
-    /* The network settings and images first: bad ones fail before anything boots. */
-    int r = rl2_net_from_spec(s->a->spec, &s->net, err);
-    if (r < 0 || (r = guest_spec(s, err)) < 0)
-        return r;
-    r = host_bundle_layers(s->st.bundle, s->st.rootfs, s->st.annotations, cache, &s->images, err);
-    if (r < 0)
-        return r;
-    while (s->images[s->n_images])
-        s->n_images++;
-    if (s->n_images == 0 || s->n_images > LAYERS_MAX)
-        return lcow_error_make(err, E2BIG, "%zu layers (1 to %u)", s->n_images, LAYERS_MAX);
-    if (!(s->image = strdup(s->images[0])))
-        return lcow_error_make(err, ENOMEM, "paths");
-    s->vpmem = layers_fit_pmem(s);
-    if ((r = host_scratch_create(s->scratch, s->g->scratch_bytes, err)) < 0)
-        return r;
-    s->res |= R_SCRATCH_FILE;
-    if ((r = uvm_config_start(s, err)) < 0)
-        return r;
-    save_state(s);
-    for (size_t i = 0; i < s->n_images; i++) {
-        char node[32];
-        snprintf(node, sizeof(node), "l%zu", i);
-        cleanup_free char *mount = layer_mount(s, i);
-        if (!mount)
-            return lcow_error_make(err, ENOMEM, "paths");
-        if (!s->vpmem && (r = plug(s, node, s->images[i], true, layer_lun(i), err)) < 0)
-            return r;
-        s->n_plugged = i + 1;
-        s->res |= R_LAYER_PLUG;
-        if (s->vpmem)
-            r = vpmem_layer(s, true, i, mount, err);
-        else
-            r = scsi_disk(s, true, layer_lun(i), mount, true, false, "layer MappedVirtualDisk",
-                          err);
+    if (c->own) {
+        int r = rl2_net_from_spec(c->spec, &s->net, err);
         if (r < 0)
             return r;
-        s->n_mounted = i + 1;
-        s->res |= R_LAYER_MOUNT;
+    } else {
+        struct rl2_net n = {0};
+        int r = rl2_net_from_spec(c->spec, &n, err);
+        bool asked = n.enabled;
+        rl2_net_done(&n);
+        if (r < 0)
+            return r;
+        if (asked)
+            return lcow_error_make(err, EINVAL,
+                                   "annotation %s: a container placed into another's UVM cannot "
+                                   "add a network adapter (the UVM's adapters are set up when it "
+                                   "boots)",
+                                   RL2_NET_ANNOTATION);
     }
-    if ((r = plug(s, "s0", s->scratch, false, SCRATCH_LUN, err)) < 0)
+    int r = guest_spec(s, c, err);
+    if (r < 0)
         return r;
-    s->res |= R_SCRATCH_PLUG;
-    if ((r = scsi_disk(s, true, SCRATCH_LUN, s->bundle_path, false, true,
-                       "scratch MappedVirtualDisk", err)) < 0)
+    r = host_bundle_layers(c->st.bundle, c->st.rootfs, c->st.annotations, cache, &c->images, err);
+    if (r < 0)
         return r;
-    s->res |= R_SCRATCH_MOUNT;
-    if ((r = combined_layers(s, true, err)) < 0)
+    while (c->images[c->n_images])
+        c->n_images++;
+    if (c->n_images == 0 || c->n_images > RL_LAYERS_MAX)
+        return lcow_error_make(err, E2BIG, "%zu layers (1 to %u)", c->n_images, RL_LAYERS_MAX);
+    if (c->own)
+        s->vpmem = layers_fit_pmem(c);
+    if ((r = host_scratch_create(c->scratch, s->g->scratch_bytes, err)) < 0)
         return r;
-    s->res |= R_COMBINED;
-    s->t_layers = lcow_now_ns();
-    if ((r = rl2_net_modify(s->uvm->bridge, &s->net, true, err)) < 0)
-        return r;
-    if ((r = create_container(s, err)) < 0)
-        return r;
-    s->res |= R_CREATED;
-    s->t_created = lcow_now_ns();
+    c->res |= R_SCRATCH_FILE;
     return 0;
 }
 
-static void warn_err(struct lcow_error **e)
+int rl_ctr_setup(struct super *s, struct rl_ctr *c, struct lcow_error **err)
 {
-    if (*e)
-        lcow_log(LCOW_LOG_WARNING, "release: %s", lcow_error_message(*e));
-    lcow_error_release(e);
+    int r = 0;
+    if (!c->own && (r = ctr_prepare(s, c, err)) < 0)
+        return r;
+    for (size_t i = 0; i < c->n_images; i++) {
+        r = c->own && s->vpmem ? rl_disk_pmem(s, i, c->images[i], &c->layers[i], err)
+                               : rl_disk_layer(s, c->images[i], &c->layers[i], err);
+        if (r < 0)
+            return r;
+        c->n_layers = i + 1;
+    }
+    if ((r = rl_disk_scratch(s, c->scratch, c->bundle_path, &c->scratch_disk, err)) < 0)
+        return r;
+    if ((r = combined_layers(s, c, true, err)) < 0)
+        return r;
+    c->res |= R_COMBINED;
+    c->t_layers = lcow_now_ns();
+    if (c->own) {
+        if ((r = rl2_net_modify(s->uvm->bridge, &s->net, true, err)) < 0)
+            return r;
+        s->net_added = s->net.enabled;
+    }
+    if ((r = create_container(s, c, err)) < 0)
+        return r;
+    c->res |= R_CREATED;
+    c->t_created = lcow_now_ns();
+    return 0;
 }
 
-static bool bridge_up(struct super *s)
+/* The own container: everything checked, then the boot, then the rest as for any container. */
+static int setup(struct super *s, struct lcow_error **err)
 {
-    return s->uvm && !s->uvm_lost && !s->uvm->qemu_exited;
+    int r = ctr_prepare(s, s->own, err);
+    if (r < 0 || (r = uvm_config_start(s, err)) < 0)
+        return r;
+    rl_save_state(s, s->own);
+    return rl_ctr_setup(s, s->own, err);
+}
+
+/* Takes notifications until the container's own arrives (others are recorded on the way). */
+static void note_notification(struct super *s, struct host_message *m)
+{
+    struct gcs_container_notification n = {0};
+    if (gcs_decode_container_notification(m->payload, m->len, &n, NULL) == 0 && n.container_id) {
+        struct rl_ctr *c = rl_ctr_find(s, n.container_id);
+        if (c)
+            c->notified = true;
+    }
+    gcs_container_notification_done(&n);
+    host_message_done(m);
+}
+
+static void wait_notified(struct super *s, struct rl_ctr *c, int ms)
+{
+    uint64_t deadline = lcow_now_ns() + (uint64_t)ms * 1000000u;
+    while (!c->notified && rl_bridge_up(s)) {
+        uint64_t now = lcow_now_ns();
+        if (now >= deadline)
+            break;
+        struct lcow_error *e = NULL;
+        struct host_message m = {0};
+        if (host_bridge_next_notification(s->uvm->bridge, (int)((deadline - now) / 1000000u) + 1,
+                                          &m, &e) < 0) {
+            warn_err(&e);
+            break;
+        }
+        note_notification(s, &m);
+    }
+}
+
+/* The last container of the UVM takes its network adapter with it (§3.1 step 13: network
+ * teardown first), guest half; QEMU's device goes with the VM. */
+static void net_release(struct super *s)
+{
+    if (!s->net_added || !rl_bridge_up(s))
+        return;
+    struct lcow_error *e = NULL;
+    if (rl2_net_modify(s->uvm->bridge, &s->net, false, &e) < 0)
+        warn_err(&e);
+    s->net_added = false;
 }
 
 /* Reverse order of acquisition; the guest half of each removal goes before the host half. */
-static void release(struct super *s)
+void rl_ctr_release(struct super *s, struct rl_ctr *c)
 {
     struct lcow_error *e = NULL;
-    if (bridge_up(s)) {
-        if (s->res & R_CREATED && !s->notified) {
-            /* Shutdown (§3.1 step 12) for a container whose init never ran or still runs. */
-            struct host_message m = {0};
-            if (host_bridge_simple(s->uvm->bridge, GCS_MSG_SHUTDOWN_FORCED, s->a->id, 30000, &m,
-                                   &e) >= 0)
-                host_message_done(&m);
-            warn_err(&e);
-        }
-        if (s->res & R_CREATED && !s->notified) {
-            struct host_message m = {0};
-            if (host_bridge_next_notification(s->uvm->bridge, NOTIFY_WAIT_MS, &m, &e) >= 0)
-                host_message_done(&m);
-            warn_err(&e);
-        }
-        if (s->res & R_COMBINED && combined_layers(s, false, &e) < 0)
-            warn_err(&e);
-        /* Before the scratch goes: the shares are mounted under its /run/gcs/c/<id>. */
-        unshare_binds(s, true);
-        /* No DeleteContainerState: hcsshim's v1 path never sends it, and the UVM goes next. */
-        if (s->res & R_SCRATCH_MOUNT && scsi_disk(s, false, SCRATCH_LUN, s->bundle_path, false,
-                                                  false, "scratch Remove", &e) < 0)
-            warn_err(&e);
-        if (s->res & R_SCRATCH_PLUG) {
-            if (scsi_unplug_guest(s, SCRATCH_LUN, &e) < 0)
-                warn_err(&e);
-            unplug(s, "s0");
-        }
-        /* Guest half before host half, every layer (hcsshim's release order). */
-        for (size_t i = s->n_plugged; i-- > 0;) {
-            cleanup_free char *mount = layer_mount(s, i);
-            char node[32];
-            snprintf(node, sizeof(node), "l%zu", i);
-            if (s->res & R_LAYER_MOUNT && i < s->n_mounted && mount &&
-                (s->vpmem ? vpmem_layer(s, false, i, mount, &e)
-                          : scsi_disk(s, false, layer_lun(i), mount, true, false, "layer Remove",
-                                      &e)) < 0)
-                warn_err(&e);
-            /* Cold-plugged pmem devices go with the VM. */
-            if (s->res & R_LAYER_PLUG && !s->vpmem) {
-                if (scsi_unplug_guest(s, layer_lun(i), &e) < 0)
-                    warn_err(&e);
-                unplug(s, node);
-            }
-        }
-        s->n_plugged = s->n_mounted = 0;
+    bool up = rl_bridge_up(s);
+    if (up && c->res & R_CREATED && !c->notified) {
+        /* Shutdown (§3.1 step 12) for a container whose init never ran or still runs. */
+        struct host_message m = {0};
+        if (host_bridge_simple(s->uvm->bridge, GCS_MSG_SHUTDOWN_FORCED, c->id, 30000, &m, &e) >= 0)
+            host_message_done(&m);
+        warn_err(&e);
+        wait_notified(s, c, NOTIFY_WAIT_MS);
     }
-    unshare_binds(s, false); /* host half when the UVM is lost (no-op when done above) */
-    s->res &= R_SCRATCH_FILE;
+    bool last = true;
+    for (struct rl_ctr *o = s->ctrs; o; o = o->next)
+        if (o != c && !o->finished)
+            last = false;
+    if (last)
+        net_release(s);
+    if (up && c->res & R_COMBINED && combined_layers(s, c, false, &e) < 0)
+        warn_err(&e);
+    /* Before DeleteContainerState and the scratch: the shares are mounted under its
+     * /run/gcs/c/<id>, which the GCS removes. */
+    unshare_binds(s, c, up);
+    if (up && c->res & R_CREATED) {
+        /* As v2 does after CombinedLayers Remove: the GCS forgets the container and removes
+         * its bundle and scratch directories before the scratch disk goes. */
+        struct host_message m = {0};
+        if (host_bridge_simple(s->uvm->bridge, GCS_MSG_DELETE_CONTAINER_STATE, c->id, 30000, &m,
+                               &e) < 0 ||
+            rl_check(&m, "DeleteContainerState", &e) < 0)
+            warn_err(&e);
+    }
+    if (c->scratch_disk)
+        rl_disk_put(s, c->scratch_disk);
+    c->scratch_disk = NULL;
+    for (size_t i = c->n_layers; i-- > 0;)
+        rl_disk_put(s, c->layers[i]);
+    c->n_layers = 0;
+    if (c->res & R_SCRATCH_FILE)
+        (void)unlink(c->scratch);
+    c->res = 0;
+}
+
+/* The UVM itself, once no container needs it (§3.1 step 14). */
+static void uvm_release(struct super *s)
+{
+    net_release(s);
+    if (s->p9) {
+        host_p9_server_free(s->p9);
+        s->p9 = NULL;
+        unlink_port(s, HOST_P9_DEFAULT_PORT);
+    }
     if (s->uvm) {
         host_uvm_stop(s->uvm, 20000);
-        s->st.qemu_pid = s->st.backend_pid = 0;
+        s->own->st.qemu_pid = s->own->st.backend_pid = 0;
     }
-    if (s->res & R_SCRATCH_FILE)
-        (void)unlink(s->scratch);
-    s->res = 0;
+    rl_disks_forget(s);
+}
+
+/* ---- containers ------------------------------------------------------------------------------ */
+
+struct rl_ctr *rl_ctr_new(struct super *s, const char *id, const char *bundle,
+                          struct json_object *spec, bool own)
+{
+    struct rl_ctr *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    *c = (struct rl_ctr){.s = s,
+                         .own = own,
+                         .seq = own ? 0 : ++s->next_seq,
+                         .member = -1,
+                         .stdio = {-1, -1, -1},
+                         .delete_ctl = -1,
+                         .exit_code = -1};
+    c->spec = json_object_get(spec);
+    c->id = strdup(id);
+    c->bundle = strdup(bundle);
+    c->dir = rl_dir(s->g, id);
+    const char *root = "rootfs";
+    struct json_object *r = obj(spec, "root");
+    if (r)
+        (void)lcow_json_get_string(r, "root", "path", &root, NULL);
+    char *rootfs = NULL;
+    if (root[0] == '/')
+        rootfs = strdup(root);
+    else if (asprintf(&rootfs, "%s/%s", bundle, root) < 0)
+        rootfs = NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char created[64], date[32];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(created, sizeof(created), "%s.%09ldZ", date, now.tv_nsec);
+    struct json_object *ann = obj(spec, "annotations");
+    c->st = (struct rl_state){.id = strdup(id),
+                              .bundle = strdup(bundle),
+                              .rootfs = rootfs,
+                              .created = strdup(created),
+                              .pid = getpid(),
+                              .status = RL_CREATING,
+                              .exit_code = -1,
+                              .annotations = ann ? json_object_get(ann) : NULL};
+    if (asprintf(&c->bundle_path, "/run/gcs/c/%s", id) < 0)
+        c->bundle_path = NULL;
+    if (asprintf(&c->root_path, "/run/gcs/c/%s/rootfs", id) < 0)
+        c->root_path = NULL;
+    if (asprintf(&c->scratch_path, "/run/gcs/c/%s/scratch/%s", id, id) < 0)
+        c->scratch_path = NULL;
+    if (!c->id || !c->bundle || !c->dir || !c->st.id || !c->st.bundle || !c->st.rootfs ||
+        !c->st.created || !c->bundle_path || !c->root_path || !c->scratch_path) {
+        rl_ctr_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rl_ctr_free(struct rl_ctr *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (!c->own && c->stdio[i] >= 0)
+            close(c->stdio[i]);
+    if (c->member >= 0)
+        close(c->member);
+    if (c->delete_ctl >= 0)
+        close(c->delete_ctl);
+    rl_state_done(&c->st);
+    lcow_strv_freep(&c->images);
+    host_p9_binds_done(&c->binds);
+    json_object_put(c->guest_spec);
+    json_object_put(c->spec);
+    free(c->scratch);
+    free(c->bundle_path);
+    free(c->root_path);
+    free(c->scratch_path);
+    free(c->id);
+    free(c->bundle);
+    free(c->dir);
+    free(c);
 }
 
 /* ---- processes ----------------------------------------------------------------------------- */
@@ -563,7 +537,7 @@ static void proc_free(struct proc *p)
     for (int i = 0; i < 3; i++) {
         if (p->vs[i] >= 0)
             close(p->vs[i]);
-        if (!p->is_init && p->local[i] >= 0)
+        if (!p->keep_local && p->local[i] >= 0)
             close(p->local[i]);
     }
     if (p->ctl >= 0)
@@ -571,28 +545,22 @@ static void proc_free(struct proc *p)
     free(p);
 }
 
-static void unlink_port(struct super *s, uint32_t port)
-{
-    char path[128];
-    if (s->base.kind == VSOCK_ADDR_UNIX && vsock_unix_path(&s->base, port, path, sizeof(path)) == 0)
-        (void)unlink(path);
-}
-
 /* ExecuteProcess (no oci_process: the container's init from the Create spec), stdio accepted,
  * then the WaitForProcess that stays outstanding. */
-static int exec_proc(struct super *s, struct json_object *oci_process, bool tty, struct proc *p,
-                     struct lcow_error **err)
+static int exec_proc(struct super *s, struct rl_ctr *c, struct json_object *oci_process, bool tty,
+                     struct proc *p, struct lcow_error **err)
 {
     struct host_bridge *b = s->uvm->bridge;
     const bool want[3] = {true, true, !tty};
     uint32_t ports[3] = {0, 0, 0};
     int lfd[3] = {-1, -1, -1};
     int r = 0;
+    p->c = c;
     for (int i = 0; i < 3 && r >= 0; i++)
         if (want[i])
             r = lfd[i] = host_bridge_stdio_listen(b, &ports[i], err);
     struct gcs_execute_process_request q = {
-        .base = {.container_id = (char *)s->a->id, .activity_id = GCS_ZERO_GUID},
+        .base = {.container_id = c->id, .activity_id = GCS_ZERO_GUID},
         .params = {.command_line = "",
                    .working_directory = "",
                    .create_std_in_pipe = want[0],
@@ -606,21 +574,21 @@ static int exec_proc(struct super *s, struct json_object *oci_process, bool tty,
     if (r >= 0)
         r = gcs_encode_execute_process_request(&q, &payload, err);
     if (r >= 0)
-        r = host_bridge_call(b, GCS_MSG_EXECUTE_PROCESS, payload, CALL_MS, &m, err);
+        r = host_bridge_call(b, GCS_MSG_EXECUTE_PROCESS, payload, RL_CALL_MS, &m, err);
     if (r >= 0) {
         struct gcs_execute_process_response resp = {0};
         r = gcs_decode_execute_process_response(m.payload, m.len, &resp, err);
         p->pid = resp.process_id;
         gcs_execute_process_response_done(&resp);
         if (r >= 0)
-            r = check(&m, "ExecuteProcess", err);
+            r = rl_check(&m, "ExecuteProcess", err);
     }
     host_message_done(&m);
     for (int i = 0; i < 3; i++) {
         if (lfd[i] < 0)
             continue;
         if (r >= 0) {
-            p->vs[i] = host_stdio_accept(lfd[i], CALL_MS, err);
+            p->vs[i] = host_stdio_accept(lfd[i], RL_CALL_MS, err);
             if (p->vs[i] < 0)
                 r = p->vs[i];
         } else {
@@ -634,7 +602,7 @@ static int exec_proc(struct super *s, struct json_object *oci_process, bool tty,
     if (!p->in_open)
         shutdown(p->vs[0], SHUT_WR);
     struct gcs_wait_for_process_request w = {
-        .base = {.container_id = (char *)s->a->id, .activity_id = GCS_ZERO_GUID},
+        .base = {.container_id = c->id, .activity_id = GCS_ZERO_GUID},
         .process_id = p->pid,
         .timeout_in_ms = GCS_INFINITE_TIMEOUT,
     };
@@ -665,13 +633,13 @@ static bool spec_terminal(struct json_object *process)
 }
 
 /* A console process gets our terminal's size now and on every SIGWINCH. */
-static void resize_from(struct super *s, uint32_t pid, int tty_fd)
+static void resize_from(struct super *s, struct rl_ctr *c, uint32_t pid, int tty_fd)
 {
     struct winsize ws;
     if (!isatty(tty_fd) || ioctl(tty_fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
         return;
     struct lcow_error *e = NULL;
-    if (host_bridge_resize(s->uvm->bridge, s->a->id, pid, ws.ws_row, ws.ws_col, CALL_MS, NULL, &e) <
+    if (host_bridge_resize(s->uvm->bridge, c->id, pid, ws.ws_row, ws.ws_col, RL_CALL_MS, NULL, &e) <
         0)
         lcow_log(LCOW_LOG_DEBUG, "resize: %s", lcow_error_message(e));
     lcow_error_release(&e);
@@ -687,30 +655,38 @@ static void local_raw(struct super *s)
     s->raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
 }
 
-static int start_init(struct super *s, struct lcow_error **err)
+int rl_ctr_start(struct super *s, struct rl_ctr *c, struct lcow_error **err)
 {
     struct host_message m = {0};
-    int r = host_bridge_simple(s->uvm->bridge, GCS_MSG_START, s->a->id, CALL_MS, &m, err);
-    if (r < 0 || (r = check(&m, "Start", err)) < 0)
+    int r = host_bridge_simple(s->uvm->bridge, GCS_MSG_START, c->id, RL_CALL_MS, &m, err);
+    if (r < 0 || (r = rl_check(&m, "Start", err)) < 0)
         return r;
-    struct proc *p = proc_new(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, -1, true);
+    struct proc *p = proc_new(c->stdio[0], c->stdio[1], c->stdio[2], -1, true);
     if (!p)
         return lcow_error_make(err, ENOMEM, "process");
-    r = exec_proc(s, NULL, spec_terminal(obj(s->a->spec, "process")), p, err);
+    p->keep_local = c->own;
+    bool tty = spec_terminal(obj(c->spec, "process"));
+    r = exec_proc(s, c, NULL, tty, p, err);
     if (r < 0) {
+        p->keep_local = true; /* still the container's: closed with it */
         proc_free(p);
         return lcow_error_wrap(err, "start the container's process");
     }
+    c->stdio[0] = c->stdio[1] = c->stdio[2] = -1; /* the process has them now */
+    if (c->own)
+        c->stdio[0] = STDIN_FILENO, c->stdio[1] = STDOUT_FILENO, c->stdio[2] = STDERR_FILENO;
     p->next = s->procs;
-    s->procs = s->init = p;
-    s->t_started = lcow_now_ns();
-    if (spec_terminal(obj(s->a->spec, "process"))) {
+    s->procs = c->init = p;
+    c->t_started = lcow_now_ns();
+    if (tty) {
         p->tty = true;
-        resize_from(s, p->pid, STDIN_FILENO);
-        local_raw(s);
+        if (c->own) {
+            resize_from(s, c, p->pid, STDIN_FILENO);
+            local_raw(s);
+        }
     }
-    s->st.status = RL_RUNNING;
-    save_state(s);
+    c->st.status = RL_RUNNING;
+    rl_save_state(s, c);
     return 0;
 }
 
@@ -732,7 +708,7 @@ static void finish_wait(struct proc *p, struct host_message *m)
 /* Picks up answered waits and notifications without blocking. */
 static void drain_bridge(struct super *s)
 {
-    if (!bridge_up(s))
+    if (!rl_bridge_up(s))
         return;
     struct host_bridge *b = s->uvm->bridge;
     struct lcow_error *e = NULL;
@@ -760,12 +736,7 @@ static void drain_bridge(struct super *s)
             lcow_error_release(&e);
             break;
         }
-        struct gcs_container_notification n = {0};
-        if (gcs_decode_container_notification(m.payload, m.len, &n, NULL) == 0 && n.container_id &&
-            strcmp(n.container_id, s->a->id) == 0)
-            s->notified = true;
-        gcs_container_notification_done(&n);
-        host_message_done(&m);
+        note_notification(s, &m);
     }
 }
 
@@ -781,7 +752,7 @@ static void relay_in(struct proc *p)
     }
 }
 
-static void relay_out(struct super *s, struct proc *p, int i)
+static void relay_out(struct proc *p, int i)
 {
     char buf[16384];
     ssize_t n = read(p->vs[i], buf, sizeof(buf));
@@ -791,9 +762,9 @@ static void relay_out(struct super *s, struct proc *p, int i)
         p->vs[i] = lcow_close_nointr(p->vs[i]);
         return;
     }
-    if (p->is_init && !s->t_output)
-        s->t_output = lcow_now_ns();
-    if (p->local[i] >= 0 && lcow_write_all(p->local[i], buf, (size_t)n) < 0 && !p->is_init)
+    if (p->is_init && !p->c->t_output)
+        p->c->t_output = lcow_now_ns();
+    if (p->local[i] >= 0 && lcow_write_all(p->local[i], buf, (size_t)n) < 0 && !p->keep_local)
         p->local[i] = lcow_close_nointr(p->local[i]);
 }
 
@@ -803,41 +774,33 @@ static bool proc_done(const struct proc *p, uint64_t now)
     return p->exited && (outputs_closed || now - p->exit_ns > STDIO_GRACE_NS);
 }
 
-static void reply(int fd, const char *key, struct json_object *val)
-{
-    cleanup_json struct json_object *o = json_object_new_object();
-    json_object_object_add(o, key, val);
-    struct lcow_error *e = NULL;
-    (void)rl_ctl_send(fd, o, NULL, 0, &e);
-    lcow_error_release(&e);
-}
-
-static void reply_err(int fd, struct lcow_error *e)
-{
-    reply(fd, "error", json_object_new_string(lcow_error_message(e)));
-}
-
-/* Finished execs answer their caller and go; the init stays for its code. */
-static void reap_procs(struct super *s)
+/* Finished execs answer their caller and go; an init stays for its code. With all: every
+ * process of container c (it is finished); execs still waited for went with its pid
+ * namespace (SIGKILL). */
+static void reap_procs(struct super *s, struct rl_ctr *all)
 {
     uint64_t now = lcow_now_ns();
     for (struct proc **pp = &s->procs; *pp;) {
         struct proc *p = *pp;
-        if (p->is_init || !proc_done(p, now)) {
+        bool go = all ? p->c == all : !p->is_init && proc_done(p, now);
+        if (!go) {
             pp = &p->next;
             continue;
         }
-        if (p->ctl >= 0)
-            reply(p->ctl, "exit", json_object_new_int((int)(p->code & 0xFF)));
+        if (p->ctl >= 0 && !p->is_init)
+            rl_reply(p->ctl, "exit", json_object_new_int(p->exited ? (int)(p->code & 0xFF) : 137));
         *pp = p->next;
+        if (all && p == all->init)
+            all->init = NULL;
         proc_free(p);
     }
 }
 
-static int signal_proc(struct super *s, uint32_t pid, int sig, struct lcow_error **err)
+static int signal_proc(struct super *s, struct rl_ctr *c, uint32_t pid, int sig,
+                       struct lcow_error **err)
 {
     int32_t result = 0;
-    int r = host_bridge_signal(s->uvm->bridge, s->a->id, pid, sig, CALL_MS, &result, err);
+    int r = host_bridge_signal(s->uvm->bridge, c->id, pid, sig, RL_CALL_MS, &result, err);
     if (r < 0 && (uint32_t)result == 0x80070490u) { /* already gone */
         lcow_error_release(err);
         return 0;
@@ -845,35 +808,43 @@ static int signal_proc(struct super *s, uint32_t pid, int sig, struct lcow_error
     return r;
 }
 
-static void begin_stop(struct super *s)
+static void begin_stop(struct super *s, struct rl_ctr *c)
 {
-    if (s->stopping)
+    if (c->stopping)
         return;
-    s->stopping = true;
-    s->stop_ns = lcow_now_ns();
+    c->stopping = true;
+    c->stop_ns = lcow_now_ns();
     struct lcow_error *e = NULL;
-    if (s->init && !s->init->exited && bridge_up(s) &&
-        signal_proc(s, s->init->pid, SIGKILL, &e) < 0)
+    if (c->init && !c->init->exited && rl_bridge_up(s) &&
+        signal_proc(s, c, c->init->pid, SIGKILL, &e) < 0)
         warn_err(&e);
     lcow_error_release(&e);
 }
 
-static void ctl_start(struct super *s, int fd)
+static bool running(const struct rl_ctr *c)
+{
+    return (c->st.status == RL_RUNNING || c->st.status == RL_PAUSED) && c->init && !c->init->exited;
+}
+
+static void ctl_start(struct super *s, struct rl_ctr *c, int fd)
 {
     cleanup_error struct lcow_error *err = NULL;
-    if (s->st.status != RL_CREATED) {
+    if (c->st.status != RL_CREATED) {
         lcow_error_make(&err, EINVAL, "cannot start a container in the %s state",
-                        rl_status_name(s->st.status));
-        reply_err(fd, err);
-    } else if (start_init(s, &err) < 0) {
-        reply_err(fd, err);
+                        rl_status_name(c->st.status));
+        rl_reply_err(fd, err);
+    } else if (!rl_bridge_up(s)) {
+        lcow_error_make(&err, EIO, "the UVM of %s is gone", c->id);
+        rl_reply_err(fd, err);
+    } else if (rl_ctr_start(s, c, &err) < 0) {
+        rl_reply_err(fd, err);
     } else {
-        reply(fd, "ok", json_object_new_boolean(true));
+        rl_reply(fd, "ok", json_object_new_boolean(true));
     }
     close(fd);
 }
 
-static void ctl_resize(struct super *s, int fd, struct json_object *req)
+static void ctl_resize(struct super *s, struct rl_ctr *c, int fd, struct json_object *req)
 {
     cleanup_error struct lcow_error *err = NULL;
     uint32_t pid = 0, h = 0, w = 0;
@@ -884,46 +855,46 @@ static void ctl_resize(struct super *s, int fd, struct json_object *req)
         r = lcow_json_get_uint32(req, "", "width", &w, &err);
     if (r >= 0 && (!h || !w || h > 65535 || w > 65535))
         r = lcow_error_make(&err, EINVAL, "invalid console size %ux%u", w, h);
-    if (r >= 0 && !bridge_up(s))
-        r = lcow_error_make(&err, EINVAL, "container %s is not running", s->a->id);
+    if (r >= 0 && !rl_bridge_up(s))
+        r = lcow_error_make(&err, EINVAL, "container %s is not running", c->id);
     if (r >= 0)
-        r = host_bridge_resize(s->uvm->bridge, s->a->id, pid, (uint16_t)h, (uint16_t)w, CALL_MS,
+        r = host_bridge_resize(s->uvm->bridge, c->id, pid, (uint16_t)h, (uint16_t)w, RL_CALL_MS,
                                NULL, &err);
     if (r < 0)
-        reply_err(fd, err);
+        rl_reply_err(fd, err);
     else
-        reply(fd, "ok", json_object_new_boolean(true));
+        rl_reply(fd, "ok", json_object_new_boolean(true));
     close(fd);
 }
 
-static void ctl_kill(struct super *s, int fd, struct json_object *req)
+static void ctl_kill(struct super *s, struct rl_ctr *c, int fd, struct json_object *req)
 {
     cleanup_error struct lcow_error *err = NULL;
     int32_t sig = SIGTERM;
-    uint32_t pid = s->init ? s->init->pid : 0;
+    uint32_t pid = c->init ? c->init->pid : 0;
     int r = lcow_json_get_int32(req, "", "signal", &sig, &err);
     if (r >= 0)
         r = lcow_json_get_uint32(req, "", "pid", &pid, &err);
-    if (r >= 0 &&
-        ((s->st.status != RL_RUNNING && s->st.status != RL_PAUSED) || !s->init || s->init->exited))
-        r = lcow_error_make(&err, EINVAL, "container %s is not running", s->a->id);
+    if (r >= 0 && (!running(c) || !rl_bridge_up(s)))
+        r = lcow_error_make(&err, EINVAL, "container %s is not running", c->id);
     if (r >= 0 && (sig <= 0 || sig > 64))
         r = lcow_error_make(&err, EINVAL, "invalid signal %d", sig);
     if (r >= 0)
-        r = signal_proc(s, pid, sig, &err);
+        r = signal_proc(s, c, pid, sig, &err);
     if (r < 0)
-        reply_err(fd, err);
+        rl_reply_err(fd, err);
     else
-        reply(fd, "ok", json_object_new_boolean(true));
+        rl_reply(fd, "ok", json_object_new_boolean(true));
     close(fd);
 }
 
-static void ctl_exec(struct super *s, int fd, struct json_object *req, int fds[3], size_t n_fds)
+static void ctl_exec(struct super *s, struct rl_ctr *c, int fd, struct json_object *req, int *fds,
+                     size_t n_fds)
 {
     cleanup_error struct lcow_error *err = NULL;
     struct json_object *process = lcow_json_field(req, "process");
     int r = 0;
-    if ((s->st.status != RL_RUNNING && s->st.status != RL_PAUSED) || !s->init || s->init->exited)
+    if (!running(c) || !rl_bridge_up(s))
         r = lcow_error_make(&err, EINVAL, "cannot exec in a container that is not running");
     else if (!process || !json_object_is_type(process, json_type_object) || n_fds != 3)
         r = lcow_error_make(&err, EINVAL, "malformed exec request");
@@ -934,9 +905,9 @@ static void ctl_exec(struct super *s, int fd, struct json_object *req, int fds[3
             r = lcow_error_make(&err, ENOMEM, "process");
     }
     if (r >= 0)
-        r = exec_proc(s, process, p->tty = spec_terminal(process), p, &err);
+        r = exec_proc(s, c, process, p->tty = spec_terminal(process), p, &err);
     if (r < 0) {
-        reply_err(fd, err);
+        rl_reply_err(fd, err);
         if (p) {
             proc_free(p); /* closes the caller's fds and the connection */
         } else {
@@ -946,36 +917,56 @@ static void ctl_exec(struct super *s, int fd, struct json_object *req, int fds[3
         }
         return;
     }
-    reply(fd, "pid", json_object_new_int((int)p->pid));
+    rl_reply(fd, "pid", json_object_new_int((int)p->pid));
     p->next = s->procs;
     s->procs = p;
 }
 
 /* The verbs of part 2 (host/runlcow2.h: ps, pause, resume, update, events). */
-static void ctl_part2(struct super *s, int fd, const char *op, struct json_object *req)
+static void ctl_part2(struct super *s, struct rl_ctr *c, int fd, const char *op,
+                      struct json_object *req)
 {
     cleanup_error struct lcow_error *err = NULL;
-    struct rl2_target t = {.bridge = bridge_up(s) ? s->uvm->bridge : NULL,
+    struct rl2_target t = {.bridge = rl_bridge_up(s) ? s->uvm->bridge : NULL,
                            .qmp = s->uvm ? s->uvm->qmp : NULL,
-                           .id = s->a->id,
-                           .init_pid = s->init ? s->init->pid : 0,
-                           .running = s->st.status >= RL_RUNNING && s->st.status != RL_STOPPED &&
-                                      s->init && !s->init->exited,
-                           .paused = &s->paused};
+                           .id = c->id,
+                           .init_pid = c->init ? c->init->pid : 0,
+                           .running = running(c),
+                           .paused = &c->paused};
     cleanup_json struct json_object *rep = NULL;
     int r = rl2_ctl_op(&t, op, req, &rep, &err);
     if (r == -ENOENT && !err)
         lcow_error_make(&err, EINVAL, "unknown request `%s`", op);
     if (r < 0) {
-        reply_err(fd, err);
+        rl_reply_err(fd, err);
     } else {
         if (strcmp(op, "pause") == 0 || strcmp(op, "resume") == 0) {
-            s->st.status = s->paused ? RL_PAUSED : RL_RUNNING;
-            save_state(s);
+            c->st.status = c->paused ? RL_PAUSED : RL_RUNNING;
+            rl_save_state(s, c);
         }
         (void)rl_ctl_send(fd, rep, NULL, 0, NULL);
     }
     close(fd);
+}
+
+static void ctl_delete(struct super *s, struct rl_ctr *c, int fd)
+{
+    size_t others = c->own ? rl_ctr_others(s) : 0;
+    if (others || c->delete_ctl >= 0 || c->finished) {
+        cleanup_error struct lcow_error *err = NULL;
+        if (others)
+            lcow_error_make(&err, EBUSY,
+                            "cannot delete container %s: its UVM holds %zu other container(s); "
+                            "delete them first",
+                            c->id, others);
+        else
+            lcow_error_make(&err, EALREADY, "container %s is already being deleted", c->id);
+        rl_reply_err(fd, err);
+        close(fd);
+        return;
+    }
+    c->delete_ctl = fd; /* answered once everything is released */
+    begin_stop(s, c);
 }
 
 static void handle_ctl(struct super *s)
@@ -985,32 +976,50 @@ static void handle_ctl(struct super *s)
         return;
     cleanup_json struct json_object *req = NULL;
     cleanup_error struct lcow_error *err = NULL;
-    int fds[3] = {-1, -1, -1};
-    size_t n_fds = 3;
+    int fds[4] = {-1, -1, -1, -1};
+    size_t n_fds = 4;
     if (rl_ctl_recv(fd, 5000, &req, fds, &n_fds, &err) < 0) {
         close(fd);
         return;
     }
-    const char *op = "";
+    const char *op = "", *id = NULL;
+    bool via = false;
     (void)lcow_json_get_string(req, "", "op", &op, NULL);
-    if (strcmp(op, "exec") == 0) {
-        ctl_exec(s, fd, req, fds, n_fds);
+    (void)lcow_json_get_string(req, "", "container", &id, NULL);
+    (void)lcow_json_get_bool(req, "", "via", &via, NULL);
+    if (via && n_fds > 0) {
+        /* Relayed by a member process: the last fd is its caller's connection (runlcow_pod.c). */
+        close(fd);
+        fd = fds[--n_fds];
+    }
+    if (strcmp(op, "add") == 0) {
+        rl_pod_add(s, fd, req, fds, n_fds);
+        return;
+    }
+    struct rl_ctr *c = id ? rl_ctr_find(s, id) : s->own;
+    if (!c || (c->finished && !c->own)) {
+        lcow_error_make(&err, ENOENT, "container %s is not in this UVM", id ? id : "");
+        rl_reply_err(fd, err);
+        c = NULL;
+    }
+    if (c && strcmp(op, "exec") == 0) {
+        ctl_exec(s, c, fd, req, fds, n_fds);
         return;
     }
     for (size_t i = 0; i < n_fds; i++)
         close(fds[i]);
-    if (strcmp(op, "start") == 0) {
-        ctl_start(s, fd);
-    } else if (strcmp(op, "kill") == 0) {
-        ctl_kill(s, fd, req);
-    } else if (strcmp(op, "resize") == 0) {
-        ctl_resize(s, fd, req);
-    } else if (strcmp(op, "delete") == 0 && s->delete_ctl < 0) {
-        s->delete_ctl = fd; /* answered once everything is released */
-        begin_stop(s);
-    } else {
-        ctl_part2(s, fd, op, req);
-    }
+    if (!c)
+        close(fd);
+    else if (strcmp(op, "start") == 0)
+        ctl_start(s, c, fd);
+    else if (strcmp(op, "kill") == 0)
+        ctl_kill(s, c, fd, req);
+    else if (strcmp(op, "resize") == 0)
+        ctl_resize(s, c, fd, req);
+    else if (strcmp(op, "delete") == 0)
+        ctl_delete(s, c, fd);
+    else
+        ctl_part2(s, c, fd, op, req);
 }
 
 static void handle_signal(struct super *s)
@@ -1019,19 +1028,20 @@ static void handle_signal(struct super *s)
     if (read(s->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
         return;
     int sig = (int)si.ssi_signo;
+    struct rl_ctr *c = s->own;
     if (sig == SIGWINCH) {
-        if (s->init && s->init->tty && !s->init->exited && bridge_up(s))
-            resize_from(s, s->init->pid, STDIN_FILENO);
+        if (c->init && c->init->tty && !c->init->exited && rl_bridge_up(s))
+            resize_from(s, c, c->init->pid, STDIN_FILENO);
         return;
     }
     /* Signals go to the container's init, as runc forwards them; without one running, a
      * termination request stops the container. */
-    if (s->init && !s->init->exited && bridge_up(s)) {
+    if (c->init && !c->init->exited && rl_bridge_up(s)) {
         struct lcow_error *e = NULL;
-        if (signal_proc(s, s->init->pid, sig, &e) < 0)
+        if (signal_proc(s, c, c->init->pid, sig, &e) < 0)
             warn_err(&e);
-    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
-        begin_stop(s);
+    } else if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !c->finished) {
+        begin_stop(s, c);
     }
 }
 
@@ -1039,11 +1049,14 @@ static size_t fill_pollfds(struct super *s, struct pollfd *pfd, size_t cap, size
 {
     size_t n = host_uvm_pollfds(s->uvm, pfd, cap);
     *n_uvm = n;
-    int b = bridge_up(s) ? host_bridge_fd(s->uvm->bridge) : -1;
+    int b = rl_bridge_up(s) ? host_bridge_fd(s->uvm->bridge) : -1;
     const int fixed[] = {b, s->ctl_listen, s->sigfd};
     for (size_t i = 0; i < LCOW_ARRAY_SIZE(fixed) && n < cap; i++)
         if (fixed[i] >= 0)
             pfd[n++] = (struct pollfd){.fd = fixed[i], .events = POLLIN};
+    for (struct rl_ctr *c = s->ctrs; c && n < cap; c = c->next)
+        if (c->member >= 0)
+            pfd[n++] = (struct pollfd){.fd = c->member, .events = POLLIN};
     for (struct proc *p = s->procs; p && n + 3 <= cap; p = p->next) {
         if (p->in_open && p->local[0] >= 0 && p->vs[0] >= 0)
             pfd[n++] = (struct pollfd){.fd = p->local[0], .events = POLLIN};
@@ -1052,6 +1065,15 @@ static size_t fill_pollfds(struct super *s, struct pollfd *pfd, size_t cap, size
                 pfd[n++] = (struct pollfd){.fd = p->vs[i], .events = POLLIN};
     }
     return n;
+}
+
+/* A member process says nothing after "add": anything readable is its end (EOF), and a
+ * container whose member is gone is stopped (nothing would report its exit). */
+static void member_gone(struct super *s, struct rl_ctr *c)
+{
+    lcow_log(LCOW_LOG_WARNING, "the member process of %s is gone: stopping it", c->id);
+    c->member = lcow_close_nointr(c->member);
+    begin_stop(s, c);
 }
 
 static void dispatch(struct super *s, struct pollfd *pfd, size_t n)
@@ -1068,14 +1090,65 @@ static void dispatch(struct super *s, struct pollfd *pfd, size_t n)
             handle_signal(s);
             continue;
         }
+        for (struct rl_ctr *c = s->ctrs; c; c = c->next)
+            if (c->member >= 0 && fd == c->member)
+                member_gone(s, c);
         for (struct proc *p = s->procs; p; p = p->next) {
             if (p->in_open && fd == p->local[0])
                 relay_in(p);
             for (int k = 1; k < 3; k++)
                 if (fd == p->vs[k])
-                    relay_out(s, p, k);
+                    relay_out(p, k);
         }
     }
+}
+
+static bool ctr_done(const struct rl_ctr *c, uint64_t now)
+{
+    if (c->finished)
+        return false;
+    if (c->init && proc_done(c->init, now))
+        return true;
+    return c->stopping && (!c->init || now - c->stop_ns > DELETE_WAIT_NS);
+}
+
+/* A container whose init is done (or that was deleted): released now, its state stopped, its
+ * waiters answered; another container's record goes, the own one stays for the exit code. */
+static void finish_ctr(struct super *s, struct rl_ctr *c)
+{
+    c->t_exit = c->init && c->init->exited ? c->init->exit_ns : lcow_now_ns();
+    int code = c->init && c->init->exited ? (int)(c->init->code & 0xFF) : 255;
+    c->exit_code = c->init ? code : -1;
+    rl_ctr_release(s, c);
+    c->finished = true;
+    reap_procs(s, c);
+    c->st.status = RL_STOPPED;
+    c->st.exit_code = c->exit_code;
+    if (c->own) {
+        /* Written (and a delete answered) once the UVM is stopped, unless it outlives its own
+         * container for the others. */
+        if (rl_ctr_others(s))
+            rl_save_state(s, c);
+        return;
+    }
+    rl_save_state(s, c); /* before the member exits: its `run` removes the directory */
+    if (c->member >= 0) {
+        rl_reply(c->member, "exit", json_object_new_int(code));
+        c->member = lcow_close_nointr(c->member);
+    }
+    if (c->delete_ctl >= 0) {
+        rl_reply(c->delete_ctl, "ok", json_object_new_boolean(true));
+        c->delete_ctl = lcow_close_nointr(c->delete_ctl);
+    }
+    for (struct rl_ctr **pp = &s->ctrs; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    rl_ctr_free(c);
+    if (!s->own->finished || rl_ctr_others(s))
+        rl_save_state(s, s->own); /* its count of the others */
 }
 
 static bool loop_done(struct super *s)
@@ -1083,21 +1156,22 @@ static bool loop_done(struct super *s)
     uint64_t now = lcow_now_ns();
     if (s->uvm_lost || s->uvm->qemu_exited)
         return true;
-    if (s->init && proc_done(s->init, now))
-        return true;
-    if (s->stopping && (!s->init || now - s->stop_ns > DELETE_WAIT_NS))
-        return true;
-    return false;
+    for (struct rl_ctr *c = s->ctrs, *next; c; c = next) {
+        next = c->next;
+        if (ctr_done(c, now))
+            finish_ctr(s, c);
+    }
+    return s->own->finished && !rl_ctr_others(s);
 }
 
 static void run_loop(struct super *s)
 {
     for (;;) {
         drain_bridge(s);
-        reap_procs(s);
+        reap_procs(s, NULL);
         if (loop_done(s))
             break;
-        struct pollfd pfd[64];
+        struct pollfd pfd[128];
         size_t n_uvm = 0;
         size_t n = fill_pollfds(s, pfd, LCOW_ARRAY_SIZE(pfd), &n_uvm);
         int r = poll(pfd, n, 200);
@@ -1108,17 +1182,16 @@ static void run_loop(struct super *s)
         host_uvm_service(s->uvm, pfd, n_uvm);
         dispatch(s, pfd + n_uvm, n - n_uvm);
     }
-    /* Execs still waited for went with the container's pid namespace (SIGKILL). */
-    for (struct proc *p = s->procs; p; p = p->next) {
-        if (p->is_init || p->ctl < 0)
-            continue;
-        reply(p->ctl, "exit", json_object_new_int(p->exited ? (int)(p->code & 0xFF) : 137));
-        p->ctl = lcow_close_nointr(p->ctl);
-    }
     if (s->uvm->qemu_exited && !s->uvm_lost) {
         lcow_log(LCOW_LOG_ERROR, "the UVM stopped: QEMU exited with status %d",
                  s->uvm->qemu_status);
         s->uvm_lost = true;
+    }
+    /* The UVM is gone: whatever still ran is finished with it (host halves released). */
+    for (struct rl_ctr *c = s->ctrs, *next; c; c = next) {
+        next = c->next;
+        if (!c->finished)
+            finish_ctr(s, c);
     }
 }
 
@@ -1133,6 +1206,7 @@ static void write_timeline(struct super *s, const struct host_uvm_times *t, int 
 {
     if (!s->g->timeline)
         return;
+    const struct rl_ctr *c = s->own;
     uint64_t t0 = t->start;
     char buf[1024];
     int n = snprintf(buf, sizeof(buf),
@@ -1141,9 +1215,9 @@ static void write_timeline(struct super *s, const struct host_uvm_times *t, int 
                      "\"created_ms\":%.1f,\"started_ms\":%.1f,\"output_ms\":%.1f,"
                      "\"exit_ms\":%.1f,\"stopped_ms\":%.1f,\"exit_code\":%d}\n",
                      ms(t->console, t0), ms(t->init, t0), ms(t->entropy, t0), ms(t->log, t0),
-                     ms(t->bridge, t0), ms(t->negotiated, t0), ms(s->t_layers, t0),
-                     ms(s->t_created, t0), ms(s->t_started, t0), ms(s->t_output, t0),
-                     ms(s->t_exit, t0), ms(lcow_now_ns(), t0), code);
+                     ms(t->bridge, t0), ms(t->negotiated, t0), ms(c->t_layers, t0),
+                     ms(c->t_created, t0), ms(c->t_started, t0), ms(c->t_output, t0),
+                     ms(c->t_exit, t0), ms(lcow_now_ns(), t0), code);
     struct lcow_error *e = NULL;
     if (lcow_write_file_atomic(s->g->timeline, buf, (size_t)n, 0644, &e) < 0)
         warn_err(&e);
@@ -1159,38 +1233,17 @@ static void signal_ready(int *fd, const char *msg)
 
 static int super_init(struct super *s, struct rl_globals *g, const struct rl_super_args *a)
 {
-    *s = (struct super){.g = g, .a = a, .ctl_listen = -1, .sigfd = -1, .delete_ctl = -1};
+    *s = (struct super){.g = g, .a = a, .ctl_listen = -1, .sigfd = -1, .share_counter = 1};
     s->dir = rl_dir(g, a->id);
-    const char *root = "rootfs";
-    struct json_object *r = obj(a->spec, "root");
-    if (r)
-        (void)lcow_json_get_string(r, "root", "path", &root, NULL);
-    char *rootfs = NULL;
-    if (root[0] == '/')
-        rootfs = strdup(root);
-    else if (asprintf(&rootfs, "%s/%s", a->bundle, root) < 0)
-        rootfs = NULL;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    char created[64], date[32];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(created, sizeof(created), "%s.%09ldZ", date, now.tv_nsec);
-    struct json_object *ann = obj(a->spec, "annotations");
-    s->st = (struct rl_state){.id = strdup(a->id),
-                              .bundle = strdup(a->bundle),
-                              .rootfs = rootfs,
-                              .created = strdup(created),
-                              .pid = getpid(),
-                              .status = RL_CREATING,
-                              .exit_code = -1,
-                              .annotations = ann ? json_object_get(ann) : NULL};
-    if (asprintf(&s->bundle_path, "/run/gcs/c/%s", a->id) < 0 ||
-        asprintf(&s->root_path, "/run/gcs/c/%s/rootfs", a->id) < 0 ||
-        asprintf(&s->scratch_path, "/run/gcs/c/%s/scratch/%s", a->id, a->id) < 0)
+    s->own = rl_ctr_new(s, a->id, a->bundle, a->spec, true);
+    if (!s->dir || !s->own)
         return -ENOMEM;
-    return s->dir && s->st.id && s->st.bundle && s->st.rootfs && s->st.created ? 0 : -ENOMEM;
+    s->ctrs = s->own;
+    s->own->foreground = a->foreground;
+    s->own->stdio[0] = STDIN_FILENO;
+    s->own->stdio[1] = STDOUT_FILENO;
+    s->own->stdio[2] = STDERR_FILENO;
+    return 0;
 }
 
 static void super_done(struct super *s)
@@ -1204,24 +1257,23 @@ static void super_done(struct super *s)
     }
     if (s->uvm)
         host_uvm_free(s->uvm);
+    if (s->p9)
+        host_p9_server_free(s->p9);
     if (s->ctl_listen >= 0) {
         close(s->ctl_listen);
         cleanup_free char *p = NULL;
-        if (asprintf(&p, "%s/c.sock", s->dir) >= 0)
+        if (s->dir && asprintf(&p, "%s/c.sock", s->dir) >= 0)
             (void)unlink(p);
     }
     if (s->sigfd >= 0)
         close(s->sigfd);
-    rl_state_done(&s->st);
-    free(s->image);
-    lcow_strv_freep(&s->images);
+    while (s->ctrs) {
+        struct rl_ctr *c = s->ctrs;
+        s->ctrs = c->next;
+        rl_ctr_free(c);
+    }
+    rl_disks_forget(s);
     rl2_net_done(&s->net);
-    unshare_binds(s, false);
-    json_object_put(s->guest_spec);
-    free(s->scratch);
-    free(s->bundle_path);
-    free(s->root_path);
-    free(s->scratch_path);
     free(s->dir);
 }
 
@@ -1240,6 +1292,8 @@ static int setup_signals(struct super *s, struct lcow_error **err)
 
 int rl_super_main(struct rl_globals *g, const struct rl_super_args *a)
 {
+    if (a->host)
+        return rl_member_main(g, a);
     struct super s;
     int ready = a->ready_fd;
     cleanup_error struct lcow_error *err = NULL;
@@ -1249,16 +1303,16 @@ int rl_super_main(struct rl_globals *g, const struct rl_super_args *a)
     if (r >= 0)
         r = setup_signals(&s, &err);
     if (r >= 0) {
-        save_state(&s);
+        rl_save_state(&s, s.own);
         r = s.ctl_listen = rl_ctl_listen(s.dir, &err);
     }
     if (r >= 0)
         r = setup(&s, &err);
     if (r >= 0) {
-        s.st.status = RL_CREATED;
-        save_state(&s);
+        s.own->st.status = RL_CREATED;
+        rl_save_state(&s, s.own);
         if (a->start)
-            r = start_init(&s, &err);
+            r = rl_ctr_start(&s, s.own, &err);
     }
     if (r >= 0 && a->pid_file)
         r = rl_write_pid_file(a->pid_file, getpid(), &err);
@@ -1269,8 +1323,11 @@ int rl_super_main(struct rl_globals *g, const struct rl_super_args *a)
         cleanup_free char *msg = NULL;
         if (asprintf(&msg, "%s", lcow_error_message(err)) < 0)
             msg = NULL;
-        if (s.uvm || s.res)
-            release(&s);
+        if (s.own) {
+            rl_ctr_release(&s, s.own);
+            s.own->finished = true;
+            uvm_release(&s);
+        }
         struct lcow_error *e = NULL;
         (void)rl_dir_remove(g, a->id, &e);
         lcow_error_release(&e);
@@ -1283,19 +1340,16 @@ int rl_super_main(struct rl_globals *g, const struct rl_super_args *a)
     }
     signal_ready(&ready, "OK");
     run_loop(&s);
-    s.t_exit = s.init && s.init->exited ? s.init->exit_ns : lcow_now_ns();
-    int code = s.init && s.init->exited ? (int)(s.init->code & 0xFF) : 255;
-    if (s.uvm_lost && !(s.init && s.init->exited))
+    int code = s.own->exit_code >= 0 ? s.own->exit_code : 255;
+    if (s.uvm_lost && s.own->exit_code < 0)
         fprintf(stderr, "runlcow: the UVM of %s stopped before the container exited\n", a->id);
     struct host_uvm_times t = s.uvm->t;
-    release(&s);
-    s.st.status = RL_STOPPED;
-    s.st.exit_code = s.init ? code : -1;
-    save_state(&s);
+    uvm_release(&s);
+    rl_save_state(&s, s.own);
     write_timeline(&s, &t, code);
-    if (s.delete_ctl >= 0) {
-        reply(s.delete_ctl, "ok", json_object_new_boolean(true));
-        close(s.delete_ctl);
+    if (s.own->delete_ctl >= 0) {
+        rl_reply(s.own->delete_ctl, "ok", json_object_new_boolean(true));
+        s.own->delete_ctl = lcow_close_nointr(s.own->delete_ctl);
     }
     if (a->foreground) {
         struct lcow_error *e = NULL;

@@ -31,6 +31,7 @@ void rl_state_done(struct rl_state *s)
     free(s->bundle);
     free(s->rootfs);
     free(s->created);
+    free(s->host);
     json_object_put(s->annotations);
     memset(s, 0, sizeof(*s));
 }
@@ -119,6 +120,9 @@ int rl_state_write(const struct rl_globals *g, const struct rl_state *s, struct 
     json_object_object_add(o, "runlcowExitCode", json_object_new_int(s->exit_code));
     json_object_object_add(o, "runlcowQemuPid", json_object_new_int(s->qemu_pid));
     json_object_object_add(o, "runlcowBackendPid", json_object_new_int(s->backend_pid));
+    if (s->host)
+        json_object_object_add(o, "runlcowHost", json_object_new_string(s->host));
+    json_object_object_add(o, "runlcowHosted", json_object_new_int((int)s->hosted));
     cleanup_free char *d = rl_dir(g, s->id), *p = NULL;
     if (!d || asprintf(&p, "%s/state.json", d) < 0)
         return lcow_error_make(err, ENOMEM, "state path");
@@ -165,8 +169,8 @@ int rl_state_read(const struct rl_globals *g, const char *id, struct rl_state *r
     r = lcow_json_parse(buf, len, "state.json", &o, err);
     if (r < 0)
         return r;
-    const char *st = "", *bundle = "", *rootfs = "", *created = "";
-    int32_t pid = 0, code = -1, qpid = 0, bpid = 0;
+    const char *st = "", *bundle = "", *rootfs = "", *created = "", *host = NULL;
+    int32_t pid = 0, code = -1, qpid = 0, bpid = 0, hosted = 0;
     struct json_object *ann = NULL;
     if ((r = lcow_json_get_string(o, "", "status", &st, err)) < 0 ||
         (r = lcow_json_get_string(o, "", "bundle", &bundle, err)) < 0 ||
@@ -176,7 +180,9 @@ int rl_state_read(const struct rl_globals *g, const char *id, struct rl_state *r
         (r = lcow_json_get_int32(o, "", "runlcowExitCode", &code, err)) < 0 ||
         (r = lcow_json_get_int32(o, "", "runlcowQemuPid", &qpid, err)) < 0 ||
         (r = lcow_json_get_int32(o, "", "runlcowBackendPid", &bpid, err)) < 0 ||
-        (r = lcow_json_get_object(o, "", "annotations", &ann, err)) < 0)
+        (r = lcow_json_get_object(o, "", "annotations", &ann, err)) < 0 ||
+        (r = lcow_json_get_string(o, "", "runlcowHost", &host, err)) < 0 ||
+        (r = lcow_json_get_int32(o, "", "runlcowHosted", &hosted, err)) < 0)
         return r;
     struct rl_state s = {
         .pid = pid, .exit_code = code, .qemu_pid = qpid, .backend_pid = bpid, .status = RL_STOPPED};
@@ -190,7 +196,9 @@ int rl_state_read(const struct rl_globals *g, const char *id, struct rl_state *r
     s.rootfs = strdup(rootfs);
     s.created = strdup(created);
     s.annotations = ann ? json_object_get(ann) : NULL;
-    if (!s.id || !s.bundle || !s.rootfs || !s.created) {
+    s.host = host ? strdup(host) : NULL;
+    s.hosted = hosted > 0 ? (unsigned)hosted : 0;
+    if (!s.id || !s.bundle || !s.rootfs || !s.created || (host && !s.host)) {
         rl_state_done(&s);
         return lcow_error_make(err, ENOMEM, "state");
     }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# make bench: a pod's second container vs its first, under this machine's accelerator (TCG
+# here). "first": `runlcow run` of an echo container that boots its own UVM (QEMU start, boot,
+# layers, Create, Start, output, exit, teardown of container and UVM). "second": the same echo
+# bundle run with `runlcow run --host SB` into the UVM of a running sandbox (layer reference or
+# hot-plug, scratch hot-plug + format, CombinedLayers, Create, Start, output, exit, its own
+# teardown: DeleteContainerState, scratch unplug). Wall ms, RUNS each, alternating; medians and
+# the ratio. For scale in the same run: runc's `run` of the same bundle on the host (and ocirun,
+# our executor). Peers (peers.md): Kata's second container in a running sandbox is a
+# virtio-fs share + agent CreateContainer, about 0.1-0.3 s on KVM.
+set -euo pipefail
+top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
+runs=${RUNLCOW_POD_BENCH_RUNS:-5}
+RL_BUILD=$build
+. "$top/tests/uvm/runlcow_lib.sh"
+d=$(mktemp -d /tmp/rlpodbench.XXXXXX)
+trap 'rl_kill_ours "$d"; rm -rf "$d"' EXIT
+rl() { timeout 300 "$build/bin/runlcow" --root "$d/root" --scratch-size 64 "$@"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+rl_bundle "$d/echo" /bin/echo hello
+rl_bundle "$d/sb" /bin/sleep 100000
+rl run -d -b "$d/sb" sb < /dev/null > "$d/sb.out" 2>&1 || { cat "$d/sb.out"; exit 1; }
+
+one() { # OUT_ARRAY ARGS...: wall ms of one runlcow run of the echo bundle
+  local -n acc=$1
+  shift
+  local t0
+  t0=$(now_ms)
+  rl run -b "$d/echo" "$@" < /dev/null > "$d/out" 2>&1 || { cat "$d/out"; exit 1; }
+  grep -qx hello "$d/out" || { echo "FAIL: no output: $(cat "$d/out")"; exit 1; }
+  acc+=($(( $(now_ms) - t0 )))
+}
+first=() second=()
+for i in $(seq "$runs"); do
+  one first "f$i"
+  one second --host sb "s$i"
+done
+n=0
+for f in $(grep -lsF -- "$d/root/" /proc/[0-9]*/cmdline || true); do
+  tr '\0' ' ' < "$f" 2>/dev/null | grep -q '^[^ ]*qemu-system' && n=$((n + 1))
+done
+
+base() { # OUT_ARRAY RUNTIME
+  local -n acc=$1
+  local t0
+  for i in $(seq "$runs"); do
+    t0=$(now_ms)
+    "$2" --root "$d/$2-root" run -b "$d/echo" "h$i" < /dev/null > "$d/hout" 2>&1 ||
+      { cat "$d/hout"; exit 1; }
+    acc+=($(( $(now_ms) - t0 )))
+  done
+}
+runc_w=() oci_w=()
+command -v runc > /dev/null && base runc_w runc
+PATH=$build/bin:$PATH base oci_w ocirun
+
+m1=$(median "${first[@]}")
+m2=$(median "${second[@]}")
+echo "runlcow pod: echo container run to completion, wall ms ($runs runs each, alternating)"
+echo "  first  (boots its own UVM):          ${first[*]}  median $m1"
+echo "  second (--host into the running UVM): ${second[*]}  median $m2"
+echo "  ratio first / second (median): $m1 / $m2 = $(echo "scale=1; $m1 / $m2" | bc)x"
+if [ ${#runc_w[@]} -gt 0 ]; then
+  mr=$(median "${runc_w[@]}")
+  echo "  runc run of the same bundle (host): ${runc_w[*]}  median $mr;" \
+    "second / runc = $(echo "scale=1; $m2 / $mr" | bc)x"
+fi
+mo=$(median "${oci_w[@]}")
+echo "  ocirun run of the same bundle (host): ${oci_w[*]}  median $mo"
+echo "  QEMU processes while the sandbox ran: ${n:-?} (one UVM for all second runs)"
+rl delete --force sb

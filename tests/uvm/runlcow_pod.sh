@@ -52,6 +52,9 @@ jq '.windows.network.networkNamespace="6c636f77-706f-6400-0000-000000000001"' "$
 rl_bundle "$d/w1" /bin/sh -c 'echo w1 up; exec sleep 100000'
 annotate "$d/w1" '{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"sb"}'
 rl_bundle "$d/w2" /bin/sh -c 'echo w2 up; exec sleep 100000'
+# w2 runs from the sandbox's rootfs: the same cached image, so the same layer disk in the UVM.
+jq --arg r "$d/sb/rootfs" '.root.path = $r' "$d/w2/config.json" > "$d/w2/config.json.new"
+mv "$d/w2/config.json.new" "$d/w2/config.json"
 rl_bundle "$d/w3" /bin/true
 annotate "$d/w3" '{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"nosuch"}'
 
@@ -106,6 +109,8 @@ wait_status w2 running
 [ "$(rl exec w2 /bin/sh -c 'echo in w2; exit 5'; echo "rc=$?")" = "$(printf 'in w2\nrc=5')" ] ||
   fail "exec in w2"
 [ "$(ns_of w2 net)" != "$(ns_of sb net)" ] || fail "w2 (no CRI annotations) shares the sandbox's net ns"
+layer_mounts=$(grep -c 'storage: SCSI 0:[0-9]* .* at `/run/mounts/scsi/' "$root/sb/gcs.log" || true)
+[ "$layer_mounts" = 2 ] || fail "$layer_mounts layer disks mounted for sb, w1, w2 (w2 shares sb's): want 2"
 rl list --format json | jq -e 'map(.id) | sort == ["sb","w1","w2"]' > /dev/null ||
   fail "list: $(rl list --format json)"
 [ "$(jq .runlcowHosted "$root/sb/state.json")" = 2 ] || fail "sandbox state: hosted $(jq .runlcowHosted "$root/sb/state.json")"
@@ -114,7 +119,7 @@ rl events --stats w1 | jq -e '.type == "stats" and .id == "w1"' > /dev/null || f
 rl pause w1 && [ "$(status w1)" = paused ] || fail "pause w1"
 rl resume w1 && [ "$(status w1)" = running ] || fail "resume w1"
 [ "$(status sb)" = running ] || fail "the sandbox changed with w1: $(status sb)"
-echo "ok --host container in the same UVM; exec/ps/events/pause/resume/list on workloads"
+echo "ok --host container in the same UVM, its layer shared; exec/ps/events/pause/resume/list on workloads"
 
 # ---- events: an OOM kill in a workload's cgroup is runc's {"type":"oom"} ------------------------
 rl update --memory 33554432 w2 || fail "update --memory w2"
@@ -145,8 +150,9 @@ rl delete w1 || fail "delete w1"
 [ ! -e "$root/w1" ] || fail "w1: state directory left"
 [ "$(rl exec sb echo still)" = still ] || fail "exec in the sandbox after w1 went"
 [ "$(qemus)" = 1 ] || fail "the UVM went with w1"
-grep -q '"DeleteContainerState\|0x10100d01\|DeleteContainerState' "$root/sb/gcs.log" 2>/dev/null ||
-  true # the GCS's log level decides whether requests are logged
+# Its teardown (Shutdown, CombinedLayers Remove, DeleteContainerState, scratch Remove, SCSIDevice
+# Remove, unplug) went without a failure the owner would log.
+! grep -qE 'release:|unplug ' "$root/sb/runlcow.log" || fail "w1's release: $(grep 'release:' "$root/sb/runlcow.log")"
 echo "ok workload killed and deleted while the sandbox lives; the UVM stays"
 
 # ---- delete --force of a running workload, then the sandbox: everything goes --------------------
@@ -155,6 +161,8 @@ rl delete --force w2 || fail "delete --force w2"
 sbpid=$(cat "$d/sb.pid")
 rl kill sb KILL || fail "kill sb"
 wait_status sb stopped
+# The UVM's teardown: Network Remove, the sandbox's layers, QEMU stopped, all without failures.
+! grep -qE 'release:|unplug ' "$root/sb/runlcow.log" || fail "release: $(grep 'release:' "$root/sb/runlcow.log")"
 rl delete sb || fail "delete sb"
 for _ in $(seq 100); do [ "$(qemus)" = 0 ] && ! alive "$sbpid" && break; sleep 0.1; done
 [ "$(qemus)" = 0 ] || fail "QEMU left after the last container went"

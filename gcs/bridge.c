@@ -20,6 +20,7 @@
 #include "gcs/bridge.h"
 #include "gcs/limits.h"
 #include "gcs/reaper.h"
+#include "gcs/stdio.h"
 
 #define BRIDGE_REDIAL_NS     (100ull * 1000 * 1000) /* §1.5: retry every 100 ms */
 #define BRIDGE_IBUF_SIZE     (64u * 1024)
@@ -628,6 +629,8 @@ int gcs_init(struct gcs *g, const struct gcs_options *opt, struct lcow_error **e
         lcow_debug("RLIMIT_NOFILE not raised: %s", strerror(-nr));
     pthread_mutex_init(&g->out_lock, NULL);
     pthread_mutex_init(&g->proc_lock, NULL);
+    if (opt->max_stdio_connections && gcs_stdio_set_limit(opt->max_stdio_connections, err) < 0)
+        return -EINVAL;
     /* Before any thread exists, so that every thread inherits the blocked SIGCHLD. */
     g->reaper_fd = gcs_reaper_init(reaper_wake, g, err);
     if (g->reaper_fd < 0)

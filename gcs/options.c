@@ -53,6 +53,8 @@ static const struct opt_def opt_defs[] = {
     {"dev-root", OPT_STRING, O(dev_root), "test hook: stands in for /dev"},
     {"workers", OPT_WORKERS, O(workers), "maximum worker threads for blocking requests"},
     {"device-timeout-ms", OPT_MS, O(device_timeout_ms), "bound of a device wait (milliseconds)"},
+    {"max-stdio-connections", OPT_INT, O(max_stdio_connections),
+     "test hook: stdio connections below the limit (gcs/limits.h)"},
 };
 
 static void options_defaults(struct gcs_options *o)

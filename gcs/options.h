@@ -36,6 +36,9 @@ struct gcs_options {
     unsigned device_timeout_ms; /* -device-timeout-ms N (default 60000) */
     /* Upper bound of worker threads running blocking handlers. */
     unsigned workers; /* -workers N (default 8) */
+    /* Test hook: a lower bound of stdio connections than GCS_LIMIT_STDIO_CONNECTIONS, so that
+     * a test reaches it with a few hundred processes (0: the limit). */
+    int max_stdio_connections; /* -max-stdio-connections N */
 };
 
 /* Fills *ret with defaults, then parses argv[1..argc). Strings point into argv.

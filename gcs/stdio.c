@@ -17,25 +17,35 @@
 
 static const char *const stream_names[3] = {"stdin", "stdout", "stderr"};
 
-/* Connections held by every gcs_stdio alive (GCS_LIMIT_STDIO_CONNECTIONS). */
+/* Connections held by every gcs_stdio alive, and their bound. */
 static unsigned stdio_held;
+static unsigned stdio_limit = GCS_LIMIT_STDIO_CONNECTIONS;
+
+int gcs_stdio_set_limit(int n, struct lcow_error **err)
+{
+    if (n < 1 || n > (int)GCS_LIMIT_STDIO_CONNECTIONS)
+        return lcow_error_make(err, EINVAL, "-max-stdio-connections %d: not in 1..%u", n,
+                               GCS_LIMIT_STDIO_CONNECTIONS);
+    stdio_limit = (unsigned)n;
+    return 0;
+}
 
 unsigned gcs_stdio_held(void)
 {
     return __atomic_load_n(&stdio_held, __ATOMIC_RELAXED);
 }
 
-/* Takes n connections of the limit, or none when that would pass it. */
-static int stdio_reserve(unsigned n, struct lcow_error **err)
+int gcs_stdio_hold(struct gcs_stdio *s, unsigned n, struct lcow_error **err)
 {
     unsigned cur = __atomic_load_n(&stdio_held, __ATOMIC_RELAXED);
     do {
-        if (cur + n > GCS_LIMIT_STDIO_CONNECTIONS)
+        if (n > stdio_limit || cur > stdio_limit - n)
             return lcow_error_make(err, EAGAIN,
                                    "stdio: %u connections open, %u more would pass the limit of %u",
-                                   cur, n, GCS_LIMIT_STDIO_CONNECTIONS);
+                                   cur, n, stdio_limit);
     } while (!__atomic_compare_exchange_n(&stdio_held, &cur, cur + n, false, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
+    s->held += n;
     return 0;
 }
 
@@ -61,11 +71,9 @@ int gcs_stdio_dial(const struct vsock_addr *base, const struct gcs_process_param
     const bool want[3] = {p->create_std_in_pipe, p->create_std_out_pipe, p->create_std_err_pipe};
     const uint32_t port[3] = {relay->std_in, relay->std_out, relay->std_err};
     struct gcs_stdio s = GCS_STDIO_INIT;
-    unsigned n = (unsigned)want[0] + want[1] + want[2];
-    int r = n ? stdio_reserve(n, err) : 0;
+    int r = gcs_stdio_hold(&s, (unsigned)want[0] + want[1] + want[2], err);
     if (r < 0)
         return r;
-    s.held = n;
     for (int i = 0; i < 3; i++) {
         if (!want[i])
             continue; /* a port without its Create*Pipe flag is ignored (§1.6) */

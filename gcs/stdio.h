@@ -31,8 +31,13 @@ int gcs_stdio_dial(const struct vsock_addr *base, const struct gcs_process_param
                    struct lcow_error **err);
 /* Closes the sockets still open and releases what s holds of the limit. */
 void gcs_stdio_close(struct gcs_stdio *s);
+/* Takes n more connections of the limit for s, or fails with -EAGAIN (nothing taken) when
+ * that would pass it; gcs_stdio_dial takes them before it dials. */
+int gcs_stdio_hold(struct gcs_stdio *s, unsigned n, struct lcow_error **err);
 /* Releases what s holds of the limit once its sockets were closed one by one. Idempotent. */
 void gcs_stdio_release(struct gcs_stdio *s);
+/* Lowers the limit (-max-stdio-connections, a test hook): 1..GCS_LIMIT_STDIO_CONNECTIONS. */
+int gcs_stdio_set_limit(int n, struct lcow_error **err);
 /* Stdio connections held now (for tests and DumpStacks). */
 unsigned gcs_stdio_held(void);
 

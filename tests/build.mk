@@ -11,6 +11,8 @@ $(eval $(call add_unit_test,test_etc_files_fuzz_replay,tests/fuzz/fuzz_etc_files
 HARDENING_LIBS := gcs_harness host_bridge gcs_protocol vsock common
 $(eval $(call add_unit_test,hardening_limits,tests/integration/hardening_limits.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 $(eval $(call add_unit_test,hardening_faults,tests/integration/hardening_faults.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
+# stdio connection counting at the default limit (the bridge test lowers it: gcs/limits.h).
+$(eval $(call add_unit_test,hardening_stdio_count,tests/integration/hardening_stdio_count.c,gcs_bridge vsock common,$(LIBS_JSON) -lpthread))
 $(eval $(call add_unit_test,hardening_security,tests/integration/hardening_security.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))
 # wire-conformance replay of lcow-host.md §3.1-3.2 (standalone and pod) against gcs over unix:
 $(eval $(call add_unit_test,wire_replay,tests/integration/wire_replay.c tests/integration/hardening_lib.c,$(HARDENING_LIBS),$(LIBS_JSON)))

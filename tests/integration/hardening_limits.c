@@ -341,6 +341,314 @@ static void test_container_processes(void **state)
     still_serving(h);
 }
 
+/* ---- counts: containers, UVM processes, stdio connections ------------------------------- */
+
+/* Requests kept in flight by pipelined(): under the worker queue's limit, enough to hide the
+ * round trip. */
+#define WINDOW 64u
+
+typedef char *(*make_fn)(struct gcs_harness *h, unsigned i, void *arg);
+typedef void (*check_fn)(unsigned i, int32_t hr, const char *payload, const char *error, void *arg);
+
+/* Sends `count` requests of `type` (payload i from make, taken), at most WINDOW outstanding,
+ * and hands every response to check. */
+static void pipelined(struct gcs_harness *h, uint32_t type, unsigned count, make_fn make,
+                      check_fn check, void *arg)
+{
+    cleanup_error struct lcow_error *err = NULL;
+    uint64_t ids[WINDOW];
+    for (unsigned sent = 0, done = 0; done < count;) {
+        for (; sent < count && sent - done < WINDOW; sent++) {
+            cleanup_free char *p = make(h, sent, arg);
+            assert_non_null(p);
+            if (host_bridge_send(h->b, type, p, &ids[sent % WINDOW], &err) < 0)
+                fail_msg("request #%u: %s", sent, lcow_error_message(err));
+        }
+        struct host_message m = {0};
+        if (host_bridge_recv(h->b, ids[done % WINDOW], 3 * HL_MS, &m, &err) < 0)
+            fail_msg("response #%u: %s", done, lcow_error_message(err));
+        int32_t hr = 0;
+        cleanup_free char *e = NULL;
+        assert_int_equal(host_message_result(&m, &hr, &e, &err), 0);
+        check(done, hr, m.payload, e ? e : "", arg);
+        host_message_done(&m);
+        done++;
+    }
+}
+
+static void expect_ok(unsigned i, int32_t hr, const char *payload, const char *error, void *arg)
+{
+    (void)payload;
+    (void)arg;
+    if (hr != 0)
+        fail_msg("request #%u: 0x%08x %s", i, (unsigned)hr, error);
+}
+
+/* What gcs holds: compared before a test at a limit and after its cleanup. */
+struct footprint {
+    int fds, cgroups, mounts;
+    long rss_kib;
+};
+
+static struct footprint footprint_of(struct gcs_harness *h)
+{
+    struct footprint f = {gh_gcs_fds(h), gh_cgroups_under(h), gh_mounts_under(h->dir),
+                          gh_gcs_rss_kib(h)};
+    assert_true(f.fds > 0 && f.cgroups >= 0 && f.mounts >= 0 && f.rss_kib > 0);
+    return f;
+}
+
+/* Nothing leaked: the same fds (relays may still be closing: a few seconds), cgroups and
+ * mounts; RSS within slack_kib of before (the allocator keeps heap the peak took: about 9 KiB
+ * per created container). */
+static void expect_flat(struct gcs_harness *h, const struct footprint *before, const char *what,
+                        long slack_kib)
+{
+    struct footprint after = footprint_of(h);
+    for (int i = 0; i < 500 && after.fds != before->fds; i++) {
+        usleep(10 * 1000);
+        after = footprint_of(h);
+    }
+    printf("%s: gcs fds %d -> %d, RSS %ld -> %ld KiB, cgroups %d -> %d, mounts %d -> %d\n", what,
+           before->fds, after.fds, before->rss_kib, after.rss_kib, before->cgroups, after.cgroups,
+           before->mounts, after.mounts);
+    assert_int_equal(after.fds, before->fds);
+    assert_int_equal(after.cgroups, before->cgroups);
+    assert_int_equal(after.mounts, before->mounts);
+    assert_true(after.rss_kib <= before->rss_kib + slack_kib);
+}
+
+static double seconds_since(uint64_t t0)
+{
+    return (double)(lcow_now_ns() - t0) / 1e9;
+}
+
+static char *create_nth(struct gcs_harness *h, unsigned i, void *arg)
+{
+    (void)arg;
+    char cid[32];
+    snprintf(cid, sizeof(cid), "lim%u", i);
+    return gh_create_payload(h, cid, gh_base_spec(h, (const char *const[]){"true", NULL}, false));
+}
+
+/* DeleteContainerState of lim<i + *first> (first: an unsigned, or NULL for 0). */
+static char *delete_nth(struct gcs_harness *h, unsigned i, void *first)
+{
+    (void)h;
+    char cid[32];
+    snprintf(cid, sizeof(cid), "lim%u", i + (first ? *(unsigned *)first : 0));
+    struct gcs_request_base b = {.container_id = cid, .activity_id = (char *)HL_AID};
+    char *p = NULL;
+    assert_int_equal(gcs_encode_request_base(&b, &p, NULL), 0);
+    return p;
+}
+
+/* GCS_LIMIT_CONTAINERS created (not started: the init waits in the executor, as a host's
+ * Create leaves it), one more refused, a deleted one frees its slot, and all of them gone
+ * leave gcs as it was. gcs runs with the UVM's soft RLIMIT_NOFILE (1024): each created
+ * container holds fds, so the limit is only reachable because gcs raises it. */
+static void test_containers_at_limit(void **state)
+{
+    struct gcs_harness *h = *state;
+    /* Warm-up: the helper thread and the cgroup layout exist before the baseline. */
+    pipelined(h, GCS_MSG_CREATE, 1, create_nth, expect_ok, NULL);
+    pipelined(h, GCS_MSG_DELETE_CONTAINER_STATE, 1, delete_nth, expect_ok, NULL);
+    struct footprint before = footprint_of(h);
+    uint64_t t0 = lcow_now_ns();
+    pipelined(h, GCS_MSG_CREATE, GCS_LIMIT_CONTAINERS, create_nth, expect_ok, NULL);
+    printf("containers: %u created in %.1f s, gcs %d fds, RSS %ld KiB\n", GCS_LIMIT_CONTAINERS,
+           seconds_since(t0), gh_gcs_fds(h), gh_gcs_rss_kib(h));
+    /* One past: refused before anything is made. */
+    cleanup_free char *e = NULL;
+    assert_int_equal(
+        hl_create(h, "past", gh_base_spec(h, (const char *const[]){"true", NULL}, false), &e),
+        GCS_E_FAIL);
+    assert_non_null(strstr(e, "containers"));
+    char bundle[256];
+    gh_bundle_of(h, "past", bundle, sizeof(bundle));
+    struct stat st;
+    assert_int_not_equal(stat(bundle, &st), 0);
+    still_serving(h);
+    /* A deleted container frees its slot: "past" fits now. */
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "lim0"), 0);
+    uint32_t init =
+        hl_run(h, "past", gh_base_spec(h, (const char *const[]){"true", NULL}, false), NULL);
+    assert_int_equal(hl_wait_exit(h, "past", init), 0);
+    hl_expect_notification(h, "past", GCS_NOTIFY_UNEXPECTED_EXIT);
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "past"), 0);
+    t0 = lcow_now_ns();
+    unsigned first = 1;
+    pipelined(h, GCS_MSG_DELETE_CONTAINER_STATE, GCS_LIMIT_CONTAINERS - 1, delete_nth, expect_ok,
+              &first);
+    printf("containers: %u deleted in %.1f s\n", GCS_LIMIT_CONTAINERS - 1, seconds_since(t0));
+    expect_flat(h, &before, "containers", 16384);
+    still_serving(h);
+}
+
+/* ExecuteProcess of /bin/true in the UVM, no stdio. */
+static char *exec_true(struct gcs_harness *h, unsigned i, void *arg)
+{
+    (void)h;
+    (void)i;
+    (void)arg;
+    static char *const argv[] = {"/bin/true", NULL};
+    struct gcs_execute_process_request q = {
+        .base = {.container_id = (char *)GCS_UVM_CONTAINER_ID, .activity_id = (char *)HL_AID},
+        .params = {.command_line = (char *)"",
+                   .command_args = (char **)argv,
+                   .working_directory = (char *)""},
+    };
+    char *p = NULL;
+    assert_int_equal(gcs_encode_execute_process_request(&q, &p, NULL), 0);
+    return p;
+}
+
+static void record_pid(unsigned i, int32_t hr, const char *payload, const char *error, void *pids)
+{
+    expect_ok(i, hr, payload, error, NULL);
+    struct gcs_execute_process_response r = {0};
+    assert_int_equal(gcs_decode_execute_process_response(payload, strlen(payload), &r, NULL), 0);
+    ((uint32_t *)pids)[i] = r.process_id;
+    gcs_execute_process_response_done(&r);
+}
+
+/* WaitForProcess (no timeout) of pids[i] in the UVM. */
+static char *wait_nth(struct gcs_harness *h, unsigned i, void *pids)
+{
+    (void)h;
+    struct gcs_wait_for_process_request q = {
+        .base = {.container_id = (char *)GCS_UVM_CONTAINER_ID, .activity_id = (char *)HL_AID},
+        .process_id = ((uint32_t *)pids)[i],
+        .timeout_in_ms = HL_INF,
+    };
+    char *p = NULL;
+    assert_int_equal(gcs_encode_wait_for_process_request(&q, &p, NULL), 0);
+    return p;
+}
+
+/* GCS_LIMIT_UVM_PROCESSES counts what gcs tracks: running, or exited and not yet waited (the
+ * host may wait late). So processes that exit at once and are not waited fill the table as
+ * cheaply as it gets; one more is refused; a wait frees a slot; waiting all empties it. */
+static void test_uvm_processes_at_limit(void **state)
+{
+    struct gcs_harness *h = *state;
+    const unsigned n = GCS_LIMIT_UVM_PROCESSES;
+    cleanup_free uint32_t *pids = calloc(n + 1, sizeof(*pids));
+    assert_non_null(pids);
+    pipelined(h, GCS_MSG_EXECUTE_PROCESS, 1, exec_true, record_pid, pids);
+    pipelined(h, GCS_MSG_WAIT_FOR_PROCESS, 1, wait_nth, expect_ok, pids);
+    struct footprint before = footprint_of(h);
+    uint64_t t0 = lcow_now_ns();
+    pipelined(h, GCS_MSG_EXECUTE_PROCESS, n, exec_true, record_pid, pids);
+    printf("UVM processes: %u started in %.1f s, gcs %d fds, RSS %ld KiB\n", n, seconds_since(t0),
+           gh_gcs_fds(h), gh_gcs_rss_kib(h));
+    /* One past: refused, and gcs serves on. */
+    cleanup_free char *p = exec_true(h, 0, NULL);
+    cleanup_free char *e = NULL;
+    assert_int_equal(hl_call(h, GCS_MSG_EXECUTE_PROCESS, p, NULL, &e), GCS_E_FAIL);
+    assert_non_null(strstr(e, "the limit is"));
+    still_serving(h);
+    /* A wait frees a slot: one more fits, then nothing. */
+    assert_int_equal(hl_wait_exit(h, NULL, pids[0]), 0);
+    pipelined(h, GCS_MSG_EXECUTE_PROCESS, 1, exec_true, record_pid, pids);
+    free(e);
+    e = NULL;
+    assert_int_equal(hl_call(h, GCS_MSG_EXECUTE_PROCESS, p, NULL, &e), GCS_E_FAIL);
+    t0 = lcow_now_ns();
+    pipelined(h, GCS_MSG_WAIT_FOR_PROCESS, n, wait_nth, expect_ok, pids);
+    printf("UVM processes: %u waited in %.1f s\n", n, seconds_since(t0));
+    /* The table is empty: a second wait does not find the process (§4.5). */
+    uint32_t code = 0;
+    assert_int_equal(hl_wait(h, NULL, pids[1], HL_INF, &code), GCS_E_NOT_FOUND);
+    expect_flat(h, &before, "UVM processes", 4096);
+    still_serving(h);
+}
+
+/* Stdio connections held at once by container execs that keep running with all three streams
+ * (and one with stdout alone, to land exactly on the limit): one more stream is refused before
+ * it is dialled, an exec without stdio still runs, a process gone (its streams closed by the
+ * host) frees its share, and the count is global across containers. The real
+ * GCS_LIMIT_STDIO_CONNECTIONS takes 1366 processes (a minute here, each fork of gcs slower
+ * with every relay thread and fd): this gcs runs with the test hook -max-stdio-connections
+ * STDIO_LIMIT, and hardening_stdio_count covers the counting at the real limit. */
+#define STDIO_LIMIT 601u
+#define STDIO_CTS   2u
+
+static int setup_stdio(void **state)
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%u", STDIO_LIMIT);
+    struct gcs_harness *h = NULL;
+    if (hl_setup(&h, (const char *const[]){"-max-stdio-connections", limit, NULL}, NULL) < 0)
+        return -1;
+    *state = h;
+    return 0;
+}
+
+static void test_stdio_at_limit(void **state)
+{
+    struct gcs_harness *h = *state;
+    const unsigned full = STDIO_LIMIT / 3, n = full + (STDIO_LIMIT % 3 != 0);
+    assert_true(STDIO_LIMIT % 3 <= 1 && n <= STDIO_CTS * GCS_LIMIT_CONTAINER_PROCESSES);
+    static const char *const sl[] = {"sleep", "120", NULL};
+    char cid[STDIO_CTS][16];
+    uint32_t init[STDIO_CTS];
+    struct footprint before = footprint_of(h);
+    for (unsigned c = 0; c < STDIO_CTS; c++) {
+        snprintf(cid[c], sizeof(cid[c]), "stdio%u", c);
+        init[c] = hl_run(h, cid[c], hl_base_spec(h, sl), NULL);
+    }
+    cleanup_free struct host_process *procs = calloc(n, sizeof(*procs));
+    assert_non_null(procs);
+    uint64_t t0 = lcow_now_ns();
+    for (unsigned i = 0; i < n; i++) {
+        bool all = i < full;
+        cleanup_free char *e = NULL;
+        int32_t hr = hl_execute(h, cid[i % STDIO_CTS], hl_oci_process(sl, false), all, true, all,
+                                &procs[i], &e);
+        if (hr != 0)
+            fail_msg("exec #%u: 0x%08x %s", i, (unsigned)hr, e);
+    }
+    printf("stdio: %u connections held by %u execs (%.1f s), gcs %d fds, RSS %ld KiB\n",
+           STDIO_LIMIT, n, seconds_since(t0), gh_gcs_fds(h), gh_gcs_rss_kib(h));
+    /* One past, in either container: refused before anything is dialled. */
+    for (unsigned c = 0; c < STDIO_CTS; c++) {
+        cleanup_free char *e = NULL;
+        struct host_process extra;
+        assert_int_equal(
+            hl_execute(h, cid[c], hl_oci_process(sl, false), false, true, false, &extra, &e),
+            GCS_E_FAIL);
+        assert_non_null(strstr(e, "stdio"));
+        assert_non_null(strstr(e, "the limit"));
+    }
+    /* No stdio asked: not this limit's business. */
+    struct host_process quiet;
+    assert_int_equal(hl_execute(h, cid[1],
+                                hl_oci_process((const char *const[]){"true", NULL}, false), false,
+                                false, false, &quiet, NULL),
+                     0);
+    assert_int_equal(hl_wait_exit(h, cid[1], quiet.pid), 0);
+    still_serving(h);
+    /* procs[0] killed, its streams closed by the host (§1.6), waited: its three are free. */
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(host_bridge_signal(h->b, cid[0], procs[0].pid, 9, HL_MS, NULL, &err), 0);
+    host_process_close(&procs[0]);
+    assert_int_equal(hl_wait_exit(h, cid[0], procs[0].pid), 137);
+    assert_int_equal(
+        hl_execute(h, cid[1], hl_oci_process(sl, false), true, true, true, &procs[0], NULL), 0);
+    /* Cleanup: each container forced down with the host's ends closed. */
+    for (unsigned c = 0; c < STDIO_CTS; c++) {
+        assert_int_equal(hl_simple(h, GCS_MSG_SHUTDOWN_FORCED, cid[c]), 0);
+        for (unsigned i = 0; i < n; i++)
+            host_process_close(&procs[i]);
+        assert_int_equal(hl_wait_exit(h, cid[c], init[c]), 137);
+        hl_expect_notification(h, cid[c], GCS_NOTIFY_FORCED_EXIT);
+        assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, cid[c]), 0);
+    }
+    expect_flat(h, &before, "stdio", 16384);
+    still_serving(h);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -354,6 +662,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_argv_env_container, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_containers_at_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uvm_processes_at_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stdio_at_limit, setup_stdio, teardown),
     };
+    if (getenv("HL_ONLY")) /* a subset while debugging: a cmocka glob such as "*stdio*" */
+        cmocka_set_test_filter(getenv("HL_ONLY"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

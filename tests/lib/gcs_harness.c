@@ -263,13 +263,37 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-/* cgroup dirs hold no files one can unlink: plain rmdir in post-order. */
+/* Kills what is left in the cgroup at path: container inits outlive a gcs that was killed
+ * (they are re-parented), and a cgroup with processes cannot be removed. */
+static void kill_members(const char *path)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/cgroup.procs", path);
+    for (int round = 0; round < 50; round++) {
+        cleanup_free char *procs = NULL;
+        if (lcow_read_file(p, 4u << 20, &procs, NULL, NULL) < 0 || !procs[0])
+            return;
+        for (char *s = procs, *end; *s; s = end) {
+            long pid = strtol(s, &end, 10);
+            if (end == s)
+                break;
+            if (pid > 1)
+                kill((pid_t)pid, SIGKILL);
+        }
+        usleep(10 * 1000);
+    }
+}
+
+/* cgroup dirs hold no files one can unlink: plain rmdir in post-order, members killed first. */
 static int rm_cgroup(const char *path, const struct stat *st, int flag, struct FTW *w)
 {
     (void)st;
     (void)w;
-    if (flag == FTW_DP)
-        rmdir(path);
+    if (flag == FTW_DP) {
+        kill_members(path);
+        for (int i = 0; i < 50 && rmdir(path) < 0 && errno == EBUSY; i++)
+            usleep(10 * 1000); /* a killed member is not gone from the cgroup at once */
+    }
     return 0;
 }
 

@@ -3,10 +3,12 @@
  * its timeout) stops the list.
  *
  * The runtime-namespace hooks (prestart, createRuntime, poststart, poststop) run from the
- * caller's process: they are clone3 children with exit_signal 0 and a pidfd, so a caller's
- * waitpid(-1) reaper (gcs) never sees them (only __WCLONE waits do), and we reap them
- * through the pidfd. createContainer and startContainer run from the container init between
- * clone and exec: oci_hooks_run_child() allocates nothing. stdin is a memfd holding the
+ * caller's process, behind a clone3 child with exit_signal 0 and a pidfd that we reap: a
+ * caller's waitpid(-1) reaper (gcs) never sees such a child (only __WCLONE waits do). The hook
+ * itself is that child's child, because execve() resets the exit signal to SIGCHLD: exec'd
+ * directly, the hook's status would go to the caller's reaper and our wait get ECHILD.
+ * createContainer and startContainer run from the container init between clone and exec:
+ * oci_hooks_run_child() allocates nothing. stdin is a memfd holding the
  * state, never a pipe, so a hook that ignores its input cannot block us or raise SIGPIPE. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,6 +92,36 @@ static int describe_status(const char *kind, size_t i, const struct oci_hook *h,
                            si->si_status);
 }
 
+/* The middle process (never execs, so its exit stays ours): runs the hook as its child and
+ * exits the way the hook did, with its code or by its signal. Async-signal-safe calls only. */
+static __attribute__((noreturn)) void run_middle(const struct oci_hook *h, char *const *argv,
+                                                 char *const *envp, int state_fd)
+{
+    pid_t self = getpid();
+    pid_t hook = fork();
+    if (hook < 0)
+        _exit(126);
+    if (hook == 0) {
+        /* A timeout SIGKILLs the middle process: the hook goes with it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+            _exit(126);
+        if (dup2(state_fd, 0) < 0)
+            _exit(126);
+        execve(h->path, argv, envp);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(hook, &st, 0) < 0)
+        if (errno != EINTR)
+            _exit(126);
+    if (WIFEXITED(st))
+        _exit(WEXITSTATUS(st));
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigaction(WTERMSIG(st), &dfl, NULL);
+    kill(self, WTERMSIG(st));
+    _exit(128 + WTERMSIG(st));
+}
+
 static int run_one(const char *kind, size_t i, const struct oci_hook *h, int state_fd,
                    struct lcow_error **err)
 {
@@ -108,10 +141,7 @@ static int run_one(const char *kind, size_t i, const struct oci_hook *h, int sta
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (dup2(state_fd, 0) < 0)
-            _exit(126);
-        execve(h->path, argv, envp);
-        _exit(127);
+        run_middle(h, argv, envp, state_fd);
     }
     cleanup_close int fd = pidfd;
     bool timed_out = false;

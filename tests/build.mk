@@ -29,3 +29,4 @@ $(eval $(call add_lib,gcs_harness,tests/lib/gcs_harness.c))
 # level and container level, gcs over unix: (tests/lib/gcs_harness.h).
 CONFORM_LIBS := gcs_harness host_bridge gcs_protocol vsock common
 $(eval $(call add_unit_test,conform_bridge,tests/integration/conform_bridge.c tests/integration/conform_lib.c,$(CONFORM_LIBS),$(LIBS_JSON)))
+$(eval $(call add_unit_test,conform_containers,tests/integration/conform_containers.c tests/integration/conform_lib.c,$(CONFORM_LIBS),$(LIBS_JSON)))

@@ -43,7 +43,8 @@
  * process's are handed to it and held only while it starts. Each kept one costs a socket, a
  * pipe and a share of a relay thread, so an ExecuteProcess that would pass the limit is
  * answered E_FAIL before any stream is dialled. 4096 is 1365 processes with all three
- * streams, well beyond a UVM's containers (the Go GCS has no bound). */
+ * streams, well beyond a UVM's containers (the Go GCS has no bound). -max-stdio-connections N
+ * lowers it (a test hook: the bridge test reaches it with a few hundred processes). */
 #define GCS_LIMIT_STDIO_CONNECTIONS 4096u
 /* argv and environment of one process, in bytes as execve counts them (each string + its NUL):
  * well under Linux's limit (a quarter of the 8 MiB stack), so a request past these is refused

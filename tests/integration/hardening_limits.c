@@ -8,8 +8,13 @@
  *     of a container's init (the Create spec);
  *   - mounts per container (GCS_LIMIT_MOUNTS);
  *   - processes exec'd into one container (GCS_LIMIT_CONTAINER_PROCESSES); a waited one frees
- *     its slot.
- * Past every limit: an error response naming the limit, and gcs keeps serving. */
+ *     its slot;
+ *   - containers (GCS_LIMIT_CONTAINERS), UVM processes (GCS_LIMIT_UVM_PROCESSES) and stdio
+ *     connections (lowered with -max-stdio-connections; hardening_stdio_count covers the real
+ *     GCS_LIMIT_STDIO_CONNECTIONS): a freed slot is reusable, and after the cleanup gcs has
+ *     the fds, cgroups and mounts it had before, RSS bounded.
+ * Past every limit: an error response naming the limit, and gcs keeps serving. gcs runs with
+ * the UVM's soft RLIMIT_NOFILE (1024), as its init starts it. HL_ONLY=glob runs a subset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

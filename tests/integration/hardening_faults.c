@@ -165,23 +165,9 @@ static void test_scratch_enospc(void **state)
     /* gcs's own writes into a full bundle directory: ENOSPC in the error, nothing left. */
     snprintf(bundle, sizeof(bundle), "%s/b1", full);
     struct json_object *spec = hl_base_spec(h, (const char *const[]){"true", NULL});
-    struct json_object *cfg = json_object_new_object(), *sv = json_object_new_object();
-    json_object_object_add(sv, "Major", json_object_new_int(2));
-    json_object_object_add(sv, "Minor", json_object_new_int(1));
-    json_object_object_add(cfg, "SchemaVersion", sv);
-    json_object_object_add(cfg, "OciBundlePath", json_object_new_string(bundle));
-    json_object_object_add(cfg, "OciSpecification", spec);
-    struct json_object *req = json_object_new_object();
-    json_object_object_add(req, "ContainerId", json_object_new_string("full1"));
-    json_object_object_add(req, "ActivityId", json_object_new_string(HL_AID));
-    json_object_object_add(
-        req, "ContainerConfig",
-        json_object_new_string(json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN)));
+    cleanup_free char *create = gh_create_payload_at("full1", bundle, spec);
     cleanup_free char *e = NULL;
-    int32_t hr = hl_call(h, GCS_MSG_CREATE,
-                         json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN), NULL, &e);
-    json_object_put(req);
-    json_object_put(cfg);
+    int32_t hr = hl_call(h, GCS_MSG_CREATE, create, NULL, &e);
     assert_true(hr < 0);
     assert_non_null(strstr(e, "No space left on device"));
     assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "full1"),

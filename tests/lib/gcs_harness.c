@@ -488,6 +488,11 @@ char *gh_create_payload(const struct gcs_harness *h, const char *cid, struct jso
 {
     char bundle[256];
     gh_bundle_of(h, cid, bundle, sizeof(bundle));
+    return gh_create_payload_at(cid, bundle, spec);
+}
+
+char *gh_create_payload_at(const char *cid, const char *bundle, struct json_object *spec)
+{
     struct json_object *cfg = json_object_new_object(), *sv = json_object_new_object();
     json_object_object_add(sv, "Major", json_object_new_int(2));
     json_object_object_add(sv, "Minor", json_object_new_int(1));

@@ -89,6 +89,8 @@ void gh_add_mount(struct json_object *spec, const char *dst, const char *type, c
 void gh_bundle_of(const struct gcs_harness *h, const char *cid, char *buf, size_t cap);
 /* A schema 2.1 Create request of cid with spec (taken), ActivityId GH_AID; NULL on ENOMEM. */
 char *gh_create_payload(const struct gcs_harness *h, const char *cid, struct json_object *spec);
+/* The same with another OciBundlePath. */
+char *gh_create_payload_at(const char *cid, const char *bundle, struct json_object *spec);
 /* Sends a request and waits for its response: 0 with *ret_hr its Result, and when non-NULL
  * *ret_payload the payload and *ret_error the ErrorMessage ("" when none), both malloc'd; or
  * -errno when the bridge failed. */

@@ -396,8 +396,13 @@ static void test_external_processes(void **state)
                              &p),
                      0);
     assert_int_equal(cf_wait(h, CF_UVM, p.pid, 0, &code), GCS_HCS_E_CONNECTION_TIMEOUT);
-    usleep(600 * 1000);
-    assert_int_equal(cf_wait(h, CF_UVM, p.pid, 0, &code), 0);
+    /* Polled with timeout 0 until it has exited (a loaded machine may take a while). */
+    int32_t hr = GCS_HCS_E_CONNECTION_TIMEOUT;
+    for (int i = 0; i < 1000 && hr == GCS_HCS_E_CONNECTION_TIMEOUT; i++) {
+        usleep(20 * 1000);
+        hr = cf_wait(h, CF_UVM, p.pid, 0, &code);
+    }
+    assert_int_equal(hr, 0);
     assert_int_equal(code, 3);
     /* A port whose Create flag is false is not dialled. */
     cleanup_error struct lcow_error *err = NULL;
@@ -451,6 +456,39 @@ static void test_external_processes(void **state)
     assert_int_equal(cf_wait(h, CF_UVM, p.pid, CF_MS, &code), 0);
 }
 
+/* §1.5: a response to a request of a dropped connection is lost, never sent on the next one
+ * (whose request ids start again at 0: it would answer the wrong request); the host's 50 ms
+ * probe afterwards finds the process gone (its code, or "not found"). */
+static void test_reconnect_drops_stale_replies(void **state)
+{
+    struct gcs_harness *h = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    struct host_process p;
+    const bool none[3] = {false, false, false};
+    /* Burn a few ids so the stale wait's id is one the new connection will use too. */
+    for (int i = 0; i < 3; i++)
+        json_object_put(cf_call(h, GCS_MSG_START, 0, CF_AID, "{" BASE "}"));
+    assert_int_equal(cf_exec(h, CF_UVM, "{\"CommandArgs\":[\"/bin/sleep\",\"60\"]}", none, &p), 0);
+    cleanup_free char *w = NULL;
+    assert_true(asprintf(&w, "{" BASE ",\"ProcessId\":%u,\"TimeoutInMs\":4294967295}", p.pid) > 0);
+    uint64_t wid = 0;
+    assert_int_equal(host_bridge_send(h->b, GCS_MSG_WAIT_FOR_PROCESS, w, &wid, &err), 0);
+    usleep(100 * 1000); /* let gcs take it in */
+    cf_reconnect(h);
+    assert_int_equal(host_bridge_negotiate(h->b, CF_MS, &err), 0);
+    json_object_put(cf_call(h, GCS_MSG_SIGNAL_PROCESS, 0, CF_AID,
+                            "{" BASE ",\"ProcessId\":%u,\"Options\":{\"Signal\":9}}", p.pid));
+    usleep(300 * 1000);
+    struct pollfd pf = {.fd = host_bridge_fd(h->b), .events = POLLIN};
+    if (poll(&pf, 1, 0) != 0)
+        fail_msg("gcs sent something unasked after the reconnect (a stale reply to id %llu?)",
+                 (unsigned long long)wid);
+    uint32_t code = 0;
+    int32_t hr = cf_wait(h, CF_UVM, p.pid, 50, &code);
+    assert_true((hr == 0 && code == 4294967295u) || hr == GCS_E_NOT_FOUND);
+    json_object_put(cf_call(h, GCS_MSG_START, 0, CF_AID, "{" BASE "}"));
+}
+
 /* §6: unknown container ids, GetProperties of the UVM, Start without a container, DumpStacks. */
 static void test_error_table(void **state)
 {
@@ -496,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_modify_default_add, setup, teardown),
         cmocka_unit_test_setup_teardown(test_external_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_drops_stale_replies, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

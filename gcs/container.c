@@ -893,6 +893,12 @@ int gcs_container_update(struct gcs *g, const char *cid, const struct gcs_modify
     int r = ct_get_busy(cid, &c, err);
     if (r < 0)
         return r;
+    if (req->resource_type != GCS_RESOURCE_CONTAINER_CONSTRAINTS) {
+        r = lcow_error_make(err, ENOTSUP, "the ResourceType `%s` is not supported for containers",
+                            gcs_resource_type_name(req->resource_type));
+        ct_put_busy(c);
+        return r;
+    }
     struct json_object *lin = req->settings.container_constraints.linux_resources;
     if (lin && !c->cg)
         r = lcow_error_make(err, ENOENT, "container `%s` has no cgroup", cid);

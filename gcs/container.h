@@ -42,7 +42,8 @@ int gcs_container_shutdown(struct gcs *g, const char *cid, bool forced, struct l
 /* Worker jobs (gcs_job_fn): DeleteContainerState and GetProperties decode r themselves. */
 void gcs_container_delete_job(struct gcs *g, struct gcs_req *r);
 void gcs_container_properties_job(struct gcs *g, struct gcs_req *r);
-/* Worker: ModifySettings ContainerConstraints on a container id. */
+/* Worker: ModifySettings on a container id: lookup first, then ContainerConstraints only
+ * (another ResourceType: -ENOTSUP). The UVM id is no container: not found. */
 int gcs_container_update(struct gcs *g, const char *cid, const struct gcs_modify_request *req,
                          struct lcow_error **err);
 /* Loop thread, on a reconnect: waiters of connections up to gen can no longer be answered. */

@@ -251,16 +251,12 @@ static void job_modify(struct gcs *g, struct gcs_req *r)
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
     } else if (!is_uvm_id(q.base.container_id)) {
-        if (q.request.resource_type == GCS_RESOURCE_CONTAINER_CONSTRAINTS) {
-            if (gcs_container_update(g, q.base.container_id, &q.request, &e) < 0)
-                gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
-            else
-                gcs_reply_ok(g, r);
-        } else {
-            lcow_error_make(&e, ENOTSUP, "invalid ResourceType `%s` for a container",
-                            gcs_resource_type_name(q.request.resource_type));
-            gcs_reply_error(g, r, GCS_E_FAIL, e);
-        }
+        /* The container is looked up first (unknown: 0xC037010E), then only ContainerConstraints
+         * applies to it (E_FAIL otherwise), as the Go GCS does (§4.9). */
+        if (gcs_container_update(g, q.base.container_id, &q.request, &e) < 0)
+            gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
+        else
+            gcs_reply_ok(g, r);
     } else if (gcs_modify_dispatch(g, &q.request, &e) < 0) {
         gcs_reply_error(g, r, 0, e);
     } else {

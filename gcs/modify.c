@@ -12,6 +12,14 @@
 #include "gcs/protocol.h"
 #include "gcs/storage.h"
 
+/* ContainerConstraints is a host-level row too, but the Go GCS looks the ContainerId up as a
+ * container even there: the UVM id is none (HCS_E_SYSTEM_NOT_FOUND). */
+static int uvm_container_constraints(struct gcs *g, const struct gcs_modify_request *req,
+                                     struct lcow_error **err)
+{
+    return gcs_container_update(g, GCS_UVM_CONTAINER_ID, req, err);
+}
+
 /* Rows follow gcs-protocol.md §4.9. ContainerConstraints also targets container ids. */
 static const struct gcs_modify_entry modify_table[] = {
     {"MappedVirtualDisk", GCS_MODIFY_UVM, gcs_storage_mapped_virtual_disk},
@@ -21,7 +29,7 @@ static const struct gcs_modify_entry modify_table[] = {
     {"CombinedLayers", GCS_MODIFY_UVM, gcs_storage_combined_layers},
     {"Network", GCS_MODIFY_UVM, gcs_network_modify},
     {"VPCIDevice", GCS_MODIFY_UVM, NULL},
-    {"ContainerConstraints", GCS_MODIFY_UVM | GCS_MODIFY_CONTAINER, NULL},
+    {"ContainerConstraints", GCS_MODIFY_UVM | GCS_MODIFY_CONTAINER, uvm_container_constraints},
     {"SecurityPolicy", GCS_MODIFY_UVM, NULL},
     {"SecurityPolicyFragment", GCS_MODIFY_UVM, NULL},
     {"PodCgroupMemoryLimit", GCS_MODIFY_UVM, gcs_pod_memory_limit_modify},

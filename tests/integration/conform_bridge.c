@@ -284,7 +284,8 @@ static void test_modify_refusals(void **state)
         {"MappedVirtualDiskForContainerScratch", "Add", "{}", GCS_E_FAIL},
         {"WCOWBlockCims", "Add", "{}", GCS_E_FAIL},
         {"CWCOWCombinedLayers", "Add", "{}", GCS_E_FAIL},
-        {"ContainerConstraints", "Update", "{\"Linux\":{}}", GCS_E_FAIL}, /* on the UVM id */
+        /* Looked up as a container even on the UVM id, which is none. */
+        {"ContainerConstraints", "Update", "{\"Linux\":{}}", GCS_HCS_E_SYSTEM_NOT_FOUND},
         {"SCSIDevice", "Add", "{\"Lun\":1}", GCS_E_FAIL},
         {"SCSIDevice", "Update", "{\"Lun\":1}", GCS_E_FAIL},
         {"MappedVirtualDisk", "Update", "{\"MountPath\":\"/run/mounts/scsi/m9\"}", GCS_E_FAIL},
@@ -325,9 +326,9 @@ static void test_modify_refusals(void **state)
     json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, GCS_E_FAIL, CF_AID, "{" BASE "}"));
     json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, GCS_HCS_E_INVALID_JSON, CF_AID,
                             "{" BASE ",\"Request\":\"{}\"}"));
-    /* A container id takes ContainerConstraints only: anything else is E_FAIL, and the
-     * constraints of an unknown container are "not found". */
-    json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, GCS_E_FAIL, CF_AID,
+    /* A container id is looked up first: unknown is "not found" whatever the ResourceType
+     * (a known container takes ContainerConstraints only: conform_containers). */
+    json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, GCS_HCS_E_SYSTEM_NOT_FOUND, CF_AID,
                             "{\"ContainerId\":\"nope\",\"ActivityId\":\"" CF_AID
                             "\",\"Request\":{\"ResourceType\":\"MappedVirtualDisk\","
                             "\"RequestType\":\"Add\",\"Settings\":{}}}"));

@@ -190,6 +190,10 @@ static void test_lifecycle(void **state)
         assert_int_equal(cf_wait(h, "cfa", ep.pid, CF_MS, &code), 0);
         assert_int_equal(code, 137);
     }
+    /* A known container takes ContainerConstraints only (§4.9). */
+    json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, GCS_E_FAIL, CF_AID,
+                            CBASE("cfa") ",\"Request\":{\"ResourceType\":\"MappedVirtualDisk\","
+                                         "\"RequestType\":\"Add\",\"Settings\":{}}}"));
     /* ContainerConstraints ignores the RequestType (§4.9). */
     json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, 0, CF_AID,
                             CBASE("cfa") ",\"Request\":{\"ResourceType\":\"ContainerConstraints\","

@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "host/qmp.h"
+#include "host/spawn.h"
 #include "host/runlcow_pod.h"
 
 #define FS_WAIT_NS  15000000000ull
@@ -56,9 +57,10 @@ static void nap_100ms(void)
 
 /* init loads the file system modules while gcs already serves (initrd/init.c), so the first
  * mount right after boot can find ext4 not registered yet: an Add is retried on that, bounded.
- * Likewise nd_pmem binds /dev/pmemN late (ENXIO, "No such device"). */
-static int modify_retry(struct super *s, struct gcs_modify_request *q, const char *what,
-                        const char *transient, struct lcow_error **err)
+ * Likewise nd_pmem binds /dev/pmemN late (ENXIO, "No such device"), and overlay may not be
+ * registered yet for CombinedLayers (ENODEV). */
+int rl_modify_retry(struct super *s, struct gcs_modify_request *q, const char *what,
+                    const char *transient, struct lcow_error **err)
 {
     uint64_t deadline = lcow_now_ns() + FS_WAIT_NS;
     for (;;) {
@@ -98,7 +100,7 @@ static int scsi_disk(struct super *s, const struct rl_disk *d, bool add, bool en
     };
     const char *what = d->ro ? (add ? "layer MappedVirtualDisk" : "layer Remove")
                              : (add ? "scratch MappedVirtualDisk" : "scratch Remove");
-    return modify_retry(s, &q, what, "not supported", err);
+    return rl_modify_retry(s, &q, what, "not supported", err);
 }
 
 static int scsi_unplug_guest(struct super *s, unsigned lun, struct lcow_error **err)
@@ -117,8 +119,8 @@ static int vpmem(struct super *s, const struct rl_disk *d, bool add, struct lcow
                                    .request_type_name = add ? "Add" : "Remove"};
     q.settings.vpmem_device =
         (struct gcs_vpmem_device){.device_number = d->index, .mount_path = d->mount};
-    return modify_retry(s, &q, add ? "layer VPMemDevice Add" : "layer VPMemDevice Remove",
-                        "No such device", err);
+    return rl_modify_retry(s, &q, add ? "layer VPMemDevice Add" : "layer VPMemDevice Remove",
+                           "No such device", err);
 }
 
 /* QMP node and device name of a SCSI disk: d<LUN> (unique while the LUN is taken). */
@@ -304,6 +306,29 @@ void rl_disks_forget(struct super *s)
         disk_free(d);
     }
     memset(s->lun_used, 0, sizeof(s->lun_used));
+}
+
+int rl_scratch_format(const char *path, struct lcow_error **err)
+{
+    /* What the guest's mkfs.ext4 would make (lazy inode tables, which its kernel finishes),
+     * minus the zeroed journal a fresh sparse file does not need. */
+    const char *argv[] = {access("/usr/sbin/mke2fs", X_OK) == 0 ? "/usr/sbin/mke2fs" : "mke2fs",
+                          "-q",
+                          "-F",
+                          "-t",
+                          "ext4",
+                          "-m",
+                          "0",
+                          "-E",
+                          "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
+                          path,
+                          NULL};
+    cleanup_free char *out = NULL;
+    int r = host_run(argv, &out, err);
+    if (r <= 0)
+        return r;
+    return lcow_error_make(err, EIO, "mke2fs `%s` failed (status %d): %s", path, r,
+                           out && *out ? out : "no output");
 }
 
 /* ---- the owner's side ----------------------------------------------------------------------- */

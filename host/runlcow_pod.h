@@ -93,6 +93,8 @@ struct rl_ctr {
     unsigned res;
     struct proc *init;
     bool notified, stopping, finished;
+    bool deferred; /* own, finished while others ran: released with the UVM (their /etc files
+                      and namespaces live on its scratch and init) */
     uint64_t stop_ns;
     int delete_ctl;
     bool paused; /* by runlcow2's pause (the container's cgroup frozen) */
@@ -150,6 +152,10 @@ void rl_reply_err(int fd, const struct lcow_error *e);
 int rl_check(struct host_message *m, const char *what, struct lcow_error **err);
 int rl_modify(struct super *s, struct gcs_modify_request *q, const char *what,
               struct lcow_error **err);
+/* rl_modify, an Add retried (bounded, 15 s) while the GCS's error contains `transient`: a
+ * module the guest's init loads after gcs starts (ext4, overlay, nd_pmem). */
+int rl_modify_retry(struct super *s, struct gcs_modify_request *q, const char *what,
+                    const char *transient, struct lcow_error **err);
 /* A read-only layer image: the disk already in the UVM for that file (another reference), else
  * hot-plugged at the first free LUN and mounted at /run/mounts/scsi/m<LUN>. */
 int rl_disk_layer(struct super *s, const char *path, struct rl_disk **ret, struct lcow_error **err);
@@ -159,6 +165,9 @@ int rl_disk_pmem(struct super *s, size_t i, const char *path, struct rl_disk **r
 /* A container's scratch: hot-plugged read-write, formatted if blank and mounted at mount. */
 int rl_disk_scratch(struct super *s, const char *path, const char *mount, struct rl_disk **ret,
                     struct lcow_error **err);
+/* Formats a new scratch file as ext4 on the host (mke2fs, a few ms), so the guest's
+ * EnsureFilesystem finds ext4 and skips its detection retry and mkfs (about a second of TCG). */
+int rl_scratch_format(const char *path, struct lcow_error **err);
 /* Drops a reference; the last one removes the guest half, then the host half (§3.1 step 13). */
 void rl_disk_put(struct super *s, struct rl_disk *d);
 /* Every disk's host bookkeeping after the UVM is gone. */

@@ -128,7 +128,8 @@ static int combined_layers(struct super *s, struct rl_ctr *c, bool add, struct l
         .n_layers = add ? c->n_layers : 0,
         .scratch_path = add ? c->scratch_path : NULL,
     };
-    return rl_modify(s, &q, add ? "CombinedLayers Add" : "CombinedLayers Remove", err);
+    return rl_modify_retry(s, &q, add ? "CombinedLayers Add" : "CombinedLayers Remove",
+                           "No such device", err);
 }
 
 /* VPMem when every image can be a virtio-pmem device (a multiple of 2 MiB: lcow-tar2ext4's
@@ -300,7 +301,7 @@ static int ctr_prepare(struct super *s, struct rl_ctr *c, struct lcow_error **er
     if ((r = host_scratch_create(c->scratch, s->g->scratch_bytes, err)) < 0)
         return r;
     c->res |= R_SCRATCH_FILE;
-    return 0;
+    return rl_scratch_format(c->scratch, err);
 }
 
 int rl_ctr_setup(struct super *s, struct rl_ctr *c, struct lcow_error **err)
@@ -401,7 +402,7 @@ void rl_ctr_release(struct super *s, struct rl_ctr *c)
     }
     bool last = true;
     for (struct rl_ctr *o = s->ctrs; o; o = o->next)
-        if (o != c && !o->finished)
+        if (o != c && (!o->finished || o->deferred))
             last = false;
     if (last)
         net_release(s);
@@ -1119,7 +1120,11 @@ static void finish_ctr(struct super *s, struct rl_ctr *c)
     c->t_exit = c->init && c->init->exited ? c->init->exit_ns : lcow_now_ns();
     int code = c->init && c->init->exited ? (int)(c->init->code & 0xFF) : 255;
     c->exit_code = c->init ? code : -1;
-    rl_ctr_release(s, c);
+    /* A sandbox whose init exits before its workloads keeps its disks until they are gone:
+     * the GCS binds their /etc/hostname, hosts and resolv.conf from its scratch. */
+    c->deferred = c->own && rl_ctr_others(s) > 0;
+    if (!c->deferred)
+        rl_ctr_release(s, c);
     c->finished = true;
     reap_procs(s, c);
     c->st.status = RL_STOPPED;
@@ -1344,6 +1349,10 @@ int rl_super_main(struct rl_globals *g, const struct rl_super_args *a)
     if (s.uvm_lost && s.own->exit_code < 0)
         fprintf(stderr, "runlcow: the UVM of %s stopped before the container exited\n", a->id);
     struct host_uvm_times t = s.uvm->t;
+    if (s.own->deferred) {
+        rl_ctr_release(&s, s.own);
+        s.own->deferred = false;
+    }
     uvm_release(&s);
     rl_save_state(&s, s.own);
     write_timeline(&s, &t, code);

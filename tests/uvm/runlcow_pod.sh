@@ -55,6 +55,7 @@ rl_bundle "$d/w2" /bin/sh -c 'echo w2 up; exec sleep 100000'
 # w2 runs from the sandbox's rootfs: the same cached image, so the same layer disk in the UVM.
 jq --arg r "$d/sb/rootfs" '.root.path = $r' "$d/w2/config.json" > "$d/w2/config.json.new"
 mv "$d/w2/config.json.new" "$d/w2/config.json"
+rl_bundle "$d/w4" /bin/sh -c 'read x; echo "fg:$x"; exit 4'
 rl_bundle "$d/w3" /bin/true
 annotate "$d/w3" '{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"nosuch"}'
 
@@ -102,15 +103,23 @@ done
 [ "$(rl exec sb uname -n)" = "$(rl exec w1 uname -n)" ] || fail "hostname differs"
 echo "ok workload shares the sandbox's net/ipc/uts namespaces ($(ns_of w1 net))"
 
-# ---- a second container by --host; verbs on workloads -------------------------------------------
+# ---- a second container by --host (a third in the foreground); verbs on workloads ----------------
+layer_mounts() { grep -c 'storage: SCSI 0:[0-9]* .* at `/run/mounts/scsi/' "$root/sb/gcs.log" || true; }
+before_w2=$(layer_mounts)
 rl run -d -b "$d/w2" --host sb w2 < /dev/null > "$d/w2.out" 2>&1 || fail "w2 run: $(cat "$d/w2.out")"
 wait_status w2 running
 [ "$(qemus)" = 1 ] || fail "$(qemus) QEMUs after --host, want 1"
+[ "$(layer_mounts)" = "$before_w2" ] ||
+  fail "w2 (the sandbox's rootfs) mounted a layer disk of its own: $before_w2 -> $(layer_mounts)"
 [ "$(rl exec w2 /bin/sh -c 'echo in w2; exit 5'; echo "rc=$?")" = "$(printf 'in w2\nrc=5')" ] ||
   fail "exec in w2"
 [ "$(ns_of w2 net)" != "$(ns_of sb net)" ] || fail "w2 (no CRI annotations) shares the sandbox's net ns"
-layer_mounts=$(grep -c 'storage: SCSI 0:[0-9]* .* at `/run/mounts/scsi/' "$root/sb/gcs.log" || true)
-[ "$layer_mounts" = 2 ] || fail "$layer_mounts layer disks mounted for sb, w1, w2 (w2 shares sb's): want 2"
+# run in the foreground, placed by naming a container that itself lives in the sandbox's UVM.
+rc=0
+echo hi | rl run -b "$d/w4" --host w2 w4 > "$d/w4.out" 2>&1 || rc=$?
+[ "$rc" = 4 ] && grep -qx 'fg:hi' "$d/w4.out" || fail "run --host w2: exit $rc: $(cat "$d/w4.out")"
+[ ! -e "$root/w4" ] || fail "w4: state directory left after run"
+[ "$(qemus)" = 1 ] || fail "$(qemus) QEMUs after run --host w2, want 1"
 rl list --format json | jq -e 'map(.id) | sort == ["sb","w1","w2"]' > /dev/null ||
   fail "list: $(rl list --format json)"
 [ "$(jq .runlcowHosted "$root/sb/state.json")" = 2 ] || fail "sandbox state: hosted $(jq .runlcowHosted "$root/sb/state.json")"
@@ -155,18 +164,26 @@ rl delete w1 || fail "delete w1"
 ! grep -qE 'release:|unplug ' "$root/sb/runlcow.log" || fail "w1's release: $(grep 'release:' "$root/sb/runlcow.log")"
 echo "ok workload killed and deleted while the sandbox lives; the UVM stays"
 
-# ---- delete --force of a running workload, then the sandbox: everything goes --------------------
-rl delete --force w2 || fail "delete --force w2"
-[ ! -e "$root/w2" ] || fail "w2: state directory left"
+# ---- the sandbox stops first: the other container and the UVM live on; then everything goes ----
 sbpid=$(cat "$d/sb.pid")
 rl kill sb KILL || fail "kill sb"
 wait_status sb stopped
-# The UVM's teardown: Network Remove, the sandbox's layers, QEMU stopped, all without failures.
+alive "$sbpid" || fail "the UVM owner exited while w2 runs in its UVM"
+[ "$(qemus)" = 1 ] || fail "the UVM went with the sandbox's init while w2 runs"
+[ "$(rl exec w2 echo alive)" = alive ] || fail "exec in w2 after the sandbox stopped"
+rc=0
+rl delete sb > "$d/sbdel2.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && [ -e "$root/sb" ] || fail "delete of the stopped sandbox hosting w2: exit $rc"
+rl delete --force w2 || fail "delete --force w2"
+[ ! -e "$root/w2" ] || fail "w2: state directory left"
+for _ in $(seq 200); do alive "$sbpid" || break; sleep 0.1; done
+alive "$sbpid" && fail "the UVM owner still runs after its last container went"
+# The UVM's teardown: the sandbox's deferred release, Network Remove, QEMU stopped, no failures.
 ! grep -qE 'release:|unplug ' "$root/sb/runlcow.log" || fail "release: $(grep 'release:' "$root/sb/runlcow.log")"
+[ "$(jq .runlcowExitCode "$root/sb/state.json")" = 137 ] || fail "sandbox exit code $(jq .runlcowExitCode "$root/sb/state.json")"
 rl delete sb || fail "delete sb"
-for _ in $(seq 100); do [ "$(qemus)" = 0 ] && ! alive "$sbpid" && break; sleep 0.1; done
 [ "$(qemus)" = 0 ] || fail "QEMU left after the last container went"
 left=$(grep -lsF -- "$root/" /proc/[0-9]*/cmdline || true)
 [ -z "$left" ] || fail "processes left: $left"
 [ -z "$(ls "$root")" ] || fail "state left: $(ls "$root")"
-echo "ok all deleted: no QEMU, no process, no state"
+echo "ok sandbox stopped first: w2 and the UVM lived on, delete refused; the last one took the UVM"

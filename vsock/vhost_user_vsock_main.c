@@ -126,20 +126,35 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* The socket appears at `path` only once it listens: starters wait for the file and then
+ * start QEMU, whose connect between our bind and listen would fail (ECONNREFUSED) and end it.
+ * So it is bound under a temporary name and renamed into place (directly at `path` only when
+ * the temporary name would not fit in sun_path). */
 static int listen_unix(const char *path, struct lcow_error **err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    memcpy(sa.sun_path, path, strlen(path) + 1); /* length checked by parse_args */
+    int k = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%ld.tmp", path, (long)getpid());
+    bool tmp = k > 0 && (size_t)k < sizeof(sa.sun_path);
+    if (!tmp)
+        memcpy(sa.sun_path, path, strlen(path) + 1); /* length checked by parse_args */
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        (void)unlink(path); /* a stale socket from an earlier run */
+    if (lstat(sa.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+        (void)unlink(sa.sun_path); /* a stale socket from an earlier run */
     cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return lcow_error_errno(err, "socket");
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return lcow_error_errno(err, "bind `%s`", path);
-    if (listen(fd, 1) < 0)
-        return lcow_error_errno(err, "listen `%s`", path);
+        return lcow_error_errno(err, "bind `%s`", sa.sun_path);
+    if (listen(fd, 1) < 0) {
+        int r = lcow_error_errno(err, "listen `%s`", sa.sun_path);
+        (void)unlink(sa.sun_path);
+        return r;
+    }
+    if (tmp && rename(sa.sun_path, path) < 0) {
+        int r = lcow_error_errno(err, "rename `%s` to `%s`", sa.sun_path, path);
+        (void)unlink(sa.sun_path);
+        return r;
+    }
     return take_fd(&fd);
 }
 

@@ -513,6 +513,18 @@ static int stalled_error(struct host_uvm *u, int errnum, const char *what, struc
         con ? con : "", vhost ? vhost : "", gcs ? gcs : "", qemu ? qemu : "");
 }
 
+/* True once the vsock back end has exited (reaped; *status as a shell reports it): from then
+ * on the guest can reach no host port, so waiting for the GCS is pointless. */
+static bool backend_exited(struct host_uvm *u, int *status)
+{
+    int st = 0;
+    if (u->backend_pid <= 0 || waitpid(u->backend_pid, &st, WNOHANG) != u->backend_pid)
+        return false;
+    u->backend_pid = 0;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return true;
+}
+
 /* Serves entropy, log and console until the GCS connects and negotiates. */
 static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct lcow_error **err)
 {
@@ -524,6 +536,13 @@ static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct 
             host_uvm_service(u, pfd, n);
         if (u->qemu_exited)
             return qemu_gone_error(u, "before the GCS connected", err);
+        int bst = 0;
+        if (backend_exited(u, &bst)) {
+            char what[96];
+            snprintf(what, sizeof(what),
+                     "the vsock back end exited (status %d) before the GCS connected", bst);
+            return stalled_error(u, EIO, what, err);
+        }
         struct lcow_error *e = NULL;
         if (host_bridge_accept(u->bridge, 0, &e) == 0)
             break;

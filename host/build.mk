@@ -48,6 +48,9 @@ CHECK_DEPS += $(BUILD)/bin/runlcow $(BUILD)/bin/ocirun
 CHECK_SCRIPTS += tests/uvm/runlcow_cli.sh
 # A bundle's host bind mounts as Plan9 shares (rw, ro, one file) in a container (one UVM).
 CHECK_SCRIPTS += tests/uvm/runlcow_binds.sh
+# Boot faults: the vhost-user socket listen race, a back end dying mid-boot (fails at once), a
+# stalled boot's evidence in the error, the test libraries' logs on failure (two short boots).
+CHECK_SCRIPTS += tests/uvm/boot_faults_uvm.sh
 # Pods: a sandbox + workloads (CRI annotations, --host) in one UVM, namespaces shared, the UVM
 # kept while any container runs (one UVM).
 CHECK_SCRIPTS += tests/uvm/runlcow_pod.sh

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Boot reliability and failure evidence (the QEMU tier's harness and host/uvm.c's start):
+#   vu-listen     vhost-user-vsock's socket file appears only once it listens: 200 starts, each
+#                 connected to the moment the file exists (a tight poll), none refused (before
+#                 the fix about 1 in 40 was, and QEMU exits on a refused connect)
+#   backend-dies  the vsock back end killed during a boot: runlcow fails at once (not after the
+#                 boot timeout) naming the back end's status, and leaves nothing behind
+#   stall         a boot that does not reach the GCS in time: the error says how far the guest
+#                 got (milestones) and carries the logs' tails; nothing left
+#   evidence      the test libraries print the logs' tails when a test fails and stay quiet
+#                 when it passes (rl_cleanup, uvm_cleanup, vhost_uvm_cleanup)
+set -euo pipefail
+top=${LCOW_TOP:-$(pwd)}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+RL_BUILD=$build
+. "$top/tests/uvm/runlcow_lib.sh"
+rl_test_init bootfaults
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+command -v python3 > /dev/null || fail "python3 missing (.ci/packages)"
+
+# --- vu-listen
+python3 - "$build/bin/vhost-user-vsock" "$d/race" 200 << 'EOF' > "$d/race.out" 2>&1 || fail "vu-listen: $(cat "$d/race.out")"
+import os, socket, subprocess, sys, time
+binary, base, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.makedirs(base)
+refused = 0
+for i in range(n):
+    sock = "%s/vu%d.sock" % (base, i)
+    p = subprocess.Popen([binary, "--socket", sock, "--uds", "%s/v%d" % (base, i)],
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(sock):
+        if p.poll() is not None or time.monotonic() > deadline:
+            sys.exit("start %d: no socket (exit status %s)" % (i, p.poll()))
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sock)
+    except ConnectionRefusedError:
+        refused += 1
+    s.close()
+    p.kill()
+    p.wait()
+print("%d of %d connects refused" % (refused, n))
+sys.exit(1 if refused else 0)
+EOF
+[ -z "$(ls "$d/race" | grep -v '^v[0-9]*$' | grep -v '^vu[0-9]*\.sock$' || true)" ] ||
+  fail "vu-listen: temporary sockets left: $(ls "$d/race")"
+echo "ok vu-listen: $(cat "$d/race.out")"
+
+# --- backend-dies
+rl_bundle "$d/b" /bin/true
+start=$(date +%s)
+timeout 150 "$build/bin/runlcow" --root "$root" run -b "$d/b" bd < /dev/null > "$d/bd.out" 2>&1 &
+rl_pid=$!
+# Killed once QEMU is its front end (before that, QEMU itself would fail to start).
+bpid=
+for _ in $(seq 600); do
+  if grep -qs 'front end connected' "$root/bd/vhost.log"; then
+    for f in $(grep -lsF -- "$root/bd/vu.sock" /proc/[0-9]*/cmdline || true); do
+      grep -qaF -- --socket "$f" && { bpid=${f#/proc/}; bpid=${bpid%/cmdline}; }
+    done
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$bpid" ] || fail "backend-dies: no back end with a front end: $(cat "$d/bd.out")"
+sleep 0.5
+kill -9 "$bpid"
+rc=0
+wait "$rl_pid" || rc=$?
+secs=$(($(date +%s) - start))
+[ "$rc" != 0 ] || fail "backend-dies: runlcow succeeded: $(cat "$d/bd.out")"
+grep -q 'the vsock back end exited (status 137) before the GCS connected' "$d/bd.out" ||
+  fail "backend-dies: message: $(cat "$d/bd.out")"
+[ "$secs" -lt 60 ] || fail "backend-dies: took $secs s (the boot timeout is 120 s)"
+[ ! -e "$root/bd" ] || fail "backend-dies: state left: $(ls "$root/bd")"
+! grep -lsF -- "$root/bd/" /proc/[0-9]*/cmdline > /dev/null || fail "backend-dies: processes left"
+echo "ok backend-dies: failed after $secs s: $(head -c 160 "$d/bd.out")"
+
+# --- stall
+rc=0
+timeout 120 "$build/bin/runlcow" --root "$root" --boot-timeout 2 run -b "$d/b" st < /dev/null \
+  > "$d/st.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "stall: a 2 s boot succeeded"
+for want in 'did not connect within 2 s (console output ' 'entropy taken ' 'GCS log connected ' \
+            'bridge connected never' '; vhost.log: ' 'vhost-user-vsock: ' '; gcs.log: '; do
+  grep -qF -- "$want" "$d/st.out" || fail "stall: no \`$want\` in: $(cat "$d/st.out")"
+done
+[ ! -e "$root/st" ] || fail "stall: state left: $(ls "$root/st")"
+! grep -lsF -- "$root/st/" /proc/[0-9]*/cmdline > /dev/null || fail "stall: processes left"
+echo "ok stall: $(head -c 200 "$d/st.out")"
+
+# --- evidence: each library's trap in a child test that fails, then in one that passes
+mkdir -p "$d/ev"
+cat > "$d/ev/rl.sh" << 'EOF'
+set -euo pipefail
+RL_BUILD=$1
+. "$2/tests/uvm/runlcow_lib.sh"
+rl_test_init rlev
+mkdir -p "$root/c1"
+for f in console gcs qemu vhost runlcow; do echo "$f-tail-line" > "$root/c1/$f.log"; done
+echo "the-run-output" > "$d/run.out"
+exit "$3"
+EOF
+cat > "$d/ev/uvm.sh" << 'EOF'
+set -euo pipefail
+. "$2/tests/uvm/boot_lib.sh"
+uvm_init
+printf 'console-tail-line\r\n' > "$d/console.log"
+echo "vhost-tail-line" > "$d/vhost.log"
+echo "extra-tail-line" > "$d/extra.err"
+exit "$3"
+EOF
+cat > "$d/ev/vhost.sh" << 'EOF'
+set -u
+. "$2/tests/uvm/vhost_uvm_lib.sh"
+work=$(mktemp -d)
+trap 'vhost_uvm_cleanup; rm -rf "$work"' EXIT
+echo "backend-tail-line" > "$work/backend.log"
+echo "qemu-tail-line" > "$work/qemu.err"
+exit "$3"
+EOF
+check_ev() { # NAME SCRIPT WANT...
+  local name=$1 script=$2 w
+  shift 2
+  (cd "$top" && bash "$d/ev/$script" "$build" "$top" 3 > "$d/ev/$name.fail" 2>&1) && fail "evidence $name: exit 0"
+  for w in "$@"; do
+    grep -q -- "$w" "$d/ev/$name.fail" || fail "evidence $name: no $w in: $(cat "$d/ev/$name.fail")"
+  done
+  grep -q 'exit status 3' "$d/ev/$name.fail" || fail "evidence $name: status not named"
+  (cd "$top" && bash "$d/ev/$script" "$build" "$top" 0 > "$d/ev/$name.pass" 2>&1) ||
+    fail "evidence $name: a passing test failed: $(cat "$d/ev/$name.pass")"
+  [ ! -s "$d/ev/$name.pass" ] || fail "evidence $name: output from a passing test: $(cat "$d/ev/$name.pass")"
+}
+check_ev rl rl.sh console-tail-line gcs-tail-line qemu-tail-line vhost-tail-line \
+  runlcow-tail-line the-run-output
+check_ev uvm uvm.sh console-tail-line vhost-tail-line extra-tail-line
+check_ev vhost vhost.sh backend-tail-line qemu-tail-line
+! grep -q $'\r' "$d/ev/uvm.fail" || fail "evidence uvm: carriage returns kept"
+echo "ok evidence: rl_cleanup, uvm_cleanup and vhost_uvm_cleanup print the logs only on failure"
+echo PASS

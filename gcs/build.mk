@@ -71,7 +71,7 @@ $(eval $(call add_unit_test,test_p9_mapped_dir,tests/unit/test_p9_mapped_dir.c,g
 #     GCS_HANDLER_LIBS += gcs_storage mount
 #     GCS_HANDLER_LDFLAGS += $(LIBS_MNL)
 GCS_BRIDGE_SRCS := gcs/options.c gcs/reaper.c gcs/bridge.c gcs/worker.c gcs/dispatch.c \
-	gcs/process.c gcs/stdio.c gcs/modify.c gcs/kmsg.c
+	gcs/process.c gcs/stdio.c gcs/modify.c gcs/kmsg.c gcs/vpci.c
 $(eval $(call add_lib,gcs_bridge,$(GCS_BRIDGE_SRCS)))
 # gcs/idle.ld (from gcs/idle_ld_gen.py) only places the code and rodata gcs runs while idle
 # together, so fault-around maps a few 64 KiB windows of the binary, not all of them (issue 2).

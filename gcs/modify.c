@@ -28,7 +28,7 @@ static const struct gcs_modify_entry modify_table[] = {
     {"VPMemDevice", GCS_MODIFY_UVM, gcs_storage_vpmem_device},
     {"CombinedLayers", GCS_MODIFY_UVM, gcs_storage_combined_layers},
     {"Network", GCS_MODIFY_UVM, gcs_network_modify},
-    {"VPCIDevice", GCS_MODIFY_UVM, NULL},
+    {"VPCIDevice", GCS_MODIFY_UVM, gcs_vpci_device_modify},
     {"ContainerConstraints", GCS_MODIFY_UVM | GCS_MODIFY_CONTAINER, uvm_container_constraints},
     {"SecurityPolicy", GCS_MODIFY_UVM, NULL},
     {"SecurityPolicyFragment", GCS_MODIFY_UVM, NULL},

@@ -54,6 +54,11 @@ struct gcs_modify_entry {
 int gcs_modify_dispatch(struct gcs *g, const struct gcs_modify_request *req,
                         struct lcow_error **err);
 
+/* gcs/vpci.c: the VPCIDevice row (Add waits for the assigned PCI device, bounded by
+ * -device-timeout-ms). */
+int gcs_vpci_device_modify(struct gcs *g, const struct gcs_modify_request *req,
+                           struct lcow_error **err);
+
 /* The table, for tests and DumpStacks. */
 const struct gcs_modify_entry *gcs_modify_table(unsigned *ret_count);
 

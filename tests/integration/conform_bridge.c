@@ -490,6 +490,49 @@ static void test_reconnect_drops_stale_replies(void **state)
     json_object_put(cf_call(h, GCS_MSG_START, 0, CF_AID, "{" BASE "}"));
 }
 
+static int setup_sysfs(void **state)
+{
+    return cf_setup_sysfs((struct gcs_harness **)state);
+}
+
+#define VPCI_GUID "6b1f2d37-0d0c-4c0c-9d0b-3e0c2b9c5a11"
+
+/* §4.9 VPCIDevice: Add waits for the PCI device under the VMBus channel (a fake sysfs here; the
+ * GUID matched lower-cased), bounded by -device-timeout-ms; Remove, an absent device, a GUID
+ * that is no GUID and a missing one are E_FAIL. */
+static void test_vpci_device(void **state)
+{
+    struct gcs_harness *h = *state;
+    cleanup_error struct lcow_error *err = NULL;
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/sys/bus/vmbus/devices/" VPCI_GUID "/pci2a3b:00", h->dir);
+    assert_int_equal(lcow_mkdir_p(dir, 0755, NULL), 0);
+    const char *add = "{" BASE ",\"Request\":{\"ResourceType\":\"VPCIDevice\",\"RequestType\":"
+                      "\"Add\",\"Settings\":{\"VMBusGUID\":\"6B1F2D37-0D0C-4C0C-9D0B-"
+                      "3E0C2B9C5A11\"}}}";
+    uint64_t id = 0;
+    assert_int_equal(host_bridge_send(h->b, GCS_MSG_MODIFY_SETTINGS, add, &id, &err), 0);
+    usleep(300 * 1000); /* the device appears while gcs waits */
+    char dev[320];
+    snprintf(dev, sizeof(dev), "%s/2a3b:00:00.0", dir);
+    assert_int_equal(mkdir(dev, 0755), 0);
+    struct host_message m = {0};
+    assert_int_equal(host_bridge_recv(h->b, id, CF_MS, &m, &err), 0);
+    json_object_put(cf_check(&m, GCS_MSG_MODIFY_SETTINGS, 0, CF_AID));
+    host_message_done(&m);
+    static const char *const bad[] = {
+        "\"RequestType\":\"Remove\",\"Settings\":{\"VMBusGUID\":\"" VPCI_GUID "\"}",
+        "\"RequestType\":\"Add\",\"Settings\":{\"VMBusGUID\":\"../../../../etc\"}",
+        "\"RequestType\":\"Add\",\"Settings\":{}",
+        "\"RequestType\":\"Add\",\"Settings\":{\"VMBusGUID\":\"6b1f2d37-0d0c-4c0c-9d0b-"
+        "3e0c2b9c5a12\"}", /* never appears: after the 1.5 s bound */
+    };
+    for (size_t i = 0; i < LCOW_ARRAY_SIZE(bad); i++)
+        json_object_put(cf_call(h, GCS_MSG_MODIFY_SETTINGS, GCS_E_FAIL, CF_AID,
+                                "{" BASE ",\"Request\":{\"ResourceType\":\"VPCIDevice\",%s}}",
+                                bad[i]));
+}
+
 /* §6: unknown container ids, GetProperties of the UVM, Start without a container, DumpStacks. */
 static void test_error_table(void **state)
 {
@@ -536,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_external_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_drops_stale_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vpci_device, setup_sysfs, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@
 #include "common/io.h"
 #include "tests/integration/conform_lib.h"
 
-int cf_setup(struct gcs_harness **ret, bool negotiate)
+static int setup_with(struct gcs_harness **ret, bool negotiate, bool fake_sysfs)
 {
     static const char *const applets[] = {"sh", "echo", "cat", "sleep", "true", "env", NULL};
     struct gcs_harness *h = calloc(1, sizeof(*h));
@@ -24,8 +24,11 @@ int cf_setup(struct gcs_harness **ret, bool negotiate)
         goto fail;
     if (gh_make_rootfs(h->rootfs, applets) < 0 || gh_make_devroot(h) < 0)
         goto fail;
-    char gcs[256];
+    char gcs[256], sysfs[128];
     gh_bin_path(gcs, sizeof(gcs), "gcs");
+    snprintf(sysfs, sizeof(sysfs), "%s/sys", h->dir);
+    if (fake_sysfs && lcow_mkdir_p(sysfs, 0755, NULL) < 0)
+        goto fail;
     const char *argv[] = {gcs,
                           "-v4",
                           "-log-format=json",
@@ -40,6 +43,10 @@ int cf_setup(struct gcs_harness **ret, bool negotiate)
                           "-dev-root",
                           h->devroot,
                           "-disable-time-sync",
+                          fake_sysfs ? "-sysfs-root" : NULL,
+                          sysfs,
+                          "-device-timeout-ms",
+                          "1500",
                           NULL};
     if (gh_start(h, argv, negotiate, CF_MS, &err) < 0) {
         fprintf(stderr, "conform: starting gcs: %s\n", lcow_error_message(err));
@@ -52,6 +59,16 @@ fail:
         gh_teardown(h);
     free(h);
     return -1;
+}
+
+int cf_setup(struct gcs_harness **ret, bool negotiate)
+{
+    return setup_with(ret, negotiate, false);
+}
+
+int cf_setup_sysfs(struct gcs_harness **ret)
+{
+    return setup_with(ret, true, true);
 }
 
 void cf_teardown(struct gcs_harness *h)

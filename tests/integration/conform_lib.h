@@ -21,6 +21,8 @@
 
 /* gcs started (busybox rootfs, -cgroup-root, -dev-root) and connected; negotiated if asked. */
 int cf_setup(struct gcs_harness **ret, bool negotiate);
+/* The same with -sysfs-root DIR/sys (made empty) and -device-timeout-ms 1500, negotiated. */
+int cf_setup_sysfs(struct gcs_harness **ret);
 void cf_teardown(struct gcs_harness *h);
 /* Drops the connection and accepts gcs's redial: a fresh, unnegotiated connection. */
 void cf_reconnect(struct gcs_harness *h);

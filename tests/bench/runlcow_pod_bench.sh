@@ -4,10 +4,12 @@
 # layers, Create, Start, output, exit, teardown of container and UVM). "second": the same echo
 # bundle run with `runlcow run --host SB` into the UVM of a running sandbox (layer reference or
 # hot-plug, scratch hot-plug + format, CombinedLayers, Create, Start, output, exit, its own
-# teardown: DeleteContainerState, scratch unplug). Wall ms, RUNS each, alternating; medians and
+# teardown: DeleteContainerState, scratch unplug), and the same with the echo program on the
+# sandbox's rootfs (its layer disk shared). Wall ms, RUNS each, alternating; medians and
 # the ratio. For scale in the same run: runc's `run` of the same bundle on the host (and ocirun,
-# our executor). Peers (peers.md): Kata's second container in a running sandbox is a
-# virtio-fs share + agent CreateContainer, about 0.1-0.3 s on KVM.
+# our executor). Peers (peers.md §1.7, on KVM): Kata via CRI 850-950 ms serial (Kata 2.5 + CLH;
+# Kuasar's sandboxer 300-360 ms, kuasar.io report); a k8s create->running floor of about 5 s
+# kata vs about 1 s runc (third party).
 set -euo pipefail
 top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${BUILD:-build}
@@ -25,20 +27,27 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int(
 rl_bundle "$d/echo" /bin/echo hello
 rl_bundle "$d/sb" /bin/sleep 100000
 rl run -d -b "$d/sb" sb < /dev/null > "$d/sb.out" 2>&1 || { cat "$d/sb.out"; exit 1; }
+# The echo program on the sandbox's own rootfs: the same cached image, so its layer disk is
+# shared (refcounted) and only the scratch is hot-plugged.
+rl_bundle "$d/same" /bin/echo hello
+jq --arg r "$d/sb/rootfs" '.root.path = $r' "$d/same/config.json" > "$d/same/config.json.new"
+mv "$d/same/config.json.new" "$d/same/config.json"
 
-one() { # OUT_ARRAY ARGS...: wall ms of one runlcow run of the echo bundle
+one() { # OUT_ARRAY BUNDLE ARGS...: wall ms of one runlcow run of an echo bundle
   local -n acc=$1
-  shift
+  local b=$2
+  shift 2
   local t0
   t0=$(now_ms)
-  rl run -b "$d/echo" "$@" < /dev/null > "$d/out" 2>&1 || { cat "$d/out"; exit 1; }
+  rl run -b "$d/$b" "$@" < /dev/null > "$d/out" 2>&1 || { cat "$d/out"; exit 1; }
   grep -qx hello "$d/out" || { echo "FAIL: no output: $(cat "$d/out")"; exit 1; }
   acc+=($(( $(now_ms) - t0 )))
 }
-first=() second=()
+first=() second=() shared=()
 for i in $(seq "$runs"); do
-  one first "f$i"
-  one second --host sb "s$i"
+  one first echo "f$i"
+  one second echo --host sb "s$i"
+  one shared same --host sb "l$i"
 done
 n=0
 for f in $(grep -lsF -- "$d/root/" /proc/[0-9]*/cmdline || true); do
@@ -65,6 +74,8 @@ echo "runlcow pod: echo container run to completion, wall ms ($runs runs each, a
 echo "  first  (boots its own UVM):          ${first[*]}  median $m1"
 echo "  second (--host into the running UVM): ${second[*]}  median $m2"
 echo "  ratio first / second (median): $m1 / $m2 = $(echo "scale=1; $m1 / $m2" | bc)x"
+m3=$(median "${shared[@]}")
+echo "  second, layer shared with the sandbox:  ${shared[*]}  median $m3"
 if [ ${#runc_w[@]} -gt 0 ]; then
   mr=$(median "${runc_w[@]}")
   echo "  runc run of the same bundle (host): ${runc_w[*]}  median $mr;" \

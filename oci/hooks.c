@@ -7,6 +7,9 @@
  * caller's waitpid(-1) reaper (gcs) never sees such a child (only __WCLONE waits do). The hook
  * itself is that child's child, because execve() resets the exit signal to SIGCHLD: exec'd
  * directly, the hook's status would go to the caller's reaper and our wait get ECHILD.
+ * Their stdout and stderr go to a pipe we read while waiting (as runc captures them): a failed
+ * hook's output ends its error message, and none of it reaches the caller's own stdout/stderr
+ * (gcs's are the bridge with -use-inouterr and the host-parsed JSON log stream).
  * createContainer and startContainer run from the container init between clone and exec:
  * oci_hooks_run_child() allocates nothing. stdin is a memfd holding the
  * state, never a pipe, so a hook that ignores its input cannot block us or raise SIGPIPE. */
@@ -78,24 +81,78 @@ static char *const *hook_argv(const struct oci_hook *h, char **fallback)
 }
 
 static int describe_status(const char *kind, size_t i, const struct oci_hook *h,
-                           const siginfo_t *si, bool timed_out, struct lcow_error **err)
+                           const siginfo_t *si, bool timed_out, const char *output,
+                           struct lcow_error **err)
 {
+    const char *sep = output[0] ? ", output: " : "";
     if (timed_out)
-        return lcow_error_make(err, ETIMEDOUT, "%s hook %zu `%s`: timed out after %d s", kind, i,
-                               h->path, h->timeout);
+        return lcow_error_make(err, ETIMEDOUT, "%s hook %zu `%s`: timed out after %d s%s%s", kind,
+                               i, h->path, h->timeout, sep, output);
     if (si->si_code == CLD_EXITED && si->si_status == 0)
         return 0;
     if (si->si_code == CLD_EXITED)
-        return lcow_error_make(err, EIO, "%s hook %zu `%s`: exit status %d", kind, i, h->path,
-                               si->si_status);
-    return lcow_error_make(err, EIO, "%s hook %zu `%s`: killed by signal %d", kind, i, h->path,
-                           si->si_status);
+        return lcow_error_make(err, EIO, "%s hook %zu `%s`: exit status %d%s%s", kind, i, h->path,
+                               si->si_status, sep, output);
+    return lcow_error_make(err, EIO, "%s hook %zu `%s`: killed by signal %d%s%s", kind, i, h->path,
+                           si->si_status, sep, output);
+}
+
+/* Appends what is readable on fd to buf (NUL-terminated, the rest dropped); false at EOF. */
+static bool drain(int fd, char *buf, size_t cap, size_t *len)
+{
+    char chunk[1024];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 && errno == EAGAIN;
+        size_t take = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
+        memcpy(buf + *len, chunk, take);
+        *len += take;
+        buf[*len] = '\0';
+    }
+}
+
+/* Waits for the middle process while collecting the hook's output (runc captures it too, and
+ * it must never reach the caller's own stdout/stderr: gcs's are the bridge and the log
+ * stream); kills it at the hook's timeout. Returns whether it timed out. */
+static bool collect(int pidfd, int out, const struct oci_hook *h, char *buf, size_t cap)
+{
+    size_t len = 0;
+    unsigned long long deadline =
+        h->timeout > 0 ? lcow_now_ns() + (unsigned long long)h->timeout * 1000000000ull : 0;
+    bool open = true;
+    buf[0] = '\0';
+    for (;;) {
+        struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+                              {.fd = open ? out : -1, .events = POLLIN}};
+        int ms = -1;
+        if (deadline) {
+            unsigned long long now = lcow_now_ns();
+            ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000ull) + 1;
+        }
+        int r = poll(p, 2, ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0) {
+            (void)sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+            return true;
+        }
+        if (r > 0 && p[1].revents)
+            open = drain(out, buf, cap, &len);
+        if (r < 0 || p[0].revents) {
+            /* Exited: what is already in the pipe (the hook's descendants may keep it open). */
+            (void)drain(out, buf, cap, &len);
+            return false;
+        }
+    }
 }
 
 /* The middle process (never execs, so its exit stays ours): runs the hook as its child and
  * exits the way the hook did, with its code or by its signal. Async-signal-safe calls only. */
 static __attribute__((noreturn)) void run_middle(const struct oci_hook *h, char *const *argv,
-                                                 char *const *envp, int state_fd)
+                                                 char *const *envp, int state_fd, int out_fd)
 {
     pid_t self = getpid();
     pid_t hook = fork();
@@ -105,7 +162,7 @@ static __attribute__((noreturn)) void run_middle(const struct oci_hook *h, char 
         /* A timeout SIGKILLs the middle process: the hook goes with it. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
             _exit(126);
-        if (dup2(state_fd, 0) < 0)
+        if (dup2(state_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
             _exit(126);
         execve(h->path, argv, envp);
         _exit(127);
@@ -129,9 +186,13 @@ static int run_one(const char *kind, size_t i, const struct oci_hook *h, int sta
     char *const *argv = hook_argv(h, fallback);
     char *empty_env[] = {NULL};
     char *const *envp = h->env ? h->env : empty_env;
-    int pidfd = -1;
+    int pidfd = -1, pipefd[2];
     if (lseek(state_fd, 0, SEEK_SET) < 0)
         return lcow_error_errno(err, "rewind hook state");
+    if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
+        return lcow_error_errno(err, "%s hook %zu `%s`: pipe", kind, i, h->path);
+    cleanup_close int out = pipefd[0];
+    cleanup_close int out_w = pipefd[1];
     struct lcow_clone_args args = {.flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd};
     long pid = sys_clone3(&args);
     if (pid < 0)
@@ -141,24 +202,20 @@ static int run_one(const char *kind, size_t i, const struct oci_hook *h, int sta
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        run_middle(h, argv, envp, state_fd);
+        /* The hook writes blocking (dup2 leaves the status flags shared: clear O_NONBLOCK). */
+        (void)fcntl(out_w, F_SETFL, 0);
+        run_middle(h, argv, envp, state_fd, out_w);
     }
+    out_w = lcow_close_nointr(out_w);
     cleanup_close int fd = pidfd;
-    bool timed_out = false;
-    if (h->timeout > 0) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = LCOW_RETRY_EINTR(poll(&p, 1, h->timeout * 1000));
-        if (r == 0) {
-            timed_out = true;
-            (void)sys_pidfd_send_signal(fd, SIGKILL, NULL, 0);
-        }
-    }
+    char output[512];
+    bool timed_out = collect(fd, out, h, output, sizeof(output));
     siginfo_t si = {0};
     /* __WALL: this kernel answers ECHILD to P_PIDFD with __WCLONE for such a child; the pidfd
      * already limits the wait to this one process. */
     if (LCOW_RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | __WALL)) < 0)
         return lcow_error_errno(err, "%s hook %zu `%s`: wait", kind, i, h->path);
-    return describe_status(kind, i, h, &si, timed_out, err);
+    return describe_status(kind, i, h, &si, timed_out, output, err);
 }
 
 int oci_hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state,

@@ -372,6 +372,32 @@ static void test_creating_state(void **state)
     json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, 0, CF_AID, CBASE("cfc") "}"));
 }
 
+/* A failing createRuntime hook fails the Create with its output in the message (never on
+ * gcs's own stdout/stderr), leaves the id free, and sends no notification. */
+static void test_hook_failure(void **state)
+{
+    struct gcs_harness *h = *state;
+    char *spec = cf_spec(h, "[\"/bin/true\"]", false,
+                         ",\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":["
+                         "\"sh\",\"-c\",\"echo hook-said-no >&2; exit 3\"]}]}");
+    cleanup_free char *cfg = NULL, *q = NULL;
+    assert_true(asprintf(&cfg,
+                         "{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"OciBundlePath\":\"%s/c/"
+                         "cfx\",\"OciSpecification\":%s}",
+                         h->dir, spec) > 0);
+    free(spec);
+    q = cf_quote(cfg);
+    struct json_object *o =
+        cf_call(h, GCS_MSG_CREATE, GCS_E_FAIL, CF_AID, CBASE("cfx") ",\"ContainerConfig\":%s}", q);
+    const char *msg = json_object_get_string(lcow_json_field(o, "ErrorMessage"));
+    if (!strstr(msg, "exit status 3") || !strstr(msg, "hook-said-no"))
+        fail_msg("hook failure not described: %s", msg);
+    json_object_put(o);
+    assert_int_equal(cf_create(h, "cfx", cf_spec(h, "[\"/bin/true\"]", false, ""), CF_AID), 0);
+    json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, 0, CF_AID, CBASE("cfx") "}"));
+    cf_no_notification(h, 200);
+}
+
 /* §4.7 and §1.6 for a tty init: output on stdout only, stderr dialled but never written,
  * resize works, and after the relay closed (and after the wait) it is a silent success. */
 static void test_tty(void **state)
@@ -413,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notification_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_created_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creating_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tty, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

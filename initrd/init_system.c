@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@
 #define PROC_PID_INIT_INO 0xEFFFFFFCu
 #define ENTROPY_CHUNK     4096
 #define ENTROPY_MAX       (1u << 20) /* the host sends 512 bytes; never read without bound */
+/* The host writes its bytes and closes at once. A stream that stays open (a host that never
+ * closes, a close the device never delivers) must not keep PID 1 from starting the GCS. */
+#define ENTROPY_READ_TIMEOUT_S 10
 
 bool init_is_vm_init(void)
 {
@@ -87,10 +91,18 @@ int init_feed_entropy(const struct vsock_addr *base, uint32_t port, struct lcow_
     cleanup_close int rnd = open("/dev/random", O_WRONLY | O_CLOEXEC);
     if (rnd < 0)
         return lcow_error_errno(err, "open `/dev/random`");
+    struct timeval tv = {.tv_sec = ENTROPY_READ_TIMEOUT_S};
+    if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+        return lcow_error_errno(err, "entropy: SO_RCVTIMEO");
     unsigned char buf[ENTROPY_CHUNK];
     size_t total = 0;
     while (total < ENTROPY_MAX) {
         ssize_t n = LCOW_RETRY_EINTR(read(sock, buf, sizeof(buf)));
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return lcow_error_make(err, ETIMEDOUT,
+                                   "entropy read: the stream did not end within %d s (%zu bytes "
+                                   "taken)",
+                                   ENTROPY_READ_TIMEOUT_S, total);
         if (n < 0)
             return lcow_error_errno(err, "entropy read");
         if (n == 0)

@@ -9,6 +9,9 @@
 #                 got (milestones) and carries the logs' tails; nothing left
 #   evidence      the test libraries print the logs' tails when a test fails and stay quiet
 #                 when it passes (rl_cleanup, uvm_cleanup, vhost_uvm_cleanup)
+#   entropy-open  /init (PID 1 of its own namespaces, over unix:) against an entropy host that
+#                 sends its bytes but never closes: a warning after 10 s, then the child runs
+#                 (init used to read forever, so the GCS never started)
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
 build=${BUILD:-build}
@@ -142,4 +145,36 @@ check_ev uvm uvm.sh console-tail-line vhost-tail-line extra-tail-line
 check_ev vhost vhost.sh backend-tail-line qemu-tail-line
 ! grep -q $'\r' "$d/ev/uvm.fail" || fail "evidence uvm: carriage returns kept"
 echo "ok evidence: rl_cleanup, uvm_cleanup and vhost_uvm_cleanup print the logs only on failure"
+
+# --- entropy-open: not under /tmp, /run or /dev, which init mounts over (as init_reap.sh)
+e=$(mktemp -d /lcow-bootfaults.XXXXXX)
+ehost=
+trap 'rc=$?; [ -z "$ehost" ] || kill "$ehost" 2> /dev/null; rm -rf "$e"; rl_cleanup $rc' EXIT
+cp "$build/bin/init" "$e/init"
+python3 - "$e/h_1" > "$e/host.out" 2>&1 << 'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1] + ".tmp")
+s.listen(1)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+c.sendall(os.urandom(512))
+time.sleep(60)
+PY
+ehost=$!
+for _ in $(seq 100); do [ -S "$e/h_1" ] && break; sleep 0.05; done
+rc=0
+start=$(date +%s)
+timeout 60 unshare -m -p -n --fork "$e/init" -t "unix:$e/h" -e 1 /bin/sh -c 'echo child-ran' \
+  > "$d/entropy.out" 2>&1 || rc=$?
+secs=$(($(date +%s) - start))
+kill "$ehost" 2> /dev/null || true
+wait "$ehost" 2> /dev/null || true
+ehost=
+[ "$rc" = 0 ] || fail "entropy-open: init status $rc: $(cat "$d/entropy.out")"
+grep -q 'the stream did not end within 10 s (512 bytes taken)' "$d/entropy.out" ||
+  fail "entropy-open: no warning: $(cat "$d/entropy.out")"
+grep -q child-ran "$d/entropy.out" || fail "entropy-open: the child did not run"
+[ "$secs" -lt 40 ] || fail "entropy-open: took $secs s"
+echo "ok entropy-open: the child started after $secs s: $(grep 'did not end' "$d/entropy.out")"
 echo PASS

@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "common/io.h"
+#include "common/json.h"
 #include "common/syscalls.h"
 #include "gcs/protocol.h"
 #include "host/bridge_client.h"
@@ -489,6 +490,53 @@ static const char *milestone(const struct host_uvm *u, uint64_t t, char *buf, si
     return buf;
 }
 
+/* `key` inside [from, end) (end NULL: to the end of the text), or NULL. */
+static const char *find_in(const char *from, const char *end, const char *key)
+{
+    const char *p = strstr(from, key);
+    return p && (!end || p < end) ? p : NULL;
+}
+
+/* Appends "CPU#n IP=... HLT=h" of the `info registers` block at `block` to out (a CPU not yet
+ * started is still in real mode: EIP, not RIP). */
+static void vcpu_line(const char *block, char *out, size_t cap)
+{
+    const char *end = strstr(block + 4, "CPU#");
+    const char *ip = find_in(block, end, "RIP=");
+    if (!ip)
+        ip = find_in(block, end, "EIP=");
+    const char *hlt = find_in(block, end, "HLT=");
+    size_t len = strlen(out);
+    if (ip && hlt && len < cap)
+        snprintf(out + len, cap - len, "%sCPU#%ld %.3s=%.*s HLT=%c", len ? ", " : "",
+                 strtol(block + 4, NULL, 10), ip, (int)strcspn(ip + 4, " \n"), ip + 4, hlt[4]);
+}
+
+/* Where the vCPUs are (QEMU's `info registers -a`: instruction pointer, halted or not), or
+ * that QEMU's monitor did not answer: a guest waiting for an event it never got looks
+ * different from a kernel spinning, and both from QEMU itself being stuck. */
+static char *vcpu_state(struct host_uvm *u)
+{
+    if (!u->qmp)
+        return strdup("no QMP connection");
+    struct json_object *args = json_object_new_object();
+    if (!args)
+        return NULL;
+    json_object_object_add(args, "command-line", json_object_new_string("info registers -a"));
+    cleanup_json struct json_object *ret = NULL;
+    cleanup_error struct lcow_error *e = NULL;
+    if (host_qmp_call(u->qmp, "human-monitor-command", args, 2000, &ret, &e) < 0) {
+        char *s = NULL;
+        return asprintf(&s, "the monitor did not answer (%s)", lcow_error_message(e)) < 0 ? NULL
+                                                                                          : s;
+    }
+    const char *text = json_object_get_string(ret);
+    char out[512] = "";
+    for (const char *p = text ? strstr(text, "CPU#") : NULL; p; p = strstr(p + 4, "CPU#"))
+        vcpu_line(p, out, sizeof(out));
+    return strdup(*out ? out : "no registers");
+}
+
 /* A boot that did not reach the bridge: how far the guest got (which listener it reached) and
  * the last words of every log, since the state directory goes away with the failed start. */
 static int stalled_error(struct host_uvm *u, int errnum, const char *what, struct lcow_error **err)
@@ -504,13 +552,14 @@ static int stalled_error(struct host_uvm *u, int errnum, const char *what, struc
     cleanup_free char *vhost = u->kernel_vsock ? strdup("") : log_tail(u->dir, "vhost.log");
     cleanup_free char *gcs = log_tail(u->dir, "gcs.log");
     cleanup_free char *qemu = log_tail(u->dir, "qemu.log");
+    cleanup_free char *cpus = vcpu_state(u);
     return lcow_error_make(
         err, errnum,
-        "%s (console output %s, entropy taken %s, GCS log connected %s, bridge connected %s)"
-        "; console: %s; vhost.log: %s; gcs.log: %s; qemu.log: %s",
+        "%s (console output %s, entropy taken %s, GCS log connected %s, bridge connected %s; "
+        "vCPUs: %s); console: %s; vhost.log: %s; gcs.log: %s; qemu.log: %s",
         what, milestone(u, u->t.console, c, sizeof(c)), milestone(u, u->t.entropy, e, sizeof(e)),
         milestone(u, u->t.log, l, sizeof(l)), milestone(u, u->t.bridge, b, sizeof(b)),
-        con ? con : "", vhost ? vhost : "", gcs ? gcs : "", qemu ? qemu : "");
+        cpus ? cpus : "?", con ? con : "", vhost ? vhost : "", gcs ? gcs : "", qemu ? qemu : "");
 }
 
 /* True once the vsock back end has exited (reaped; *status as a shell reports it): from then

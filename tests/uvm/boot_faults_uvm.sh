@@ -6,7 +6,8 @@
 #   backend-dies  the vsock back end killed during a boot: runlcow fails at once (not after the
 #                 boot timeout) naming the back end's status, and leaves nothing behind
 #   stall         a boot that does not reach the GCS in time: the error says how far the guest
-#                 got (milestones) and carries the logs' tails; nothing left
+#                 got (milestones, each vCPU's instruction pointer and halt state) and carries
+#                 the logs' tails; nothing left
 #   evidence      the test libraries print the logs' tails when a test fails and stay quiet
 #                 when it passes (rl_cleanup, uvm_cleanup, vhost_uvm_cleanup)
 #   entropy-open  /init (PID 1 of its own namespaces, over unix:) against an entropy host that
@@ -90,7 +91,8 @@ timeout 120 "$build/bin/runlcow" --root "$root" --boot-timeout 2 run -b "$d/b" s
   > "$d/st.out" 2>&1 || rc=$?
 [ "$rc" != 0 ] || fail "stall: a 2 s boot succeeded"
 for want in 'did not connect within 2 s (console output ' 'entropy taken ' 'GCS log connected ' \
-            'bridge connected never' '; vhost.log: ' 'vhost-user-vsock: ' '; gcs.log: '; do
+            'bridge connected never' '; vCPUs: CPU#0 ' '; vhost.log: ' 'vhost-user-vsock: ' \
+            '; gcs.log: '; do
   grep -qF -- "$want" "$d/st.out" || fail "stall: no \`$want\` in: $(cat "$d/st.out")"
 done
 [ ! -e "$root/st" ] || fail "stall: state left: $(ls "$root/st")"

@@ -168,7 +168,7 @@ static bool outputs_done(const struct relay *r)
     return r->s[1].done && r->s[2].done;
 }
 
-static int start_stdin(struct ct_proc *p, struct stream *s);
+static int start_stdin(struct ct_proc *p, struct stream *s, struct gcs_stdio *host);
 
 static void pipe_relay(struct relay *r)
 {
@@ -231,7 +231,7 @@ static void pipe_relay(struct relay *r)
     if (!r->s[0].done) {
         /* Outputs ended first: stdin goes on by itself until the exit is ready (§1.6). */
         pthread_mutex_lock(&ct_lock);
-        int rc = start_stdin(r->p, &r->s[0]);
+        int rc = start_stdin(r->p, &r->s[0], &r->host);
         pthread_mutex_unlock(&ct_lock);
         if (rc < 0)
             stream_close(&r->s[0]);
@@ -245,6 +245,7 @@ static void pipe_relay(struct relay *r)
  * shutdown(SHUT_RD) done once the exit is ready. Touches no shared state. */
 struct stdin_job {
     int sock, pipe;
+    struct gcs_stdio held; /* the stdin connection's share of the limit (no fds) */
 };
 
 static void *stdin_main(void *arg)
@@ -273,12 +274,14 @@ static void *stdin_main(void *arg)
     free(buf);
     close(j->pipe); /* the process reads EOF */
     close(j->sock);
+    gcs_stdio_release(&j->held);
     free(j);
     return NULL;
 }
 
-/* Hands stdin to its own thread; the relay keeps only the outputs. */
-static int start_stdin(struct ct_proc *p, struct stream *s)
+/* Hands stdin to its own thread, with its share of host's count (it may outlive the relay);
+ * the relay keeps only the outputs. */
+static int start_stdin(struct ct_proc *p, struct stream *s, struct gcs_stdio *host)
 {
     struct stdin_job *j = malloc(sizeof(*j));
     int shut = fcntl(s->src, F_DUPFD_CLOEXEC, 3);
@@ -288,7 +291,9 @@ static int start_stdin(struct ct_proc *p, struct stream *s)
             close(shut);
         return -ENOMEM;
     }
-    *j = (struct stdin_job){.sock = s->src, .pipe = s->dst};
+    *j = (struct stdin_job){.sock = s->src, .pipe = s->dst, .held = GCS_STDIO_INIT};
+    j->held.held = host->held ? 1 : 0;
+    host->held -= j->held.held;
     /* The poll relay made them non-blocking; this thread blocks in splice. */
     (void)fcntl(j->sock, F_SETFL, fcntl(j->sock, F_GETFL) & ~O_NONBLOCK);
     (void)fcntl(j->pipe, F_SETFL, fcntl(j->pipe, F_GETFL) & ~O_NONBLOCK);
@@ -300,6 +305,7 @@ static int start_stdin(struct ct_proc *p, struct stream *s)
     int rc = pthread_create(&t, &attr, stdin_main, j);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        host->held += j->held.held;
         free(j);
         close(shut);
         return -rc;
@@ -367,7 +373,7 @@ int ct_relay_start(struct gcs *g, struct ct_proc *p, struct gcs_stdio *s, int in
     if (master < 0 && !r->s[0].done && r->s[1].done && r->s[2].done) {
         /* Only stdin: no output relay to run it in. */
         pthread_mutex_lock(&ct_lock);
-        int rc = start_stdin(p, &r->s[0]);
+        int rc = start_stdin(p, &r->s[0], &r->host);
         pthread_mutex_unlock(&ct_lock);
         if (rc < 0)
             stream_close(&r->s[0]);

@@ -572,7 +572,7 @@ static void test_uvm_processes_at_limit(void **state)
 }
 
 /* Stdio connections held at once by container execs that keep running with all three streams
- * (and one with stdout alone, to land exactly on the limit): one more stream is refused before
+ * (and one with stdin alone, to land exactly on the limit): one more stream is refused before
  * it is dialled, an exec without stdio still runs, a process gone (its streams closed by the
  * host) frees its share, and the count is global across containers. The real
  * GCS_LIMIT_STDIO_CONNECTIONS takes 1366 processes (a minute here, each fork of gcs slower
@@ -611,7 +611,8 @@ static void test_stdio_at_limit(void **state)
     for (unsigned i = 0; i < n; i++) {
         bool all = i < full;
         cleanup_free char *e = NULL;
-        int32_t hr = hl_execute(h, cid[i % STDIO_CTS], hl_oci_process(sl, false), all, true, all,
+        /* The last holds stdin alone: its copier thread has no output relay beside it. */
+        int32_t hr = hl_execute(h, cid[i % STDIO_CTS], hl_oci_process(sl, false), true, all, all,
                                 &procs[i], &e);
         if (hr != 0)
             fail_msg("exec #%u: 0x%08x %s", i, (unsigned)hr, e);

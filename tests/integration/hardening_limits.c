@@ -581,6 +581,68 @@ static void test_uvm_processes_at_limit(void **state)
 #define STDIO_LIMIT 601u
 #define STDIO_CTS   2u
 
+/* "Max open files" soft and hard of a /proc/PID/limits text. */
+static void nofile_of(const char *limits, unsigned long *soft, unsigned long *hard)
+{
+    const char *l = strstr(limits, "Max open files");
+    assert_non_null(l);
+    assert_int_equal(sscanf(l + strlen("Max open files"), "%lu %lu", soft, hard), 2);
+}
+
+/* gcs runs with its soft RLIMIT_NOFILE raised to the hard one (the limits above need it), and
+ * what it starts gets the limit gcs was started with (GH_UVM_NOFILE): an external process, and
+ * a container whose spec sets none; a spec's own RLIMIT_NOFILE is kept. */
+static void test_nofile(void **state)
+{
+    struct gcs_harness *h = *state;
+    char p[64], buf[8192];
+    snprintf(p, sizeof(p), "/proc/%d/limits", (int)h->gcs);
+    cleanup_free char *gl = NULL;
+    assert_int_equal(lcow_read_file(p, 1u << 20, &gl, NULL, NULL), 0);
+    unsigned long soft = 0, hard = 0;
+    nofile_of(gl, &soft, &hard);
+    assert_int_equal(soft, hard);
+    assert_true(soft > GH_UVM_NOFILE);
+    const char *const cat[] = {"cat", "/proc/self/limits", NULL};
+    /* External process. */
+    struct host_exec x = {.argv = (const char *const[]){"/bin/cat", "/proc/self/limits", NULL},
+                          .std_out = true};
+    struct host_process ext;
+    cleanup_error struct lcow_error *err = NULL;
+    assert_int_equal(host_bridge_exec(h->b, NULL, &x, HL_MS, &ext, NULL, &err), 0);
+    hl_read_all(ext.fd[1], buf, sizeof(buf));
+    assert_int_equal(hl_wait_exit(h, NULL, ext.pid), 0);
+    unsigned long s2 = 0, h2 = 0;
+    nofile_of(buf, &s2, &h2);
+    assert_int_equal(s2, GH_UVM_NOFILE);
+    assert_int_equal(h2, hard);
+    /* Container without rlimits, then one with its own. */
+    int out = -1;
+    uint32_t pid = hl_run(h, "nofile", hl_base_spec(h, cat), &out);
+    hl_read_all(out, buf, sizeof(buf));
+    assert_int_equal(hl_wait_exit(h, "nofile", pid), 0);
+    hl_expect_notification(h, "nofile", GCS_NOTIFY_UNEXPECTED_EXIT);
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "nofile"), 0);
+    nofile_of(buf, &s2, &h2);
+    assert_int_equal(s2, GH_UVM_NOFILE);
+    assert_int_equal(h2, hard);
+    struct json_object *spec = hl_base_spec(h, cat), *rl = json_object_new_array();
+    struct json_object *e = json_object_new_object();
+    json_object_object_add(e, "type", json_object_new_string("RLIMIT_NOFILE"));
+    json_object_object_add(e, "soft", json_object_new_int(300));
+    json_object_object_add(e, "hard", json_object_new_int(400));
+    json_object_array_add(rl, e);
+    json_object_object_add(lcow_json_field(spec, "process"), "rlimits", rl);
+    pid = hl_run(h, "nofile2", spec, &out);
+    hl_read_all(out, buf, sizeof(buf));
+    assert_int_equal(hl_wait_exit(h, "nofile2", pid), 0);
+    hl_expect_notification(h, "nofile2", GCS_NOTIFY_UNEXPECTED_EXIT);
+    assert_int_equal(hl_simple(h, GCS_MSG_DELETE_CONTAINER_STATE, "nofile2"), 0);
+    nofile_of(buf, &s2, &h2);
+    assert_int_equal(s2, 300);
+    assert_int_equal(h2, 400);
+}
+
 static int setup_stdio(void **state)
 {
     char limit[16];
@@ -670,6 +732,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_argv_env_container, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nofile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_containers_at_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uvm_processes_at_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdio_at_limit, setup_stdio, teardown),

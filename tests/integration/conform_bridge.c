@@ -490,6 +490,53 @@ static void test_reconnect_drops_stale_replies(void **state)
     json_object_put(cf_call(h, GCS_MSG_START, 0, CF_AID, "{" BASE "}"));
 }
 
+/* §1.7: the log stream the host parses (stderr, here -logfile, the same writer) is one JSON
+ * object per line with logrus's `time` (RFC 3339), `level` and `msg`, nothing else. The fixture
+ * runs gcs at debug level, so the requests above it all logged something. */
+static void test_log_stream(void **state)
+{
+    struct gcs_harness *h = *state;
+    json_object_put(cf_call(h, GCS_MSG_START, GCS_HCS_E_INVALID_JSON, NULL, "{\"ActivityId\":"));
+    json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, GCS_HCS_E_SYSTEM_NOT_FOUND, CF_AID,
+                            "{\"ContainerId\":\"nope\",\"ActivityId\":\"" CF_AID "\"}"));
+    cleanup_free char *log = NULL;
+    size_t len = 0;
+    assert_int_equal(lcow_read_file(h->log, 64u << 20, &log, &len, NULL), 0);
+    /* gcs may be writing a line right now: only complete lines count. */
+    char *end = memrchr(log, '\n', len);
+    assert_non_null(end);
+    end[1] = '\0';
+    static const char *const levels[] = {"trace", "debug", "info", "warning",
+                                         "error", "fatal", "panic"};
+    size_t lines = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save), lines++) {
+        struct json_object *o = NULL;
+        if (lcow_json_parse(l, strlen(l), "log", &o, NULL) < 0 ||
+            !json_object_is_type(o, json_type_object))
+            fail_msg("log line is not a JSON object: %s", l);
+        const char *f[3] = {"time", "level", "msg"};
+        for (int i = 0; i < 3; i++) {
+            struct json_object *v = json_object_object_get(o, f[i]); /* exact names */
+            if (!v || !json_object_is_type(v, json_type_string))
+                fail_msg("log line without string `%s`: %s", f[i], l);
+        }
+        const char *t = json_object_get_string(json_object_object_get(o, "time"));
+        int y, mo, d, hh, mi, ss;
+        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &hh, &mi, &ss) != 6 ||
+            (!strchr(t + 19, 'Z') && !strchr(t + 19, '+') && !strchr(t + 19, '-')))
+            fail_msg("log time `%s` is not RFC 3339", t);
+        const char *lv = json_object_get_string(json_object_object_get(o, "level"));
+        bool known = false;
+        for (size_t i = 0; i < LCOW_ARRAY_SIZE(levels); i++)
+            known = known || strcmp(lv, levels[i]) == 0;
+        if (!known)
+            fail_msg("log level `%s` is not a logrus name", lv);
+        json_object_put(o);
+    }
+    assert_true(lines >= 3);
+}
+
 static int setup_sysfs(void **state)
 {
     return cf_setup_sysfs((struct gcs_harness **)state);
@@ -580,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_drops_stale_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vpci_device, setup_sysfs, teardown),
+        cmocka_unit_test_setup_teardown(test_log_stream, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,9 @@ static void test_lifecycle(void **state)
     json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, GCS_HCS_E_SYSTEM_NOT_FOUND, CF_AID,
                             CBASE("cfa") "}"));
     cf_no_notification(h, 300);
+    /* The id can be created again once deleted. */
+    assert_int_equal(cf_create(h, "cfa", cf_spec(h, "[\"/bin/true\"]", false, ""), CF_AID), 0);
+    json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, 0, CF_AID, CBASE("cfa") "}"));
 }
 
 /* §2.9: no notification before a wait received the exit code, exactly one after, with the zero

@@ -597,7 +597,9 @@ static int run_exec(struct gcs *g, struct ct_container *c,
                     struct lcow_error **err)
 {
     pthread_mutex_lock(&ct_lock);
-    bool running = c->status == CT_RUNNING && c->init && !c->init->exited;
+    /* runc execs into a created container too (its init is set up, waiting for start). */
+    bool running =
+        (c->status == CT_RUNNING || c->status == CT_CREATED) && c->init && !c->init->exited;
     unsigned n_execs = 0; /* live or not yet waited: each holds gcs memory and fds */
     for (const struct ct_proc *e = c->execs; e; e = e->next)
         n_execs++;

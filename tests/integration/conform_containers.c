@@ -375,6 +375,33 @@ static void test_creating_state(void **state)
     json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, 0, CF_AID, CBASE("cfc") "}"));
 }
 
+/* An exec into a created, not yet started container runs (as runc's exec does), and the init
+ * starts afterwards as usual. */
+static void test_exec_created(void **state)
+{
+    struct gcs_harness *h = *state;
+    assert_int_equal(cf_create(h, "cfe", cf_spec(h, "[\"/bin/echo\",\"init\"]", false, ""), CF_AID),
+                     0);
+    struct host_process ep, ip;
+    assert_int_equal(cf_exec(h, "cfe",
+                             "{\"OciProcess\":{\"args\":[\"/bin/echo\",\"exec\"],\"cwd\":\"/\","
+                             "\"env\":[\"PATH=/bin\"]}}",
+                             OUT, &ep),
+                     0);
+    char text[64];
+    cf_read_all(ep.fd[1], text, sizeof(text));
+    assert_string_equal(text, "exec\n");
+    uint32_t code = 1;
+    assert_int_equal(cf_wait(h, "cfe", ep.pid, CF_MS, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(cf_exec(h, "cfe", "{}", OUT, &ip), 0);
+    cf_read_all(ip.fd[1], text, sizeof(text));
+    assert_string_equal(text, "init\n");
+    assert_int_equal(cf_wait(h, "cfe", ip.pid, CF_MS, &code), 0);
+    cf_notification(h, "cfe", CF_AID, GCS_NOTIFY_UNEXPECTED_EXIT);
+    json_object_put(cf_call(h, GCS_MSG_DELETE_CONTAINER_STATE, 0, CF_AID, CBASE("cfe") "}"));
+}
+
 /* A failing createRuntime hook fails the Create with its output in the message (never on
  * gcs's own stdout/stderr), leaves the id free, and sends no notification. */
 static void test_hook_failure(void **state)
@@ -442,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notification_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_created_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creating_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tty, setup, teardown),
     };

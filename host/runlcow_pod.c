@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -582,19 +583,26 @@ static void relay_request(struct member *m)
         close(fds[i]);
 }
 
-/* Signals go to the container's init through the owner; a termination request for one that
- * does not run deletes it, as the supervisor does. */
+/* Signals go to the container's init through the owner (a window change as a resize the owner
+ * reads from the terminal we passed it); a termination request for one that does not run
+ * deletes it, as the supervisor does. */
 static void forward_signal(struct member *m)
 {
     struct signalfd_siginfo si;
-    if (read(m->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si) || si.ssi_signo == SIGWINCH)
+    if (read(m->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
         return;
     int sig = (int)si.ssi_signo;
     cleanup_json struct json_object *req = json_object_new_object();
-    json_object_object_add(req, "op", json_object_new_string("kill"));
     json_object_object_add(req, "container", json_object_new_string(m->a->id));
-    json_object_object_add(req, "signal", json_object_new_int(sig));
     struct lcow_error *e = NULL;
+    if (sig == SIGWINCH) {
+        json_object_object_add(req, "op", json_object_new_string("resize"));
+        (void)rl_ctl_call(m->owner_dir, req, NULL, 0, 10000, NULL, NULL, &e);
+        lcow_error_release(&e);
+        return;
+    }
+    json_object_object_add(req, "op", json_object_new_string("kill"));
+    json_object_object_add(req, "signal", json_object_new_int(sig));
     if (rl_ctl_call(m->owner_dir, req, NULL, 0, 60000, NULL, NULL, &e) < 0 &&
         (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)) {
         lcow_error_release(&e);
@@ -679,6 +687,12 @@ static int member_setup(struct member *m, struct lcow_error **err)
     return m->a->pid_file ? rl_write_pid_file(m->a->pid_file, getpid(), err) : 0;
 }
 
+static bool console_init(struct json_object *spec)
+{
+    struct json_object *p = lcow_json_field(spec, "process"), *t = lcow_json_field(p, "terminal");
+    return t && json_object_is_type(t, json_type_boolean) && json_object_get_boolean(t);
+}
+
 int rl_member_main(struct rl_globals *g, const struct rl_super_args *a)
 {
     struct member m = {.g = g, .a = a, .listen = -1, .owner = -1, .sigfd = -1};
@@ -701,7 +715,18 @@ int rl_member_main(struct rl_globals *g, const struct rl_super_args *a)
             (void)lcow_write_all(ready, "OK", 2);
         if (ready >= 0)
             ready = lcow_close_nointr(ready);
+        /* With a console init in the foreground, the remote pty does the line discipline. */
+        struct termios saved;
+        bool raw = a->foreground && console_init(a->spec) && isatty(STDIN_FILENO) &&
+                   tcgetattr(STDIN_FILENO, &saved) == 0;
+        if (raw) {
+            struct termios t = saved;
+            cfmakeraw(&t);
+            raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+        }
         code = member_loop(&m);
+        if (raw)
+            (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     }
     if (ready >= 0)
         close(ready);

@@ -681,10 +681,10 @@ int rl_ctr_start(struct super *s, struct rl_ctr *c, struct lcow_error **err)
     c->t_started = lcow_now_ns();
     if (tty) {
         p->tty = true;
-        if (c->own) {
-            resize_from(s, c, p->pid, STDIN_FILENO);
+        /* A placed container's terminal is its member's stdin (passed to us). */
+        resize_from(s, c, p->pid, c->own ? STDIN_FILENO : p->local[0]);
+        if (c->own)
             local_raw(s);
-        }
     }
     c->st.status = RL_RUNNING;
     rl_save_state(s, c);
@@ -848,6 +848,14 @@ static void ctl_start(struct super *s, struct rl_ctr *c, int fd)
 static void ctl_resize(struct super *s, struct rl_ctr *c, int fd, struct json_object *req)
 {
     cleanup_error struct lcow_error *err = NULL;
+    if (!lcow_json_field(req, "height") && !lcow_json_field(req, "width")) {
+        /* A member's SIGWINCH (runlcow_pod.c): the init's terminal size, read from it here. */
+        if (c->init && c->init->tty && !c->init->exited && rl_bridge_up(s))
+            resize_from(s, c, c->init->pid, c->init->local[0]);
+        rl_reply(fd, "ok", json_object_new_boolean(true));
+        close(fd);
+        return;
+    }
     uint32_t pid = 0, h = 0, w = 0;
     int r = lcow_json_get_uint32(req, "", "pid", &pid, &err);
     if (r >= 0)

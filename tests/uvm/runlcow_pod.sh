@@ -56,6 +56,9 @@ rl_bundle "$d/w2" /bin/sh -c 'echo w2 up; exec sleep 100000'
 jq --arg r "$d/sb/rootfs" '.root.path = $r' "$d/w2/config.json" > "$d/w2/config.json.new"
 mv "$d/w2/config.json.new" "$d/w2/config.json"
 rl_bundle "$d/w4" /bin/sh -c 'read x; echo "fg:$x"; exit 4'
+rl_bundle "$d/w5" /bin/sh -c 'echo "size:$(/bin/busybox stty size)"; exit 6'
+jq '.process.terminal = true' "$d/w5/config.json" > "$d/w5/config.json.new"
+mv "$d/w5/config.json.new" "$d/w5/config.json"
 rl_bundle "$d/w3" /bin/true
 annotate "$d/w3" '{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"nosuch"}'
 
@@ -120,6 +123,12 @@ echo hi | rl run -b "$d/w4" --host w2 w4 > "$d/w4.out" 2>&1 || rc=$?
 [ "$rc" = 4 ] && grep -qx 'fg:hi' "$d/w4.out" || fail "run --host w2: exit $rc: $(cat "$d/w4.out")"
 [ ! -e "$root/w4" ] || fail "w4: state directory left after run"
 [ "$(qemus)" = 1 ] || fail "$(qemus) QEMUs after run --host w2, want 1"
+# ... and with a console: the terminal's size reaches the guest's pty, the status comes back.
+script -qfec "stty cols 101 rows 31; $build/bin/runlcow --root $root --scratch-size 64 run \
+  --host sb -b $d/w5 w5; echo rc=\$?" /dev/null < /dev/null > "$d/w5.out" 2>&1 || true
+grep -q 'size:31 101' "$d/w5.out" && grep -q 'rc=6' "$d/w5.out" ||
+  fail "run --host with a terminal: $(cat -v "$d/w5.out")"
+[ ! -e "$root/w5" ] || fail "w5: state directory left after run"
 rl list --format json | jq -e 'map(.id) | sort == ["sb","w1","w2"]' > /dev/null ||
   fail "list: $(rl list --format json)"
 [ "$(jq .runlcowHosted "$root/sb/state.json")" = 2 ] || fail "sandbox state: hosted $(jq .runlcowHosted "$root/sb/state.json")"

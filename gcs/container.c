@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -871,6 +872,7 @@ void gcs_container_delete_job(struct gcs *g, struct gcs_req *r)
     }
     c->deleted = true;
     bool free_now = c->relays == 0; /* else the last relay thread frees it */
+    bool last = ct_list == NULL;
     pthread_mutex_unlock(&ct_lock);
     if (free_now)
         ct_container_free(c);
@@ -878,6 +880,8 @@ void gcs_container_delete_job(struct gcs *g, struct gcs_req *r)
         gcs_reply_error(g, r, GCS_E_FAIL, e);
     else
         gcs_reply_ok(g, r);
+    if (last) /* the heap of many containers goes back (limits.h: RSS after a churn) */
+        malloc_trim(0);
 out:
     gcs_request_base_done(&b);
     gcs_req_free(r);

@@ -404,8 +404,9 @@ static struct footprint footprint_of(struct gcs_harness *h)
 }
 
 /* Nothing leaked: the same fds (relays may still be closing: a few seconds), cgroups and
- * mounts; RSS within slack_kib of before (the allocator keeps heap the peak took: about 9 KiB
- * per created container). */
+ * mounts; RSS within slack_kib of before (what the peak started stays: worker threads' stacks,
+ * glibc's cache of freed thread stacks, heap fragments). valgrind finds the same bytes in use
+ * at gcs's exit after 5 and after 60 create/delete cycles: no leak behind the slack. */
 static void expect_flat(struct gcs_harness *h, const struct footprint *before, const char *what,
                         long slack_kib)
 {
@@ -488,7 +489,7 @@ static void test_containers_at_limit(void **state)
     pipelined(h, GCS_MSG_DELETE_CONTAINER_STATE, GCS_LIMIT_CONTAINERS - 1, delete_nth, expect_ok,
               &first);
     printf("containers: %u deleted in %.1f s\n", GCS_LIMIT_CONTAINERS - 1, seconds_since(t0));
-    expect_flat(h, &before, "containers", 16384);
+    expect_flat(h, &before, "containers", 8192);
     still_serving(h);
 }
 

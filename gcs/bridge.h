@@ -129,9 +129,6 @@ void gcs_workers_done(struct gcs *g);
 /* process.c: external processes (§4.4 case 1) and their waits. */
 void gcs_proc_execute(struct gcs *g, struct gcs_req *r); /* worker */
 void gcs_proc_wait(struct gcs *g, struct gcs_req *r, const struct gcs_wait_for_process_request *w);
-int gcs_proc_signal(struct gcs *g, uint32_t pid, int sig, struct lcow_error **err);
-int gcs_proc_resize(struct gcs *g, uint32_t pid, uint16_t height, uint16_t width,
-                    struct lcow_error **err);
 /* Expires due waits; re-arms timer_fd (loop thread). */
 void gcs_proc_timers(struct gcs *g);
 /* Drops the waiters of connection generations older than gen (their replies would be lost,

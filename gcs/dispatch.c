@@ -33,6 +33,15 @@ static bool is_uvm_id(const char *id)
     return strcmp(id, GCS_UVM_CONTAINER_ID) == 0;
 }
 
+/* The UVM id names no container: requests that act on a container's process answer what an
+ * unknown container id gets (0xC037010E). */
+static int uvm_id_not_a_container(const char *id, const char *what, struct lcow_error **err)
+{
+    return lcow_error_make(err, GCS_ERR_SYSTEM_NOT_FOUND,
+                           "%s: container `%s` not found (the UVM's processes are not reachable)",
+                           what, id);
+}
+
 /* Answers a failed strict decode: InvalidJSON for malformed input, E_FAIL for the rest. */
 static void reply_decode_error(struct gcs *g, struct gcs_req *r, int rc, struct lcow_error *e)
 {
@@ -192,8 +201,8 @@ static void handle_wait(struct gcs *g, struct gcs_req *r)
     gcs_req_free(r);
 }
 
-/* SignalProcess (§4.6). Unlike the Go GCS (which answers 0xC037010E for the UVM id), external
- * processes can be signalled: the host has no other way to stop one. */
+/* SignalProcess (§4.6): container lookup first. The UVM id is not a container, so its external
+ * processes answer 0xC037010E here, as the Go GCS does: a host stops them with the UVM. */
 static void handle_signal(struct gcs *g, struct gcs_req *r)
 {
     cleanup_error struct lcow_error *e = NULL;
@@ -203,12 +212,12 @@ static void handle_signal(struct gcs *g, struct gcs_req *r)
         reply_decode_error(g, r, rc, e);
     } else {
         int sig = q.signal == 0 ? SIGKILL : q.signal; /* absent Options or 0: SIGKILL */
-        if (sig < 1 || sig > SIGRTMAX)
+        if (is_uvm_id(q.base.container_id))
+            rc = uvm_id_not_a_container(q.base.container_id, "SignalProcess", &e);
+        else if (sig < 1 || sig > SIGRTMAX)
             rc = lcow_error_make(&e, EINVAL, "invalid signal %d", (int)q.signal);
-        else if (!is_uvm_id(q.base.container_id))
-            rc = gcs_container_signal(g, q.base.container_id, q.process_id, sig, &e);
         else
-            rc = gcs_proc_signal(g, q.process_id, sig, &e);
+            rc = gcs_container_signal(g, q.base.container_id, q.process_id, sig, &e);
         if (rc < 0 && e && e->code == EBUSY)
             e->code = EIO; /* "still being created": E_FAIL */
         if (rc < 0)
@@ -220,6 +229,7 @@ static void handle_signal(struct gcs *g, struct gcs_req *r)
     gcs_req_free(r);
 }
 
+/* ResizeConsole (§4.7): external processes are not reachable either (0xC037010E). */
 static void handle_resize(struct gcs *g, struct gcs_req *r)
 {
     cleanup_error struct lcow_error *e = NULL;
@@ -227,13 +237,12 @@ static void handle_resize(struct gcs *g, struct gcs_req *r)
     int rc = gcs_decode_resize_console_request(r->payload, r->len, &q, &e);
     if (rc < 0) {
         reply_decode_error(g, r, rc, e);
-    } else if (!is_uvm_id(q.base.container_id)) {
-        if (gcs_container_resize(g, q.base.container_id, q.process_id, q.height, q.width, &e) < 0)
-            gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
-        else
-            gcs_reply_ok(g, r);
-    } else if (gcs_proc_resize(g, q.process_id, q.height, q.width, &e) < 0) {
+    } else if (is_uvm_id(q.base.container_id)) {
+        uvm_id_not_a_container(q.base.container_id, "ResizeConsole", &e);
         gcs_reply_error(g, r, 0, e);
+    } else if (gcs_container_resize(g, q.base.container_id, q.process_id, q.height, q.width, &e) <
+               0) {
+        gcs_reply_error(g, r, e->code == EBUSY ? GCS_E_FAIL : 0, e);
     } else {
         gcs_reply_ok(g, r);
     }

@@ -537,41 +537,6 @@ void gcs_proc_forget_waiters(struct gcs *g, uint64_t gen)
     pthread_mutex_unlock(&g->proc_lock);
 }
 
-int gcs_proc_signal(struct gcs *g, uint32_t pid, int sig, struct lcow_error **err)
-{
-    int r = 0;
-    pthread_mutex_lock(&g->proc_lock);
-    struct gcs_proc *p = pid ? proc_find(g, (pid_t)pid) : NULL;
-    /* Under the lock and before the exit was recorded, the pid cannot have been reused. */
-    if (!p || p->exited)
-        r = lcow_error_make(err, GCS_ERR_NOT_FOUND, "process %u not found", pid);
-    else if (kill(p->pid, sig) < 0)
-        r = errno == ESRCH ? lcow_error_make(err, GCS_ERR_NOT_FOUND, "process %u not found", pid)
-                           : lcow_error_errno(err, "kill %u %d", pid, sig);
-    pthread_mutex_unlock(&g->proc_lock);
-    return r;
-}
-
-int gcs_proc_resize(struct gcs *g, uint32_t pid, uint16_t height, uint16_t width,
-                    struct lcow_error **err)
-{
-    int r = 0;
-    pthread_mutex_lock(&g->proc_lock);
-    struct gcs_proc *p = pid ? proc_find(g, (pid_t)pid) : NULL;
-    if (!p) {
-        r = lcow_error_make(err, GCS_ERR_NOT_FOUND, "process %u not found", pid);
-    } else if (!p->tty) {
-        r = lcow_error_make(err, ENOTTY, "process %u has no console", pid);
-    } else if (p->master >= 0) {
-        /* After the relay closed the master, a resize is a silent success (§4.7). */
-        struct winsize ws = {.ws_row = height, .ws_col = width};
-        if (ioctl(p->master, TIOCSWINSZ, &ws) < 0)
-            r = lcow_error_errno(err, "resize the console of process %u", pid);
-    }
-    pthread_mutex_unlock(&g->proc_lock);
-    return r;
-}
-
 size_t gcs_proc_describe(struct gcs *g, char *buf, size_t cap)
 {
     size_t pos = 0;

@@ -55,6 +55,21 @@ static void expect_notimpl(struct gcs_harness *h, uint32_t type, const char *nam
     json_object_put(o);
 }
 
+/* §4.6: the UVM's own processes cannot be signalled through the bridge (0xC037010E), so a test
+ * ends one from inside: `kill -9` run as another external process. */
+static void kill_in_uvm(struct gcs_harness *h, uint32_t pid)
+{
+    const bool none[3] = {false, false, false};
+    struct host_process k;
+    uint32_t code = 1;
+    cleanup_free char *args = NULL;
+    assert_true(asprintf(&args, "{\"CommandArgs\":[\"/bin/sh\",\"-c\",\"kill -9 %u\"]}", pid) > 0);
+    assert_int_equal(cf_exec(h, CF_UVM, args, none, &k), 0);
+    assert_int_equal(cf_wait(h, CF_UVM, k.pid, CF_MS, &code), 0);
+    assert_int_equal(code, 0);
+    host_process_close(&k);
+}
+
 static void test_unnegotiated_and_unknown_types(void **state)
 {
     struct gcs_harness *h = *state;
@@ -256,8 +271,7 @@ static void test_ids(void **state)
     assert_int_equal(host_bridge_recv(h->b, sid, CF_MS, &m, &err), 0);
     json_object_put(cf_check(&m, GCS_MSG_START, 0, CF_AID));
     host_message_done(&m);
-    json_object_put(cf_call(h, GCS_MSG_SIGNAL_PROCESS, 0, CF_AID,
-                            "{" BASE ",\"ProcessId\":%u,\"Options\":{\"Signal\":9}}", p.pid));
+    kill_in_uvm(h, p.pid);
     assert_int_equal(host_bridge_recv(h->b, wid, CF_MS, &m, &err), 0);
     struct json_object *o = cf_check(&m, GCS_MSG_WAIT_FOR_PROCESS, 0, CF_AID);
     assert_int_equal(cf_u32(o, "ExitCode"), 4294967295u);
@@ -477,8 +491,7 @@ static void test_reconnect_drops_stale_replies(void **state)
     usleep(100 * 1000); /* let gcs take it in */
     cf_reconnect(h);
     assert_int_equal(host_bridge_negotiate(h->b, CF_MS, &err), 0);
-    json_object_put(cf_call(h, GCS_MSG_SIGNAL_PROCESS, 0, CF_AID,
-                            "{" BASE ",\"ProcessId\":%u,\"Options\":{\"Signal\":9}}", p.pid));
+    kill_in_uvm(h, p.pid);
     usleep(300 * 1000);
     struct pollfd pf = {.fd = host_bridge_fd(h->b), .events = POLLIN};
     if (poll(&pf, 1, 0) != 0)
@@ -598,6 +611,19 @@ static void test_error_table(void **state)
                             "\\\"args\\\":[\\\"/bin/true\\\"],\\\"cwd\\\":\\\"/\\\"}}\"}}"));
     json_object_put(cf_call(h, GCS_MSG_START, 0, CF_AID,
                             "{\"ContainerId\":\"nope\",\"ActivityId\":\"" CF_AID "\"}"));
+    /* §4.6/§4.7: the UVM id is no container, so its processes are not reachable this way. */
+    struct host_process p;
+    const bool none[3] = {false, false, false};
+    assert_int_equal(cf_exec(h, CF_UVM, "{\"CommandArgs\":[\"/bin/sleep\",\"60\"]}", none, &p), 0);
+    json_object_put(cf_call(h, GCS_MSG_SIGNAL_PROCESS, GCS_HCS_E_SYSTEM_NOT_FOUND, CF_AID,
+                            "{" BASE ",\"ProcessId\":%u,\"Options\":{\"Signal\":9}}", p.pid));
+    json_object_put(cf_call(h, GCS_MSG_RESIZE_CONSOLE, GCS_HCS_E_SYSTEM_NOT_FOUND, CF_AID,
+                            "{" BASE ",\"ProcessId\":%u,\"Height\":5,\"Width\":5}", p.pid));
+    kill_in_uvm(h, p.pid);
+    uint32_t code = 0;
+    assert_int_equal(cf_wait(h, CF_UVM, p.pid, CF_MS, &code), 0);
+    assert_int_equal(code, 4294967295u);
+    host_process_close(&p);
     json_object_put(cf_call(h, GCS_MSG_GET_PROPERTIES, GCS_E_FAIL, CF_AID,
                             "{" BASE
                             ",\"Query\":\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\"]}\"}"));

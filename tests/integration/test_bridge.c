@@ -247,6 +247,27 @@ static int32_t signal_proc(struct gcs_harness *f, uint32_t pid, int sig)
     return result;
 }
 
+/* External processes cannot be signalled through the bridge (§4.6: the UVM id answers 0xC037010E),
+ * so the tests end them from inside, with kill run as another external process. */
+static void kill_in_uvm(struct gcs_harness *f, uint32_t pid, int sig)
+{
+    char s[16], p[16];
+    snprintf(s, sizeof(s), "-%d", sig);
+    snprintf(p, sizeof(p), "%u", pid);
+    const char *argv[] = {"kill", s, p, NULL};
+    struct host_exec x = {.argv = argv};
+    struct host_process kp;
+    cleanup_error struct lcow_error *err = NULL;
+    if (host_bridge_exec(f->b, NULL, &x, T_MS, &kp, NULL, &err) < 0)
+        fail_msg("exec kill: %s", lcow_error_message(err));
+    uint32_t code = 0;
+    if (host_bridge_wait_process(f->b, NULL, kp.pid, GCS_INFINITE_TIMEOUT, T_MS, &code, NULL,
+                                 &err) < 0)
+        fail_msg("wait kill: %s", lcow_error_message(err));
+    assert_int_equal(code, 0);
+    host_process_close(&kp);
+}
+
 /* Sends a raw ExecuteProcess with the given ProcessParameters text (already JSON-escaped). */
 static int32_t exec_raw(struct gcs_harness *f, const char *params_escaped)
 {
@@ -435,38 +456,31 @@ static void test_pty(void **state)
     host_process_close(&p);
 }
 
-static void test_pty_resize(void **state)
+/* §4.6/§4.7: SignalProcess and ResizeConsole look the container up first, and the UVM id is not
+ * one: 0xC037010E for a live external process, a gone one and an unknown pid alike; the
+ * process is left untouched. */
+static void test_uvm_id_unreachable(void **state)
 {
     struct gcs_harness *f = *state;
     const char *argv[] = {"/bin/sh", "-c", "read l; stty size", NULL};
-    struct host_exec x = {.argv = argv, .tty = true, .std_in = true, .std_out = true};
+    struct host_exec x = {
+        .argv = argv, .tty = true, .std_in = true, .std_out = true, .rows = 30, .cols = 100};
     struct host_process p;
     uint32_t pid = exec_proc(f, &x, &p);
     char q[256];
     snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"Height\":40,\"Width\":120}",
              UVM, pid);
-    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), 0);
-    cleanup_error struct lcow_error *err = NULL;
-    int32_t res = -1;
-    assert_int_equal(host_bridge_resize(f->b, NULL, pid, 40, 120, T_MS, &res, &err), 0);
-    assert_int_equal(res, 0);
+    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(signal_proc(f, pid, 9), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(signal_proc(f, pid, 0), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(signal_proc(f, 999999, 9), GCS_HCS_E_SYSTEM_NOT_FOUND);
     assert_int_equal(lcow_write_all(p.fd[0], "go\n", 3), 0);
     cleanup_free char *out = read_all(p.fd[1]);
-    assert_non_null(strstr(out, "40 120"));
+    assert_non_null(strstr(out, "30 100")); /* neither resized nor killed */
     assert_int_equal(wait_exit(f, pid), 0);
-    /* Gone: resize and signal of the pid are "not found". */
-    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), GCS_E_NOT_FOUND);
+    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), GCS_HCS_E_SYSTEM_NOT_FOUND);
+    assert_int_equal(signal_proc(f, pid, 9), GCS_HCS_E_SYSTEM_NOT_FOUND);
     host_process_close(&p);
-
-    /* A process without a console cannot be resized. */
-    const char *sl[] = {"sleep", "30", NULL};
-    struct host_exec y = {.argv = sl};
-    pid = exec_proc(f, &y, &p);
-    snprintf(q, sizeof(q), "{\"ContainerId\":\"%s\",\"ProcessId\":%u,\"Height\":4,\"Width\":5}",
-             UVM, pid);
-    assert_int_equal(call_result(f, GCS_MSG_RESIZE_CONSOLE, q, NULL), GCS_E_FAIL);
-    assert_int_equal(signal_proc(f, pid, 9), 0);
-    assert_int_equal(wait_exit(f, pid), 0xFFFFFFFFu);
 }
 
 /* A WaitForProcess stays outstanding while other requests complete (§2.8). */
@@ -496,7 +510,7 @@ static void test_wait_concurrent(void **state)
         assert_int_equal(wait_exit(f, pid2), 0);
         host_process_close(&p2);
     }
-    assert_int_equal(signal_proc(f, pid, 15), 0);
+    kill_in_uvm(f, pid, 15);
     for (int i = 0; i < 2; i++) {
         struct host_message m = {0};
         assert_int_equal(host_bridge_recv(f->b, wait_id[i], T_MS, &m, &err), 0);
@@ -504,8 +518,8 @@ static void test_wait_concurrent(void **state)
         assert_non_null(strstr(m.payload, "\"ExitCode\":4294967295"));
         host_message_done(&m);
     }
-    /* Signal after the exit: not found. */
-    assert_int_equal(signal_proc(f, pid, 15), GCS_E_NOT_FOUND);
+    /* Waited once: the exit code is gone, another wait is "not found". */
+    assert_int_equal(wait_result(f, pid, 100), GCS_E_NOT_FOUND);
 }
 
 static void test_wait_timeout(void **state)
@@ -526,11 +540,10 @@ static void test_wait_timeout(void **state)
     assert_non_null(strstr(m.payload, "\"Result\":-1070137079"));
     host_message_done(&m);
     /* The timed-out waiter is withdrawn; the process is still there. */
-    assert_int_equal(signal_proc(f, pid, 0), 0); /* 0 means SIGKILL */
+    kill_in_uvm(f, pid, 9);
     assert_int_equal(wait_exit(f, pid), 0xFFFFFFFFu);
-    /* Unknown pids. */
+    /* Unknown pid. */
     assert_int_equal(wait_result(f, 999999, 100), GCS_E_NOT_FOUND);
-    assert_int_equal(signal_proc(f, 999999, 9), GCS_E_NOT_FOUND);
 }
 
 /* Outstanding waits on one process are bounded (256); the rest are refused, the parked ones
@@ -551,7 +564,7 @@ static void test_wait_cap(void **state)
     for (int i = 0; i < N; i++)
         assert_int_equal(host_bridge_send(f->b, GCS_MSG_WAIT_FOR_PROCESS, q, &ids[i], &err), 0);
     assert_int_equal(call_result(f, GCS_MSG_WAIT_FOR_PROCESS, q, NULL), GCS_E_FAIL);
-    assert_int_equal(signal_proc(f, pid, 9), 0);
+    kill_in_uvm(f, pid, 9);
     for (int i = 0; i < N; i++) {
         struct host_message m = {0};
         assert_int_equal(host_bridge_recv(f->b, ids[i], T_MS, &m, &err), 0);
@@ -1079,7 +1092,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_env_cwd_cmdline, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_exec_errors, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_pty, setup_negotiated, teardown),
-        cmocka_unit_test_setup_teardown(test_pty_resize, setup_negotiated, teardown),
+        cmocka_unit_test_setup_teardown(test_uvm_id_unreachable, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_wait_concurrent, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup_negotiated, teardown),
         cmocka_unit_test_setup_teardown(test_many_processes, setup_negotiated, teardown),

@@ -1,4 +1,5 @@
 /* See uvm.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -574,10 +575,83 @@ static bool backend_exited(struct host_uvm *u, int *status)
     return true;
 }
 
+/* ---- a boot starved of CPU ------------------------------------------------------------- */
+
+/* Under TCG the boot needs CPU time, not wall time: about 6 s of QEMU CPU for boot and a first
+ * container, which took 4 s of wall time at load 4 and up to 51 s at load 18-21 here. So the
+ * timeout counts only the windows in which QEMU could run: a window in which it was runnable
+ * but waited for a CPU at least as long as it ran is added to the deadline, up to
+ * BOOT_MAX_FACTOR times the timeout in all. A guest that is idle (waiting for an event that
+ * never comes) or spins with a CPU at hand fails at the timeout as before. */
+#define BOOT_WINDOW_NS  5000000000ull
+#define BOOT_MAX_FACTOR 3
+
+struct sched_sample {
+    uint64_t at, run, wait; /* lcow_now_ns(); QEMU's threads: ns on a CPU, ns waiting for one */
+};
+
+/* QEMU's scheduler figures summed over its threads (/proc/PID/task/TID/schedstat: ns on a CPU,
+ * ns runnable but waiting). False when they cannot be read (no CONFIG_SCHED_INFO). */
+static bool qemu_sched(pid_t pid, struct sched_sample *s)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    *s = (struct sched_sample){.at = lcow_now_ns()};
+    bool any = false;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[96];
+        cleanup_free char *buf = NULL;
+        unsigned long long run = 0, wait = 0;
+        snprintf(p, sizeof(p), "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
+        if (lcow_read_file(p, 256, &buf, NULL, NULL) < 0 ||
+            sscanf(buf, "%llu %llu", &run, &wait) != 2)
+            continue;
+        s->run += run;
+        s->wait += wait;
+        any = true;
+    }
+    closedir(d);
+    return any;
+}
+
+static bool starved(const struct sched_sample *prev, const struct sched_sample *cur)
+{
+    if (!prev->at || !cur->at)
+        return false;
+    uint64_t run = cur->run - prev->run, wait = cur->wait - prev->wait;
+    return wait >= run && run + wait >= (cur->at - prev->at) / 10;
+}
+
+/* Takes a new sample once the last is a window old (past the deadline: a fifth of a window,
+ * so the window in progress counts too); a starved window moves the deadline by its length,
+ * never past cap. */
+static void sched_tick(const struct host_uvm *u, struct sched_sample *prev,
+                       struct sched_sample *cur, uint64_t *deadline, uint64_t cap)
+{
+    struct sched_sample s;
+    uint64_t now = lcow_now_ns();
+    uint64_t window = now >= *deadline ? BOOT_WINDOW_NS / 5 : BOOT_WINDOW_NS;
+    if (u->qemu_pid <= 0 || (cur->at && now - cur->at < window) || !qemu_sched(u->qemu_pid, &s))
+        return;
+    *prev = *cur;
+    *cur = s;
+    if (starved(prev, cur)) {
+        uint64_t later = *deadline + (cur->at - prev->at);
+        *deadline = later < cap ? later : cap;
+    }
+}
+
 /* Serves entropy, log and console until the GCS connects and negotiates. */
 static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct lcow_error **err)
 {
     uint64_t deadline = u->t.start + (uint64_t)c->timeout_ms * 1000000ull;
+    uint64_t cap = u->t.start + (uint64_t)c->timeout_ms * 1000000ull * BOOT_MAX_FACTOR;
+    struct sched_sample prev = {0}, cur = {0};
     for (;;) {
         struct pollfd pfd[8];
         size_t n = host_uvm_pollfds(u, pfd, LCOW_ARRAY_SIZE(pfd));
@@ -596,10 +670,15 @@ static int wait_gcs(const struct host_uvm_config *c, struct host_uvm *u, struct 
         if (host_bridge_accept(u->bridge, 0, &e) == 0)
             break;
         lcow_error_release(&e);
-        if (lcow_now_ns() >= deadline) {
-            char what[64];
-            snprintf(what, sizeof(what), "the GCS did not connect within %d s",
-                     c->timeout_ms / 1000);
+        sched_tick(u, &prev, &cur, &deadline, cap);
+        uint64_t now = lcow_now_ns();
+        if (now >= deadline) {
+            char what[192];
+            snprintf(what, sizeof(what),
+                     "the GCS did not connect within %d s (waited %.0f s in all; QEMU ran %.1f s "
+                     "and waited %.1f s for a CPU)",
+                     c->timeout_ms / 1000, (double)(now - u->t.start) / 1e9, (double)cur.run / 1e9,
+                     (double)cur.wait / 1e9);
             return stalled_error(u, ETIMEDOUT, what, err);
         }
     }

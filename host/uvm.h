@@ -33,7 +33,8 @@ struct host_uvm_config {
     const char *vsock;         /* "auto" (/dev/vhost-vsock when it opens), "vhost", "user" */
     const char *kernel_args;   /* extra tokens before "--", or NULL */
     const char *gcs_log_level; /* "info" when NULL */
-    int timeout_ms;            /* QEMU start -> negotiated */
+    int timeout_ms;            /* QEMU start -> negotiated, not counting the time QEMU was
+                                * kept from a CPU (at most 3x in all; uvm.c) */
     /* More QEMU arguments (devices: runlcow2's -netdev/-device), NULL-terminated, or NULL. */
     const char *const *extra_args;
     /* Read-only images cold-plugged as virtio-pmem-pci devices, in order, so the N-th is

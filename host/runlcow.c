@@ -78,7 +78,7 @@ static int usage(void)
     fputs("usage: runlcow [global flags] COMMAND\n"
           "global flags: --root DIR (/run/runlcow) --log FILE --log-format text|json --debug\n"
           "  --kernel PATH --initrd PATH (../vmlinux, ../initrd.img next to runlcow) --qemu PATH\n"
-          "  --vsock-backend PATH --memory MB (1024) --cpus N (2) --accel auto|kvm|tcg\n"
+          "  --vsock-backend PATH --memory MB (1024) --cpus N (2, TCG 1) --accel auto|kvm|tcg\n"
           "  --vsock auto|vhost|user --kernel-args ARGS --boot-timeout SEC (120)\n"
           "  --scratch-size MB (1024) --timeline FILE\n"
           "commands:\n",
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         .root = "/run/runlcow",
         .qemu = "qemu-system-x86_64",
         .memory_mb = 1024,
-        .cpus = 2,
+        .cpus = 0, /* 2 with KVM, 1 under TCG: host_uvm_cpus */
         .accel = "auto",
         .vsock = "auto",
         .boot_timeout_ms = 120000,

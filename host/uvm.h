@@ -26,9 +26,9 @@ struct host_uvm_config {
     const char *qemu;   /* QEMU binary (path or name in PATH) */
     const char *kernel; /* uncompressed vmlinux (PVH) */
     const char *initrd;
-    const char *backend; /* vhost-user-vsock binary */
-    unsigned memory_mb;  /* even, >= 128 */
-    unsigned cpus;
+    const char *backend;       /* vhost-user-vsock binary */
+    unsigned memory_mb;        /* even, >= 128 */
+    unsigned cpus;             /* 0: hcsshim's 2 with KVM, 1 under TCG (host_uvm_cpus) */
     const char *accel;         /* "auto" (KVM when usable), "kvm", "tcg" */
     const char *vsock;         /* "auto" (/dev/vhost-vsock when it opens), "vhost", "user" */
     const char *kernel_args;   /* extra tokens before "--", or NULL */
@@ -92,6 +92,9 @@ void host_uvm_service(struct host_uvm *u, const struct pollfd *pfd, size_t n);
 void host_uvm_stop(struct host_uvm *u, int timeout_ms);
 /* host_uvm_stop (if still running) and free. */
 void host_uvm_free(struct host_uvm *u);
+
+/* The vCPU count the UVM gets with accelerator `accel` ("kvm" or "tcg"): c->cpus when set. */
+unsigned host_uvm_cpus(const struct host_uvm_config *c, const char *accel);
 
 /* Which accelerator "auto" picks here: "kvm" when /dev/kvm can create a VM whose CPUs have
  * the basics a kernel needs (a nested /dev/kvm without them hangs the guest), else "tcg". */

@@ -8,6 +8,8 @@
 #   stall         a boot that does not reach the GCS in time: the error says how far the guest
 #                 got (milestones, each vCPU's instruction pointer and halt state) and carries
 #                 the logs' tails; nothing left
+#   starved       QEMU kept from a CPU for 16 s past a 10 s boot timeout: the timeout counts
+#                 only the time QEMU could run, so the boot succeeds; under TCG it has one vCPU
 #   evidence      the test libraries print the logs' tails when a test fails and stay quiet
 #                 when it passes (rl_cleanup, uvm_cleanup, vhost_uvm_cleanup)
 #   entropy-open  /init (PID 1 of its own namespaces, over unix:) against an entropy host that
@@ -116,6 +118,11 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 [ -n "$qpid" ] || fail "starved: no QEMU: $(cat "$d/sv.out")"
+# Under TCG the UVM gets one vCPU unless --cpus says otherwise.
+qargs=$(tr '\0' ' ' < "/proc/$qpid/cmdline")
+if [[ "$qargs" == *" -accel tcg"* ]]; then
+  [[ "$qargs" == *" -smp 1 "* ]] || fail "starved: QEMU under TCG without -smp 1: $qargs"
+fi
 # Starved only once QEMU accepted runlcow's QMP connection (its own 10 s start-up wait)
 for _ in $(seq 400); do
   [ "$(grep -cF -- "$root/sv/qmp.sock" /proc/net/unix)" -ge 2 ] && break

@@ -8,11 +8,8 @@
 # empty layer cache (conversion included) against a warm one.
 set -euo pipefail
 top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 ROUNDS=${RUNLCOW2_BENCH_ROUNDS:-3}
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 d=$(mktemp -d /tmp/rl2bench.XXXXXX)
 trap 'rl_kill_ours "$d"; rm -rf "$d"' EXIT

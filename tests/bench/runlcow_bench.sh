@@ -9,9 +9,6 @@
 # /sbin/init; ctr run with Kata + QEMU 0.48 s (maintainer) to 4 s (user report).
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 runs=${RUNLCOW_BENCH_RUNS:-3}
 d=$(mktemp -d /tmp/rlbench.XXXXXX)

@@ -12,11 +12,8 @@
 # kata vs about 1 s runc (third party).
 set -euo pipefail
 top=${LCOW_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 runs=${RUNLCOW_POD_BENCH_RUNS:-5}
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 d=$(mktemp -d /tmp/rlpodbench.XXXXXX)
 trap 'rl_kill_ours "$d"; rm -rf "$d"' EXIT

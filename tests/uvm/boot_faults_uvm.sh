@@ -17,15 +17,8 @@
 #                 (init used to read forever, so the GCS never started)
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 rl_test_init bootfaults
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
 command -v python3 > /dev/null || fail "python3 missing (.ci/packages)"
 
 # --- vu-listen

@@ -4,9 +4,6 @@
 # and its exit status is this script's. Everything lives in a temporary directory.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 d=$(mktemp -d /tmp/runlcow-demo.XXXXXX)
 trap 'rl_kill_ours "$d"; rm -rf "$d"' EXIT

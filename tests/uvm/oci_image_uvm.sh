@@ -9,18 +9,8 @@
 # (annotation form, image named by ref). One UVM per run; everything under a temp dir.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 rl_test_init rlimg
-fail() {
-  echo "FAIL: $*"
-  for f in "$d"/*.out "$d"/*.err "$root"/*/runlcow.log "$root"/*/gcs.log "$root"/*/console.log; do
-    [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
-  done
-  exit 1
-}
 rl() { timeout 240 "$build/bin/runlcow" --root "$root" --scratch-size 64 "$@"; }
 
 # ---- the image ------------------------------------------------------------------------------

@@ -7,18 +7,8 @@
 #   then features, spec and bad input without a VM.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 rl_test_init rlverbs
-fail() {
-  echo "FAIL: $*"
-  for f in "$d"/*.out "$d"/*.err "$root"/*/runlcow.log "$root"/*/gcs.log; do
-    [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
-  done
-  exit 1
-}
 rl() { timeout 120 "$build/bin/runlcow" --root "$root" --scratch-size 64 "$@"; }
 
 # The init counts into /dev/shm/n every 0.1 s (busybox sh: no sleep fractions needed).

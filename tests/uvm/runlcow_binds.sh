@@ -7,16 +7,10 @@
 # First a bind of a missing host path: a clear error before the UVM boots, nothing left.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 rl_test_init rlbinds
 fail() {
   echo "FAIL: $*"
-  for f in "$d"/*.out "$root"/*/runlcow.log "$root"/*/qemu.log "$root"/*/console.log; do
-    [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
-  done
   ls -la "$d/rw" "$d/ro" 2>/dev/null || true
   exit 1
 }

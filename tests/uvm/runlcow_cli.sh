@@ -14,9 +14,6 @@
 # Everything runs under its own --root in a temporary directory; the trap kills what is left.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 rl_test_init rlcli
 fail() {

@@ -13,6 +13,18 @@
 #   far the guest got and those logs' last lines (host/uvm.c).
 # rl_kill_ours DIR: SIGKILLs, by pid, every process whose command line names DIR (the
 #   supervisors, QEMUs and back ends a test started under its own directory).
+# Sourcing sets $build (absolute, from BUILD relative to $top or LCOW_TOP) and RL_BUILD unless
+# the caller set it, and a plain fail() ("FAIL: ...", exit 1: rl_cleanup shows the logs), which a
+# test may redefine to print more.
+top=${top:-${LCOW_TOP:-$(pwd)}}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+RL_BUILD=${RL_BUILD:-$build}
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
 rl_bundle() {
   local dir=$1
   shift

@@ -9,20 +9,8 @@
 # everything deleted: no QEMU, no process, no state directory. Exactly one QEMU throughout.
 set -euo pipefail
 top=${LCOW_TOP:-$(pwd)}
-build=${BUILD:-build}
-case "$build" in /*) ;; *) build="$top/$build" ;; esac
-RL_BUILD=$build
 . "$top/tests/uvm/runlcow_lib.sh"
 rl_test_init rlpod
-fail() {
-  echo "FAIL: $*"
-  local f
-  for f in "$d"/*.out "$d"/*.err "$root"/*/state.json "$root"/*/runlcow.log "$root"/*/gcs.log \
-           "$root"/*/console.log; do
-    [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
-  done
-  exit 1
-}
 rl() { timeout 300 "$build/bin/runlcow" --root "$root" --scratch-size 64 ${RL_DEBUG:+--debug} "$@"; }
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 status() { rl state "$1" | jq -r .status; }

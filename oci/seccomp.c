@@ -285,8 +285,16 @@ static size_t collect_arches(const struct oci_seccomp *s, struct arch_max *v)
     uint32_t tokens[OCI_SECCOMP_ARCH_MAX + 1];
     size_t nt = 0;
     tokens[nt++] = seccomp_arch_native();
-    for (size_t i = 0; i < s->n_architectures; i++)
-        tokens[nt++] = arch_tokens[s->architectures[i]];
+    /* A spec may name an architecture more than once (runc accepts it): each counts once, so
+     * tokens[] never holds more than the native one plus every known architecture. */
+    for (size_t i = 0; i < s->n_architectures; i++) {
+        uint32_t t = arch_tokens[s->architectures[i]];
+        bool seen = false;
+        for (size_t j = 0; j < nt && !seen; j++)
+            seen = tokens[j] == t;
+        if (!seen && nt < sizeof(tokens) / sizeof(tokens[0]))
+            tokens[nt++] = t;
+    }
     for (size_t i = 0; i < nt; i++) {
         bool x32 = tokens[i] == SCMP_ARCH_X32;
         struct arch_max *a = arch_slot(v, &n, x32 ? AUDIT_ARCH_X86_64 : tokens[i]);

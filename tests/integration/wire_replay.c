@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,39 +187,10 @@ static const char LAYERS_REMOVE[] =
 
 /* ---- fixture ------------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *w)
-{
-    (void)st;
-    (void)w;
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static void unmount_under(const char *dir)
-{
-    for (int i = 0; i < 64 && gh_mounts_under(dir) > 0; i++) {
-        cleanup_free char *mi = NULL;
-        if (lcow_read_file("/proc/self/mountinfo", 16u << 20, &mi, NULL, NULL) < 0)
-            return;
-        char best[512] = "", *save = NULL;
-        for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-            char mp[512];
-            if (sscanf(l, "%*s %*s %*s %*s %511s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0 &&
-                strlen(mp) > strlen(best))
-                snprintf(best, sizeof(best), "%s", mp);
-        }
-        if (!best[0] || umount2(best, MNT_DETACH) < 0)
-            return;
-    }
-}
-
 static void remove_tree(const char *dir)
 {
-    unmount_under(dir);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    gh_unmount_under(dir);
+    gh_remove_tree(dir);
 }
 
 static void run_paths_cleanup(struct replay *r)

@@ -312,20 +312,8 @@ int32_t cf_wait(struct gcs_harness *h, const char *cid, uint32_t pid, uint32_t t
 
 void cf_read_all(int fd, char *buf, size_t cap)
 {
-    size_t n = 0;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, CF_MS) != 1)
-            fail_msg("stdio stream did not reach EOF");
-        ssize_t k = read(fd, buf + n, cap - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-        if (n == cap - 1)
-            break;
-    }
-    buf[n] = '\0';
-    close(fd);
+    if (gh_read_all(fd, buf, cap, CF_MS) < 0)
+        fail_msg("stdio stream did not reach EOF");
 }
 
 void cf_notification(struct gcs_harness *h, const char *cid, const char *aid, const char *type)

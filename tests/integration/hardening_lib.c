@@ -152,20 +152,9 @@ uint32_t hl_wait_exit(struct gcs_harness *h, const char *cid, uint32_t pid)
 
 size_t hl_read_all(int fd, char *buf, size_t cap)
 {
-    size_t n = 0;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        assert_true(poll(&p, 1, HL_MS) == 1);
-        ssize_t k = read(fd, buf + n, cap - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-        if (n == cap - 1)
-            break;
-    }
-    buf[n] = '\0';
-    close(fd);
-    return n;
+    ssize_t n = gh_read_all(fd, buf, cap, HL_MS);
+    assert_true(n >= 0);
+    return (size_t)n;
 }
 
 void hl_expect_notification(struct gcs_harness *h, const char *cid, const char *type)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -337,6 +338,28 @@ void gh_unmount_under(const char *dir)
 void gh_remove_tree(const char *dir)
 {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+ssize_t gh_read_all(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t n = 0;
+    ssize_t r = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) != 1) {
+            r = -ETIMEDOUT;
+            break;
+        }
+        ssize_t k = read(fd, buf + n, cap - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if (n == cap - 1)
+            break;
+    }
+    buf[n] = '\0';
+    close(fd);
+    return r < 0 ? r : (ssize_t)n;
 }
 
 void gh_teardown(struct gcs_harness *h)

@@ -66,6 +66,9 @@ void gh_teardown(struct gcs_harness *h);
 void gh_unmount_under(const char *dir);
 void gh_remove_cgroups(const char *cgroot);
 void gh_remove_tree(const char *dir);
+/* Reads fd to EOF (or until buf is full), NUL-terminates buf and closes fd: the byte count, or
+ * -ETIMEDOUT when nothing arrived within timeout_ms. */
+ssize_t gh_read_all(int fd, char *buf, size_t cap, int timeout_ms);
 
 /* gcs's footprint (each -errno when it cannot be read): open fds, VmRSS in KiB, mount points
  * under dir (this process's view), cgroup dirs under h->cgroot in the memory hierarchy. */

@@ -152,6 +152,19 @@ int rl_ctl_recv(int fd, int timeout_ms, struct json_object **ret, int *fds, size
     return r;
 }
 
+int rl_ctl_accept_request(int listen_fd, struct json_object **ret, int *fds, size_t *n_fds)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    cleanup_error struct lcow_error *err = NULL;
+    if (rl_ctl_recv(fd, 5000, ret, fds, n_fds, &err) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int rl_ctl_call(const char *dir, struct json_object *req, const int *fds, size_t n_fds,
                 int timeout_ms, int *ret_fd, struct json_object **ret, struct lcow_error **err)
 {

@@ -101,6 +101,9 @@ int rl_ctl_send(int fd, struct json_object *msg, const int *fds, size_t n_fds,
  * -ECONNRESET. */
 int rl_ctl_recv(int fd, int timeout_ms, struct json_object **ret, int *fds, size_t *n_fds,
                 struct lcow_error **err);
+/* Accepts one connection on listen_fd and receives its request (5 s): the connection (the
+ * caller answers on it and closes it), or -1 when nothing usable came (that connection closed). */
+int rl_ctl_accept_request(int listen_fd, struct json_object **ret, int *fds, size_t *n_fds);
 /* Sends req, receives one reply; an {"error": "..."} reply is -EIO with that text. */
 int rl_ctl_call(const char *dir, struct json_object *req, const int *fds, size_t n_fds,
                 int timeout_ms, int *ret_fd, struct json_object **ret, struct lcow_error **err);

@@ -560,17 +560,13 @@ struct member {
  * the owner answers directly (exec keeps it for the exit code). */
 static void relay_request(struct member *m)
 {
-    int fd = accept4(m->listen, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
     cleanup_json struct json_object *req = NULL;
     cleanup_error struct lcow_error *err = NULL;
     int fds[4] = {-1, -1, -1, -1};
-    size_t n = 3;
-    if (rl_ctl_recv(fd, 5000, &req, fds, &n, &err) < 0) {
-        close(fd);
+    size_t n = 3; /* room for the caller's connection */
+    int fd = rl_ctl_accept_request(m->listen, &req, fds, &n);
+    if (fd < 0)
         return;
-    }
     json_object_object_add(req, "container", json_object_new_string(m->a->id));
     json_object_object_add(req, "via", json_object_new_boolean(true));
     fds[n] = fd;

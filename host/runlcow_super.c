@@ -980,17 +980,13 @@ static void ctl_delete(struct super *s, struct rl_ctr *c, int fd)
 
 static void handle_ctl(struct super *s)
 {
-    int fd = accept4(s->ctl_listen, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
     cleanup_json struct json_object *req = NULL;
     cleanup_error struct lcow_error *err = NULL;
     int fds[4] = {-1, -1, -1, -1};
     size_t n_fds = 4;
-    if (rl_ctl_recv(fd, 5000, &req, fds, &n_fds, &err) < 0) {
-        close(fd);
+    int fd = rl_ctl_accept_request(s->ctl_listen, &req, fds, &n_fds);
+    if (fd < 0)
         return;
-    }
     const char *op = "", *id = NULL;
     bool via = false;
     (void)lcow_json_get_string(req, "", "op", &op, NULL);

@@ -304,18 +304,9 @@ static int32_t signal_proc(struct gcs_harness *f, const char *cid, uint32_t pid,
 /* Reads fd to EOF into buf (NUL-terminated); then closes it (the host's half of §1.6). */
 static size_t read_all(int fd, char *buf, size_t cap)
 {
-    size_t n = 0;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        assert_true(poll(&p, 1, T_MS) == 1);
-        ssize_t k = read(fd, buf + n, cap - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    buf[n] = '\0';
-    close(fd);
-    return n;
+    ssize_t n = gh_read_all(fd, buf, cap, T_MS);
+    assert_true(n >= 0);
+    return (size_t)n;
 }
 
 /* The next notification: its container id and Type. */
